@@ -1,0 +1,121 @@
+"""Load the models of a course run: base policy, frozen reference, value model, reward model.
+
+``load_base("tiny")`` and ``load_base("tiny-labeler")`` load the GPT-Neo models shipped in
+``rlcore/assets`` (no network). Anything else is a Hugging Face hub id or a local path.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPTNeoConfig, GPTNeoForCausalLM, PreTrainedTokenizerFast
+
+from rlcore.reward import RewardModel, ValueModel
+
+ASSETS = Path(__file__).parent / "assets"
+SHIPPED = ("tiny", "tiny-labeler")
+
+
+class HubUnreachableError(RuntimeError):
+    """A hub id was asked for but the hub cannot be reached (offline)."""
+
+
+def resolve(name_or_path: str) -> str:
+    """The local folder of a shipped model name, else the name unchanged."""
+    if name_or_path in SHIPPED:
+        folder = ASSETS / name_or_path
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(
+                f"the shipped model {name_or_path!r} is missing from {folder}; build it with "
+                "`python scripts/pretrain_world_models.py` or reinstall rlcore")
+        return str(folder)
+    return name_or_path
+
+
+def _from_pretrained(loader, name_or_path: str, **kwargs):
+    try:
+        return loader.from_pretrained(resolve(name_or_path), **kwargs)
+    except OSError as err:
+        if os.path.isdir(name_or_path):
+            raise
+        raise HubUnreachableError(
+            f"could not load {name_or_path!r}: the Hugging Face hub is unreachable or the id is unknown "
+            f"({type(err).__name__}). Offline, use the tiny profile (RLCORE_PROFILE=tiny, model 'tiny') "
+            "or a local path that holds a saved model.") from None
+
+
+def load_tokenizer(name_or_path: str):
+    """A tokenizer with a pad token (GPT-style tokenizers get pad = eos)."""
+    tokenizer = _from_pretrained(AutoTokenizer, name_or_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base(name_or_path: str, dtype: torch.dtype | None = None):
+    """(model, tokenizer) for a shipped name ("tiny", "tiny-labeler"), a hub id, or a local path."""
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    model = _from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs)
+    tokenizer = load_tokenizer(name_or_path)
+    check_vocab(model, tokenizer)
+    return model, tokenizer
+
+
+def check_vocab(model, tokenizer) -> None:
+    """Every token id the tokenizer can produce must have an embedding row."""
+    n_embeddings = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > n_embeddings:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model has only {n_embeddings} embeddings: "
+                         "they do not belong together (load both from the same name)")
+
+
+def reference_model(policy):
+    """A frozen copy of the policy: pi_ref for the KL penalty."""
+    ref = copy.deepcopy(policy)
+    ref.eval()
+    ref.requires_grad_(False)
+    return ref
+
+
+def value_model_from(causal_lm) -> ValueModel:
+    """A value model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head)."""
+    return ValueModel(copy.deepcopy(causal_lm.base_model))
+
+
+def reward_model_from(causal_lm) -> RewardModel:
+    """A reward model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head)."""
+    return RewardModel(copy.deepcopy(causal_lm.base_model))
+
+
+# --------------------------------------------------------------------------- tiny models from scratch
+def train_bpe_tokenizer(texts: list[str], vocab_size: int = 512) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on ``texts`` with one special token, <|endoftext|> (eos = pad).
+
+    Digits are split one per token so that "1" and "2" (the AI labeler's verdicts) stay single tokens.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+                                   unk_token="<|endoftext|>", pad_token="<|endoftext|>")
+
+
+def tiny_gpt_neo(vocab_size: int, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
+                 max_position_embeddings: int = 256, seed: int = 0, eos_token_id: int = 0) -> GPTNeoForCausalLM:
+    """A randomly initialised GPT-Neo (global attention only) of the given size, seeded."""
+    config = GPTNeoConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
+                          num_heads=num_heads, attention_types=[[["global"], num_layers]],
+                          max_position_embeddings=max_position_embeddings, intermediate_size=4 * hidden_size,
+                          bos_token_id=eos_token_id, eos_token_id=eos_token_id, pad_token_id=eos_token_id,
+                          embed_dropout=0.0, attention_dropout=0.0, resid_dropout=0.0)
+    torch.manual_seed(seed)
+    return GPTNeoForCausalLM(config)

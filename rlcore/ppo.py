@@ -1,0 +1,323 @@
+"""PPO with a KL penalty to a frozen reference model, as used for RLHF.
+
+Papers: Schulman et al. 2017 (PPO, clipped surrogate); Ziegler et al. 2019 ("Fine-Tuning Language
+Models from Human Preferences": per-token KL penalty, adaptive KL controller); Ouyang et al. 2022
+(InstructGPT). One iteration, read top to bottom in :meth:`PPOTrainer.step`:
+
+prompts (B) -> policy.generate -> responses (B, T), cut after the first EOS, mask
+-> log-probs under policy and reference, values, score from the reward model at the last token
+-> per-token reward = -beta * KL_t, plus the score on the last token (missing-EOS penalty optional)
+-> GAE (gamma, lambda) -> advantages (whitened), returns
+-> K epochs x minibatches: clipped policy loss + clipped value loss
+-> stats -> adaptive KL controller updates beta
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+from tqdm.auto import tqdm
+
+from rlcore.gae import compute_gae
+from rlcore.rollout import (Rollout, check_prefix_mask, generate, masked_mean, masked_whiten, require_pad_token,
+                            response_logprobs)
+
+
+# --------------------------------------------------------------------------- KL estimators
+def kl_penalty(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
+    """Per-token estimate of KL(pi || pi_ref) on the sampled tokens. (B, T), (B, T) -> (B, T).
+
+    With log_ratio = log pi(a) - log pi_ref(a) and a sampled from pi (Schulman 2020, "Approximating
+    KL Divergence"):
+      k1 = log_ratio                      unbiased, can be negative per token
+      k3 = (r - 1) - log r, r = pi_ref/pi  unbiased, always >= 0, lower variance
+    k3 is computed as expm1(-log_ratio) + log_ratio: for a tiny log_ratio, exp(x) - 1 in float32
+    rounds to 0 or worse, while expm1 keeps full precision.
+    """
+    if logprobs.shape != ref_logprobs.shape:
+        raise ValueError(f"logprobs {tuple(logprobs.shape)} and ref_logprobs {tuple(ref_logprobs.shape)} differ")
+    log_ratio = logprobs - ref_logprobs
+    if estimator == "k1":
+        return log_ratio
+    if estimator == "k3":
+        return torch.expm1(-log_ratio) + log_ratio
+    raise ValueError(f"unknown KL estimator {estimator!r}; use 'k1' or 'k3'")
+
+
+class FixedKLController:
+    """A constant KL coefficient beta."""
+
+    def __init__(self, kl_coef: float):
+        if kl_coef < 0:
+            raise ValueError(f"kl_coef must be >= 0, got {kl_coef}")
+        self.value = float(kl_coef)
+
+    def update(self, current_kl: float, n_steps: int) -> None:
+        pass
+
+
+class AdaptiveKLController:
+    """Ziegler et al. 2019, eq. 2: move beta so the observed KL tracks a target.
+
+    e = clip(KL / target - 1, -0.2, 0.2);  beta <- beta * (1 + e * n_steps / horizon)
+    """
+
+    def __init__(self, init_kl_coef: float, target: float, horizon: int = 10000):
+        if init_kl_coef < 0 or target <= 0 or horizon <= 0:
+            raise ValueError("AdaptiveKLController needs init_kl_coef >= 0, target > 0, horizon > 0")
+        self.value, self.target, self.horizon = float(init_kl_coef), float(target), int(horizon)
+
+    def update(self, current_kl: float, n_steps: int) -> None:
+        proportional_error = min(max(current_kl / self.target - 1.0, -0.2), 0.2)
+        self.value *= 1.0 + proportional_error * n_steps / self.horizon
+
+
+# --------------------------------------------------------------------------- rewards and losses
+def compute_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
+                    kl_coef: float, estimator: str = "k1", ended_with_eos: torch.Tensor | None = None,
+                    missing_eos_penalty: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token rewards: -kl_coef * KL_t on every response token, plus the score on the last one.
+
+    scores: (B,); logprobs, ref_logprobs, mask: (B, T); ended_with_eos: (B,) bool.
+    A response that never produced EOS loses ``missing_eos_penalty`` from its score (if given).
+    Returns rewards (B, T) and the per-token KL (B, T), both 0 where mask is 0.
+    """
+    check_prefix_mask(mask, "response mask")
+    if scores.shape != (mask.shape[0],):
+        raise ValueError(f"scores must be (batch,) = ({mask.shape[0]},), got {tuple(scores.shape)}")
+    if torch.any(mask.sum(1) == 0):
+        raise ValueError("a response has no tokens: the mask row is all zeros")
+    mask = mask.to(logprobs.dtype)
+    kl = kl_penalty(logprobs, ref_logprobs, estimator) * mask
+    rewards = -kl_coef * kl
+    scores = scores.to(rewards.dtype)
+    if missing_eos_penalty is not None:
+        if ended_with_eos is None:
+            raise ValueError("missing_eos_penalty needs ended_with_eos")
+        scores = scores - missing_eos_penalty * (~ended_with_eos.bool()).to(scores.dtype)
+    last = mask.sum(1).long() - 1  # index of the last response token (mask is a prefix)
+    rewards[torch.arange(rewards.shape[0]), last] += scores
+    return rewards, kl
+
+
+def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
+                mask: torch.Tensor, clip_range: float = 0.2) -> torch.Tensor:
+    """PPO clipped surrogate (Schulman et al. 2017, eq. 7), as a loss to minimise. All inputs (B, T).
+
+    ratio = pi / pi_old;  loss = masked mean of max(-A * ratio, -A * clip(ratio, 1 - eps, 1 + eps)).
+    """
+    if not (logprobs.shape == old_logprobs.shape == advantages.shape == mask.shape):
+        raise ValueError("policy_loss: logprobs, old_logprobs, advantages and mask must have one shape (B, T)")
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = -advantages * ratio
+    clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+    return masked_mean(torch.maximum(unclipped, clipped), mask.to(logprobs.dtype))
+
+
+def clip_fraction(logprobs: torch.Tensor, old_logprobs: torch.Tensor, mask: torch.Tensor, clip_range: float) -> float:
+    """Share of valid tokens whose ratio left [1 - eps, 1 + eps]."""
+    ratio = torch.exp(logprobs - old_logprobs)
+    return masked_mean(((ratio - 1.0).abs() > clip_range).float(), mask.float()).item()
+
+
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
+               clip_range_value: float = 0.2) -> torch.Tensor:
+    """Clipped value loss: 0.5 * masked mean of max((V - R)^2, (V_clip - R)^2). All inputs (B, T).
+
+    V_clip = V_old + clip(V - V_old, -eps_v, eps_v) keeps the value function from jumping far from
+    the values the advantages were computed with.
+    """
+    if not (values.shape == old_values.shape == returns.shape == mask.shape):
+        raise ValueError("value_loss: values, old_values, returns and mask must have one shape (B, T)")
+    clipped_values = old_values + torch.clamp(values - old_values, -clip_range_value, clip_range_value)
+    loss = torch.maximum((values - returns) ** 2, (clipped_values - returns) ** 2)
+    return 0.5 * masked_mean(loss, mask.to(values.dtype))
+
+
+# --------------------------------------------------------------------------- trainer
+@dataclass
+class PPOConfig:
+    algorithm: str = "ppo"  # "ppo" or "reinforce" (REINFORCE with a learned baseline)
+    lr: float = 1e-4
+    value_lr: float | None = None  # default: lr
+    batch_size: int = 32
+    num_minibatches: int = 4
+    ppo_epochs: int = 4
+    clip_range: float = 0.2
+    clip_range_value: float = 0.2
+    gamma: float = 1.0
+    lam: float = 0.95
+    init_kl_coef: float = 0.05
+    target_kl: float | None = 6.0  # None = fixed coefficient
+    kl_horizon: int = 10000
+    kl_estimator: str = "k1"
+    max_new_tokens: int = 24
+    max_prompt_tokens: int = 64
+    temperature: float = 1.0
+    top_k: int = 0
+    missing_eos_penalty: float | None = None
+    whiten_advantages: bool = True
+    max_grad_norm: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ("ppo", "reinforce"):
+            raise ValueError(f"algorithm must be 'ppo' or 'reinforce', got {self.algorithm!r}")
+        if self.lr <= 0 or (self.value_lr is not None and self.value_lr <= 0):
+            raise ValueError("learning rates must be > 0")
+        for name in ("batch_size", "num_minibatches", "ppo_epochs", "max_new_tokens", "max_prompt_tokens"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"PPOConfig.{name} must be > 0")
+        if self.batch_size % self.num_minibatches != 0:
+            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by num_minibatches ({self.num_minibatches})")
+        if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):
+            raise ValueError("gamma and lam must be in [0, 1]")
+        if self.kl_estimator not in ("k1", "k3"):
+            raise ValueError(f"kl_estimator must be 'k1' or 'k3', got {self.kl_estimator!r}")
+
+    @classmethod
+    def from_profile(cls, profile, **overrides) -> "PPOConfig":
+        values = dict(lr=profile.ppo_lr, batch_size=profile.ppo_batch_size, num_minibatches=profile.ppo_num_minibatches,
+                      ppo_epochs=profile.ppo_epochs, init_kl_coef=profile.init_kl_coef, target_kl=profile.target_kl,
+                      max_new_tokens=profile.max_new_tokens, max_prompt_tokens=profile.max_prompt_tokens,
+                      seed=profile.seed)
+        values.update(overrides)
+        return cls(**values)
+
+
+RewardFn = Callable[[list[str], list[str]], "torch.Tensor | list[float]"]
+
+
+class PPOTrainer:
+    """Policy, frozen reference, value model, and a reward model *or* a reward function.
+
+    ``reward_fn(prompts, responses) -> (B,)`` scores text; a ``reward_model`` (RewardModel) scores the
+    rollout's token ids directly (so it must share the policy's tokenizer).
+    """
+
+    def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig,
+                 reward_model=None, reward_fn: RewardFn | None = None):
+        if (reward_model is None) == (reward_fn is None):
+            raise ValueError("give exactly one of reward_model or reward_fn")
+        require_pad_token(tokenizer)
+        if tokenizer.eos_token_id is None:
+            raise ValueError("the tokenizer has no EOS token; responses could never end")
+        self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
+        self.tokenizer, self.config = tokenizer, config
+        self.reward_model, self.reward_fn = reward_model, reward_fn
+        for frozen in (ref_policy, reward_model):
+            if frozen is not None:
+                frozen.eval()
+                frozen.requires_grad_(False)
+        self.policy_optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr)
+        self.value_optimizer = torch.optim.AdamW(value_model.parameters(), lr=config.value_lr or config.lr)
+        self.kl_controller = (AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
+                              if config.target_kl is not None else FixedKLController(config.init_kl_coef))
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.iteration = 0
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.policy.parameters()).device
+
+    @torch.no_grad()
+    def score(self, rollout: Rollout) -> torch.Tensor:
+        """Scalar score per response (B,) from the reward model or the reward function."""
+        if self.reward_model is not None:
+            return self.reward_model(rollout.input_ids, rollout.attention_mask).float()
+        scores = self.reward_fn(rollout.prompts, rollout.responses)
+        scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
+        if scores.shape != (len(rollout.prompts),):
+            raise ValueError(f"reward_fn must return one score per prompt ({len(rollout.prompts)}), got shape {tuple(scores.shape)}")
+        return scores
+
+    def step(self, prompts: list[str]) -> dict:
+        """One PPO iteration on a batch of prompts; returns statistics."""
+        cfg = self.config
+        if len(prompts) != cfg.batch_size:
+            raise ValueError(f"step() got {len(prompts)} prompts; the config's batch_size is {cfg.batch_size}")
+        self.policy.eval()  # no dropout: the same forward pass for old and new log-probs
+        self.value_model.eval()
+
+        # 1. Roll out: sample responses, cut after the first EOS.
+        rollout = generate(self.policy, self.tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
+                           temperature=cfg.temperature, top_k=cfg.top_k, max_prompt_tokens=cfg.max_prompt_tokens)
+        ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
+        mask = rollout.response_mask.float()  # (B, T)
+
+        # 2. Log-probs under policy and reference, values, score. No gradients here.
+        with torch.no_grad():
+            old_logprobs = response_logprobs(self.policy, ids, attn, P)  # (B, T)
+            ref_logprobs = response_logprobs(self.ref_policy, ids, attn, P)  # (B, T)
+            old_values = self.value_model(ids, attn)[:, P - 1:-1] * mask  # (B, T): V(s_t) before token t
+            scores = self.score(rollout)  # (B,)
+
+        # 3. Per-token rewards: KL leash on every token, the score on the last one.
+        rewards, kl = compute_rewards(scores, old_logprobs, ref_logprobs, mask, self.kl_controller.value,
+                                      cfg.kl_estimator, rollout.ended_with_eos, cfg.missing_eos_penalty)
+
+        # 4. Advantages. REINFORCE with a baseline = GAE with lambda = 1: A_t = (return-to-go) - V(s_t).
+        lam = 1.0 if cfg.algorithm == "reinforce" else cfg.lam
+        advantages, returns = compute_gae(rewards, old_values, mask, cfg.gamma, lam)
+        if cfg.whiten_advantages:
+            advantages = masked_whiten(advantages, mask)
+
+        # 5. Optimise: K epochs over shuffled minibatches (REINFORCE: one plain pass).
+        epochs = 1 if cfg.algorithm == "reinforce" else cfg.ppo_epochs
+        mb_size = cfg.batch_size // cfg.num_minibatches
+        logs = {"policy_loss": [], "value_loss": [], "entropy": [], "clip_fraction": [], "approx_kl": []}
+        for _ in range(epochs):
+            order = torch.randperm(cfg.batch_size, generator=self.generator)
+            for start in range(0, cfg.batch_size, mb_size):
+                mb = order[start:start + mb_size]
+                logprobs, entropy = response_logprobs(self.policy, ids[mb], attn[mb], P, return_entropy=True)
+                if cfg.algorithm == "reinforce":
+                    pg_loss = -masked_mean(advantages[mb] * logprobs, mask[mb])
+                else:
+                    pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
+                self.policy_optimizer.zero_grad()
+                pg_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.policy_optimizer.step()
+
+                values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
+                vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
+                self.value_optimizer.zero_grad()
+                vf_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
+                self.value_optimizer.step()
+
+                with torch.no_grad():
+                    logs["policy_loss"].append(pg_loss.item())
+                    logs["value_loss"].append(vf_loss.item())
+                    logs["entropy"].append(masked_mean(entropy, mask[mb]).item())
+                    logs["clip_fraction"].append(clip_fraction(logprobs, old_logprobs[mb], mask[mb], cfg.clip_range))
+                    logs["approx_kl"].append(masked_mean(0.5 * (logprobs - old_logprobs[mb]) ** 2, mask[mb]).item())
+
+        # 6. Statistics, then let the KL controller move beta.
+        kl_per_sequence = kl.sum(1).mean().item()  # KL(pi || pi_ref) summed over the response, batch mean
+        stats = {k: sum(v) / len(v) for k, v in logs.items()}
+        stats.update(iteration=self.iteration, score=scores.mean().item(), kl=kl_per_sequence,
+                     kl_coef=self.kl_controller.value, response_length=mask.sum(1).mean().item(),
+                     eos_rate=rollout.ended_with_eos.float().mean().item(),
+                     mean_return=masked_mean(returns, mask).item())
+        self.kl_controller.update(kl_per_sequence, cfg.batch_size)
+        self.iteration += 1
+        self.last_rollout = rollout
+        return stats
+
+    def train(self, prompt_batches: Iterable[list[str]], steps: int, progress: bool = True,
+              callback: Callable[[dict], None] | None = None) -> list[dict]:
+        """Run ``steps`` iterations, taking one batch of prompts per step; returns every step's stats."""
+        history = []
+        batches = iter(prompt_batches)
+        bar = tqdm(range(steps), desc=f"{self.config.algorithm.upper()}", disable=not progress)
+        for _ in bar:
+            stats = self.step(next(batches))
+            history.append(stats)
+            bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}")
+            if callback is not None:
+                callback(stats)
+        return history

@@ -1,0 +1,226 @@
+"""Rollouts: generation, per-token log-probs, masks after EOS, and the masked helpers used everywhere.
+
+Shapes: B = batch, P = prompt length (left-padded), T = response length, V = vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+# --------------------------------------------------------------------------- masked statistics
+def _check_same_shape(values: torch.Tensor, mask: torch.Tensor, what: str) -> None:
+    if values.shape != mask.shape:
+        raise ValueError(f"{what}: values {tuple(values.shape)} and mask {tuple(mask.shape)} must have the same shape")
+
+
+def masked_sum(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Sum of ``values`` where ``mask`` is 1. values, mask: same shape."""
+    _check_same_shape(values, mask, "masked_sum")
+    masked = values * mask
+    return masked.sum() if dim is None else masked.sum(dim)
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of ``values`` over the positions where ``mask`` is 1 (over all, or along ``dim``).
+
+    An all-zero mask gives 0 rather than NaN.
+    """
+    _check_same_shape(values, mask, "masked_mean")
+    mask = mask.to(values.dtype)
+    total = (values * mask).sum() if dim is None else (values * mask).sum(dim)
+    count = mask.sum() if dim is None else mask.sum(dim)
+    return total / count.clamp(min=1.0)
+
+
+def masked_var(values: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
+    """Variance of ``values`` over the positions where ``mask`` is 1 (a scalar)."""
+    mean = masked_mean(values, mask)
+    variance = masked_mean((values - mean) ** 2, mask)
+    if unbiased:
+        count = mask.sum()
+        if count < 2:
+            return torch.zeros((), dtype=values.dtype, device=values.device)
+        variance = variance * count / (count - 1)
+    return variance
+
+
+def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
+    """(values - mean) / std over masked positions; masked-out positions come back as 0.
+
+    ``shift_mean=False`` keeps the mean (only rescales), as used for rewards in some PPO variants.
+    """
+    mean, var = masked_mean(values, mask), masked_var(values, mask)
+    whitened = (values - mean) * torch.rsqrt(var + eps)
+    if not shift_mean:
+        whitened = whitened + mean
+    return whitened * mask
+
+
+def check_prefix_mask(mask: torch.Tensor, what: str = "mask") -> None:
+    """Raise ValueError unless every row of ``mask`` (B, T) is 1...1 0...0 (a contiguous prefix)."""
+    if mask.dim() != 2:
+        raise ValueError(f"{what} must be 2-D (batch, seq_len), got shape {tuple(mask.shape)}")
+    if mask.shape[0] == 0:
+        raise ValueError(f"{what} is an empty batch")
+    m = mask.to(torch.float32)
+    if not torch.all((m == 0) | (m == 1)):
+        raise ValueError(f"{what} must contain only 0 and 1")
+    # A prefix never goes 0 -> 1 when read left to right.
+    if torch.any(m[:, 1:] > m[:, :-1]):
+        rows = torch.nonzero(torch.any(m[:, 1:] > m[:, :-1], dim=1)).flatten().tolist()
+        raise ValueError(f"{what} must be a contiguous prefix of ones in every row (1..1 0..0); rows {rows[:5]} are not")
+
+
+# --------------------------------------------------------------------------- log-probs and masks
+def logprobs_from_logits(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """log p(token) for each position: logits (B, T, V), tokens (B, T) -> (B, T).
+
+    log_softmax then gather: never softmax then log (underflows for unlikely tokens).
+    """
+    if logits.shape[:-1] != tokens.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} and tokens {tuple(tokens.shape)} do not match (B, T, V) / (B, T)")
+    logp = F.log_softmax(logits.float(), dim=-1)
+    return torch.gather(logp, 2, tokens.unsqueeze(-1)).squeeze(-1)
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of the next-token distribution at each position: (B, T, V) -> (B, T)."""
+    logp = F.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def response_mask_from_eos(responses: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """1 on every response token up to and including the first EOS, 0 after it. (B, T) -> (B, T) long.
+
+    A response without EOS (truncated at ``max_new_tokens``) keeps all its tokens.
+    """
+    is_eos = (responses == eos_token_id).long()
+    # eos_seen_before[t] = number of EOS strictly before position t
+    eos_seen_before = torch.cumsum(is_eos, dim=1) - is_eos
+    return (eos_seen_before == 0).long()
+
+
+def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions 0, 1, 2, ... counted over real tokens only, so left padding does not shift them. (B, L)."""
+    return (torch.cumsum(attention_mask, dim=1) - 1).clamp(min=0)
+
+
+def require_pad_token(tokenizer) -> None:
+    """Raise a ValueError that says how to fix a tokenizer with no pad token."""
+    if tokenizer.pad_token_id is None:
+        raise ValueError(
+            "the tokenizer has no pad token; set one before batching, e.g. "
+            "`tokenizer.pad_token = tokenizer.eos_token`"
+        )
+
+
+def forward_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Logits (B, L, V) of a causal LM, with positions computed from the attention mask."""
+    out = model(input_ids=input_ids, attention_mask=attention_mask,
+                position_ids=position_ids_from_mask(attention_mask), use_cache=False)
+    return out.logits
+
+
+def response_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_len: int,
+                      return_entropy: bool = False):
+    """Log-probs of the response tokens of ``input_ids`` = [prompt (P) | response (T)].
+
+    input_ids, attention_mask: (B, P + T). The logit at position i predicts token i + 1, so the
+    response tokens at P .. P+T-1 are scored by the logits at P-1 .. P+T-2.
+    Returns logprobs (B, T) (and entropy (B, T) if asked).
+    """
+    logits = forward_logits(model, input_ids, attention_mask)[:, prompt_len - 1:-1]  # (B, T, V)
+    logprobs = logprobs_from_logits(logits, input_ids[:, prompt_len:])
+    if return_entropy:
+        return logprobs, entropy_from_logits(logits)
+    return logprobs
+
+
+# --------------------------------------------------------------------------- generation
+@dataclass
+class Rollout:
+    """A batch of prompts and sampled responses.
+
+    prompt_ids, prompt_mask: (B, P), left-padded. response_ids, response_mask: (B, T); tokens after
+    the first EOS are replaced by the pad token and masked out.
+    """
+
+    prompts: list[str]
+    responses: list[str]
+    prompt_ids: torch.Tensor
+    prompt_mask: torch.Tensor
+    response_ids: torch.Tensor
+    response_mask: torch.Tensor
+
+    @property
+    def input_ids(self) -> torch.Tensor:  # (B, P + T)
+        return torch.cat([self.prompt_ids, self.response_ids], dim=1)
+
+    @property
+    def attention_mask(self) -> torch.Tensor:  # (B, P + T)
+        return torch.cat([self.prompt_mask, self.response_mask], dim=1)
+
+    @property
+    def prompt_len(self) -> int:
+        return self.prompt_ids.shape[1]
+
+    @property
+    def ended_with_eos(self) -> torch.Tensor:
+        """(B,) bool: the response contains an EOS (it was not cut by max_new_tokens)."""
+        return self.response_mask.sum(1) < self.response_ids.shape[1]
+
+
+def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, device=None):
+    """Left-padded prompt ids and mask (B, P). Long prompts keep their *last* tokens (the question)."""
+    if len(prompts) == 0:
+        raise ValueError("empty batch: no prompts given")
+    require_pad_token(tokenizer)
+    side, trunc_side = tokenizer.padding_side, tokenizer.truncation_side
+    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+    try:
+        enc = tokenizer(list(prompts), return_tensors="pt", padding=True, truncation=True,
+                        max_length=max_prompt_tokens)
+    finally:
+        tokenizer.padding_side, tokenizer.truncation_side = side, trunc_side
+    return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_sample: bool = True,
+             temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, max_prompt_tokens: int = 64,
+             seed: int | None = None) -> Rollout:
+    """Sample one response per prompt with the KV cache, left padding, and a cut after the first EOS."""
+    if temperature <= 0 and do_sample:
+        raise ValueError(f"temperature must be > 0 when sampling, got {temperature}")
+    device = next(model.parameters()).device
+    prompt_ids, prompt_mask = tokenize_prompts(tokenizer, prompts, max_prompt_tokens, device)
+    if seed is not None:
+        torch.manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    sampling = dict(do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p) if do_sample else dict(do_sample=False)
+    out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,
+                         min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
+                         eos_token_id=tokenizer.eos_token_id, **sampling)
+    model.train(was_training)
+    response_ids = out[:, prompt_ids.shape[1]:]
+    if response_ids.shape[1] < max_new_tokens:  # every row stopped early: pad to a fixed width
+        pad = response_ids.new_full((response_ids.shape[0], max_new_tokens - response_ids.shape[1]), tokenizer.pad_token_id)
+        response_ids = torch.cat([response_ids, pad], dim=1)
+    mask = response_mask_from_eos(response_ids, tokenizer.eos_token_id)
+    response_ids = torch.where(mask.bool(), response_ids, torch.full_like(response_ids, tokenizer.pad_token_id))
+    texts = decode_responses(tokenizer, response_ids, mask)
+    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask)
+
+
+def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch.Tensor) -> list[str]:
+    """Text of each response without its EOS and padding."""
+    texts = []
+    for ids, m in zip(response_ids.tolist(), response_mask.tolist()):
+        kept = [t for t, keep in zip(ids, m) if keep and t != tokenizer.eos_token_id]
+        texts.append(tokenizer.decode(kept, skip_special_tokens=True))
+    return texts

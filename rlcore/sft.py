@@ -1,0 +1,64 @@
+"""Supervised fine-tuning on demonstrations: next-token loss on the *response* tokens only.
+
+The prompt is context, not something the model should learn to write, so its tokens get no loss
+(as in InstructGPT's SFT stage, Ouyang et al. 2022).
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from tqdm.auto import tqdm
+
+from rlcore.data import tokenize_prompt_response
+from rlcore.rollout import forward_logits, logprobs_from_logits, masked_mean
+
+
+def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of the response tokens.
+
+    logits: (B, L, V) from the model on input_ids (B, L). response_mask: (B, L), 1 on the tokens to
+    learn (response + EOS), 0 on prompt and padding. The logit at i predicts token i + 1.
+    """
+    if logits.shape[:2] != input_ids.shape or input_ids.shape != response_mask.shape:
+        raise ValueError(f"logits {tuple(logits.shape)}, input_ids {tuple(input_ids.shape)} and response_mask "
+                         f"{tuple(response_mask.shape)} do not line up as (B, L, V), (B, L), (B, L)")
+    logprobs = logprobs_from_logits(logits[:, :-1], input_ids[:, 1:])  # (B, L-1): log p(token i+1)
+    return -masked_mean(logprobs, response_mask[:, 1:].to(logprobs.dtype))
+
+
+def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs: int = 1, batch_size: int = 16,
+              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True) -> list[float]:
+    """Fine-tune ``model`` in place on (prompt, response) demonstrations; returns the loss per step."""
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    if len(prompts) == 0:
+        raise ValueError("no demonstrations given")
+    if lr <= 0:
+        raise ValueError(f"learning rate must be > 0, got {lr}")
+    device = next(model.parameters()).device
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    order_rng = random.Random(seed)
+    losses = []
+    model.train()
+    steps = epochs * ((len(prompts) + batch_size - 1) // batch_size)
+    bar = tqdm(total=steps, desc="SFT", disable=not progress)
+    for _ in range(epochs):
+        order = list(range(len(prompts)))
+        order_rng.shuffle(order)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
+                                                       [responses[j] for j in idx], max_length, device=device)
+            loss = sft_loss(forward_logits(model, ids, attn), ids, resp)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    model.eval()
+    return losses
