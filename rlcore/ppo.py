@@ -242,8 +242,10 @@ class PPOTrainer:
         self.value_model.eval()
 
         # 1. Roll out: sample responses, cut after the first EOS.
+        sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         rollout = generate(self.policy, self.tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
-                           temperature=cfg.temperature, top_k=cfg.top_k, max_prompt_tokens=cfg.max_prompt_tokens)
+                           temperature=cfg.temperature, top_k=cfg.top_k, max_prompt_tokens=cfg.max_prompt_tokens,
+                           seed=sample_seed)
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
         mask = rollout.response_mask.float()  # (B, T)
 

@@ -198,14 +198,17 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_
         raise ValueError(f"temperature must be > 0 when sampling, got {temperature}")
     device = next(model.parameters()).device
     prompt_ids, prompt_mask = tokenize_prompts(tokenizer, prompts, max_prompt_tokens, device)
-    if seed is not None:
-        torch.manual_seed(seed)
     was_training = model.training
     model.eval()
     sampling = dict(do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p) if do_sample else dict(do_sample=False)
-    out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,
-                         min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=tokenizer.eos_token_id, **sampling)
+    # generate() samples from torch's global RNG; with a seed we fork it so the caller's stream is untouched.
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,
+                             min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
+                             eos_token_id=tokenizer.eos_token_id, **sampling)
     model.train(was_training)
     response_ids = out[:, prompt_ids.shape[1]:]
     if response_ids.shape[1] < max_new_tokens:  # every row stopped early: pad to a fixed width

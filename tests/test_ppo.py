@@ -1,0 +1,82 @@
+import math
+
+import pytest
+import torch
+
+from rlcore.models import reference_model, reward_model_from, value_model_from
+from rlcore.ppo import PPOConfig, PPOTrainer
+
+PROMPT = "\n\nHuman: Tell me about a cat.\n\nAssistant:"
+
+
+def count_reward(tokenizer, word=" cat"):
+    target = tokenizer(word, add_special_tokens=False)["input_ids"]
+    assert len(target) == 1
+    target = target[0]
+
+    def reward_fn(prompts, responses):
+        return [tokenizer(r, add_special_tokens=False)["input_ids"].count(target) / 4 for r in responses]
+
+    return reward_fn
+
+
+def make_trainer(tiny_model, tokenizer, **overrides):
+    cfg = dict(batch_size=16, num_minibatches=2, ppo_epochs=2, lr=3e-3, max_new_tokens=8, init_kl_coef=0.01, seed=0)
+    cfg.update(overrides)
+    torch.manual_seed(0)
+    return PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
+                      PPOConfig(**cfg), reward_fn=count_reward(tokenizer))
+
+
+@pytest.mark.parametrize("algorithm,steps", [("ppo", 40), ("reinforce", 60)])
+def test_ppo_raises_the_score_of_a_simple_reward(tiny_model, tokenizer, algorithm, steps):
+    # REINFORCE takes one gradient pass per batch (PPO takes epochs x minibatches), so it gets more steps.
+    trainer = make_trainer(tiny_model, tokenizer, algorithm=algorithm)
+    history = [trainer.step([PROMPT] * 16) for _ in range(steps)]
+    first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
+    assert first < 0.2
+    assert last > first + 0.5, (first, last)
+    assert all(math.isfinite(h["kl"]) for h in history)
+    assert history[-1]["kl"] > 0.1  # it moved away from the reference to get there
+    for key in ("entropy", "clip_fraction", "approx_kl", "value_loss", "policy_loss", "kl_coef", "response_length"):
+        assert math.isfinite(history[-1][key])
+
+
+def test_ppo_with_zero_learning_signal_keeps_policy_at_reference(tiny_model, tokenizer):
+    """Constant reward + zero KL coefficient: whitened advantages carry no signal of value... but the
+    policy must still equal the reference on the first step's old log-probs (ratio starts at 1)."""
+    trainer = make_trainer(tiny_model, tokenizer, init_kl_coef=0.0, target_kl=None)
+    stats = trainer.step([PROMPT] * 16)
+    assert stats["kl"] == pytest.approx(0.0, abs=1e-5)  # first rollout: policy == reference
+
+
+def test_ppo_is_deterministic_under_a_seed(tokenizer, tiny_model):
+    import copy
+    a = make_trainer(copy.deepcopy(tiny_model), tokenizer)
+    b = make_trainer(copy.deepcopy(tiny_model), tokenizer)
+    sa = [a.step([PROMPT] * 16) for _ in range(3)]
+    sb = [b.step([PROMPT] * 16) for _ in range(3)]
+    assert sa == sb
+
+
+def test_ppo_with_a_reward_model(tiny_model, tokenizer):
+    rm = reward_model_from(tiny_model)
+    trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
+                         PPOConfig(batch_size=4, num_minibatches=2, ppo_epochs=1, max_new_tokens=6), reward_model=rm)
+    rollout_stats = trainer.step([PROMPT, "hi", "dog", PROMPT])
+    expected = rm(trainer.last_rollout.input_ids, trainer.last_rollout.attention_mask).mean().item()
+    assert rollout_stats["score"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_ppo_rejects_bad_setups(tiny_model, tokenizer):
+    with pytest.raises(ValueError, match="divisible"):
+        PPOConfig(batch_size=10, num_minibatches=4)
+    with pytest.raises(ValueError, match="exactly one"):
+        PPOTrainer(tiny_model, tiny_model, value_model_from(tiny_model), tokenizer, PPOConfig())
+    trainer = make_trainer(tiny_model, tokenizer)
+    with pytest.raises(ValueError, match="batch_size is 16"):
+        trainer.step([PROMPT] * 3)
+    bad = make_trainer(tiny_model, tokenizer)
+    bad.reward_fn = lambda p, r: [1.0]
+    with pytest.raises(ValueError, match="one score per prompt"):
+        bad.step([PROMPT] * 16)

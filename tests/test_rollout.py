@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from rlcore.rollout import (check_prefix_mask, generate, logprobs_from_logits, masked_mean, masked_whiten,
+                            response_logprobs, response_mask_from_eos, tokenize_prompts)
+
+
+def test_response_mask_cuts_after_first_eos():
+    eos = 0
+    responses = torch.tensor([[5, 6, 0, 7, 0], [5, 6, 7, 8, 9], [0, 3, 3, 3, 3], [4, 0, 0, 0, 0]])
+    expected = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]])
+    assert torch.equal(response_mask_from_eos(responses, eos), expected)
+
+
+def test_logprobs_from_logits_matches_softmax_gather():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 11, generator=g, dtype=torch.float64)
+    tokens = torch.randint(0, 11, (3, 5), generator=g)
+    probs = torch.softmax(logits, -1)
+    expected = torch.tensor([[probs[b, t, tokens[b, t]].log().item() for t in range(5)] for b in range(3)],
+                            dtype=torch.float32)
+    torch.testing.assert_close(logprobs_from_logits(logits, tokens), expected)
+    # very negative logits: log_softmax stays finite where softmax().log() underflows to -inf
+    extreme = torch.tensor([[[0.0, -200.0]]])
+    assert torch.isfinite(logprobs_from_logits(extreme, torch.tensor([[1]]))).all()
+
+
+def test_masked_mean_and_whiten_ignore_masked_positions():
+    x = torch.tensor([[1.0, 2.0, 100.0], [3.0, -50.0, 7.0]])
+    m = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    assert masked_mean(x, m).item() == pytest.approx(2.0)
+    torch.testing.assert_close(masked_mean(x, m, dim=1), torch.tensor([1.5, 3.0]))
+    w = masked_whiten(x, m.float())
+    valid = w[m.bool()]
+    assert valid.mean().item() == pytest.approx(0.0, abs=1e-6)
+    assert valid.std().item() == pytest.approx(1.0, abs=1e-4)
+    assert torch.all(w[~m.bool()] == 0)
+    with pytest.raises(ValueError, match="same shape"):
+        masked_mean(x, m[:, :2])
+
+
+def test_check_prefix_mask():
+    check_prefix_mask(torch.tensor([[1, 1, 0], [1, 1, 1]]))
+    with pytest.raises(ValueError, match="rows \\[1\\]"):
+        check_prefix_mask(torch.tensor([[1, 0, 0], [0, 1, 1]]))
+
+
+def test_left_padding_does_not_change_logprobs(tiny_model, tokenizer):
+    """Scoring a response inside a left-padded batch gives the same log-probs as scoring it alone."""
+    prompts = ["\n\nHuman: What is a cat?\n\nAssistant:", "hi"]
+    rollout = generate(tiny_model, tokenizer, prompts, max_new_tokens=6, seed=0)
+    assert rollout.prompt_mask[1, 0] == 0  # the short prompt really is left-padded
+    with torch.no_grad():
+        batched = response_logprobs(tiny_model, rollout.input_ids, rollout.attention_mask, rollout.prompt_len)
+        for i in range(2):
+            keep = rollout.attention_mask[i].bool()
+            ids = rollout.input_ids[i][keep].unsqueeze(0)
+            n_prompt = int(rollout.prompt_mask[i].sum())
+            alone = response_logprobs(tiny_model, ids, torch.ones_like(ids), n_prompt)
+            n = int(rollout.response_mask[i].sum())
+            torch.testing.assert_close(batched[i, :n], alone[0, :n], rtol=1e-4, atol=1e-4)
+
+
+def test_generate_logprobs_agree_with_generation_scores(tiny_model, tokenizer):
+    """Our forward-pass log-probs equal the log-softmax of the scores generate() sampled from."""
+    prompts = ["\n\nHuman: Tell me a joke.\n\nAssistant:", "dog"]
+    ids, mask = tokenize_prompts(tokenizer, prompts, 64)
+    torch.manual_seed(0)
+    out = tiny_model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=5, do_sample=True, top_k=0,
+                              pad_token_id=tokenizer.pad_token_id, eos_token_id=None,
+                              output_scores=True, return_dict_in_generate=True)
+    gen_scores = torch.stack(out.scores, 1)  # (B, T, V)
+    expected = logprobs_from_logits(gen_scores, out.sequences[:, ids.shape[1]:])
+    full_mask = torch.cat([mask, torch.ones_like(out.sequences[:, ids.shape[1]:])], 1)
+    with torch.no_grad():
+        ours = response_logprobs(tiny_model, out.sequences, full_mask, ids.shape[1])
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_generate_masks_and_pads_after_eos(tiny_model, tokenizer):
+    rollout = generate(tiny_model, tokenizer, ["hi"] * 8, max_new_tokens=12, seed=1)
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    for ids, m in zip(rollout.response_ids.tolist(), rollout.response_mask.tolist()):
+        n = sum(m)
+        assert m == [1] * n + [0] * (len(m) - n)
+        assert all(t == pad for t in ids[n:])
+        assert eos not in ids[: n - 1]  # an EOS, if any, is the last kept token
+    assert rollout.response_ids.shape == (8, 12)
+
+
+def test_generate_is_deterministic_under_a_seed(tiny_model, tokenizer):
+    a = generate(tiny_model, tokenizer, ["hi", "dog"], max_new_tokens=6, seed=5)
+    b = generate(tiny_model, tokenizer, ["hi", "dog"], max_new_tokens=6, seed=5)
+    assert torch.equal(a.response_ids, b.response_ids)
+
+
+def test_generate_rejects_empty_batch_and_missing_pad(tiny_model, tokenizer):
+    with pytest.raises(ValueError, match="empty batch"):
+        generate(tiny_model, tokenizer, [], max_new_tokens=4)
+    import copy
+    no_pad = copy.deepcopy(tokenizer)
+    no_pad.pad_token = None
+    with pytest.raises(ValueError, match="pad_token = tokenizer.eos_token"):
+        generate(tiny_model, no_pad, ["hi"], max_new_tokens=4)
