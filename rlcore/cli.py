@@ -1,0 +1,35 @@
+"""The `rlcore` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rlcore", description="RLHF / RLAIF course toolkit")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="SFT -> reward model -> PPO on a tiny GPT-Neo (CPU, offline, ~1 minute)")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--ppo-steps", type=int, default=30)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from rlcore.demo import run_demo
+
+            report = run_demo(args.out, seed=args.seed, ppo_steps=args.ppo_steps)
+            print(json.dumps(report, indent=2))
+            print(f"saved to {args.out}/")
+        return 0
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        if args.debug:
+            raise
+        print(f"rlcore: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
