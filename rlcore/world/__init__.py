@@ -1,0 +1,19 @@
+"""The synthetic assistant world: prompts, graded responses, a gold judge, simulated humans, a corpus.
+
+    >>> from rlcore import world
+    >>> p = world.prompts("train", 1, seed=0)[0]
+    >>> world.gold_score(p, " I can't help with that.")  # doctest: +SKIP
+"""
+
+from rlcore.world.generator import (BEST_STYLE, FAMILIES, SPLITS, STYLES, WorldPrompt, demonstrations, hh,
+                                    make_prompt, prompts, respond, response_pair, sample_prompts)
+from rlcore.world.gold import (WEIGHTS, contains_harm, gold_components, gold_score, is_harmful_prompt, is_harmless,
+                               parse_prompt, world_vocabulary)
+from rlcore.world.humans import HUMAN_TEMPERATURE, human_label, likert_rating, preference_pairs
+
+__all__ = [
+    "BEST_STYLE", "FAMILIES", "SPLITS", "STYLES", "WorldPrompt", "demonstrations", "hh", "make_prompt", "prompts",
+    "respond", "response_pair", "sample_prompts", "WEIGHTS", "contains_harm", "gold_components", "gold_score",
+    "is_harmful_prompt", "is_harmless", "parse_prompt", "world_vocabulary", "HUMAN_TEMPERATURE", "human_label",
+    "likert_rating", "preference_pairs",
+]

@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Build the shipped tiny models: a BPE tokenizer and two GPT-Neo models pretrained on the world corpus.
+
+    python scripts/pretrain_world_models.py                  # writes rlcore/assets/{tiny,tiny-labeler}
+    python scripts/pretrain_world_models.py --out /tmp/assets --tiny-steps 50 --labeler-steps 50
+
+Deterministic under --seed on CPU (same torch build, same thread count). Prints the CPU time of each
+model. The models are saved as float16 safetensors (upcast to float32 on load) to keep the wheel small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from rlcore.models import train_bpe_tokenizer
+from rlcore.pretrain import ARCHS, pretrain, save_shipped
+from rlcore.world.corpus import corpus
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "rlcore", "assets"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--documents", type=int, default=60000)
+    parser.add_argument("--vocab-size", type=int, default=2048)
+    parser.add_argument("--tiny-steps", type=int, default=600)
+    parser.add_argument("--labeler-steps", type=int, default=600)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (fixed for determinism)")
+    parser.add_argument("--only", choices=sorted(ARCHS), nargs="*", default=["tiny", "tiny-labeler"])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    start = time.time()
+    docs = corpus(args.documents, seed=args.seed)
+    tokenizer = train_bpe_tokenizer(docs, vocab_size=args.vocab_size)
+    print(f"corpus: {len(docs)} documents, tokenizer: {len(tokenizer)} tokens ({time.time() - start:.1f}s)")
+    steps = {"tiny": args.tiny_steps, "tiny-labeler": args.labeler_steps}
+    for arch in args.only:
+        model, info = pretrain(tokenizer, docs, arch=arch, steps=steps[arch], batch_size=args.batch_size,
+                               seed=args.seed)
+        info.update(arch=arch, seed=args.seed, documents=args.documents, steps=steps[arch], batch_size=args.batch_size,
+                    torch=torch.__version__, threads=args.threads)
+        save_shipped(model, tokenizer, os.path.join(args.out, arch), info)
+        print(f"{arch}: {info['parameters']:,} parameters, final loss {info['loss'][-1][1]}, "
+              f"CPU time {info['cpu_seconds']}s")
+        print(json.dumps(info["loss"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
