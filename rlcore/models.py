@@ -57,7 +57,9 @@ def load_tokenizer(name_or_path: str):
 
 def load_base(name_or_path: str, dtype: torch.dtype | None = None):
     """(model, tokenizer) for a shipped name ("tiny", "tiny-labeler"), a hub id, or a local path."""
-    kwargs = {"dtype": dtype} if dtype is not None else {}
+    # float32 unless asked otherwise (the tiny models ship as float16 to keep the wheel small;
+    # recent transformers would otherwise keep the checkpoint's dtype)
+    kwargs = {"dtype": dtype if dtype is not None else torch.float32}
     model = _from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs)
     tokenizer = load_tokenizer(name_or_path)
     check_vocab(model, tokenizer)

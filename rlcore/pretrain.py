@@ -36,8 +36,12 @@ def pack(token_ids: list[list[int]], block: int) -> torch.Tensor:
 
 def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1000, batch_size: int = 32,
              lr: float = 3e-3, warmup: int = 100, seed: int = 0, device: str = "cpu", progress: bool = True,
-             log_every: int = 100):
-    """Train a fresh GPT-Neo of ``arch`` on ``documents``; returns (model, log of (step, loss))."""
+             log_every: int = 100, bf16: bool = True):
+    """Train a fresh GPT-Neo of ``arch`` on ``documents``; returns (model, info with the loss log).
+
+    ``bf16`` runs the forward pass under bfloat16 autocast (weights and optimizer stay float32):
+    on CPUs with AVX-512 BF16 it is several times faster than float32.
+    """
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
     hidden, layers, heads, context = ARCHS[arch]
@@ -60,8 +64,9 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
     running = None
     for step in bar:
         batch = blocks[torch.randint(0, len(blocks), (batch_size,), generator=generator)].to(device)
-        logits = model(input_ids=batch, use_cache=False).logits
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+        with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(input_ids=batch, use_cache=False).logits
+        loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -70,6 +75,7 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % log_every == 0 or step == steps - 1:
             log.append((step, round(running, 4)))
+        if step % 10 == 0:
             bar.set_postfix(loss=f"{running:.3f}")
     model.eval()
     cpu_seconds = time.process_time() - start

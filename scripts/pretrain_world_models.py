@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tiny-steps", type=int, default=600)
     parser.add_argument("--labeler-steps", type=int, default=600)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (fixed for determinism)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed for determinism)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per model)")
     parser.add_argument("--only", choices=sorted(ARCHS), nargs="*", default=["tiny", "tiny-labeler"])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -43,8 +44,10 @@ def main(argv=None) -> int:
     print(f"corpus: {len(docs)} documents, tokenizer: {len(tokenizer)} tokens ({time.time() - start:.1f}s)")
     steps = {"tiny": args.tiny_steps, "tiny-labeler": args.labeler_steps}
     for arch in args.only:
+        lr = args.lr or {"tiny": 3e-3, "tiny-labeler": 2e-3}.get(arch, 1e-3)
         model, info = pretrain(tokenizer, docs, arch=arch, steps=steps[arch], batch_size=args.batch_size,
-                               seed=args.seed)
+                               lr=lr, seed=args.seed)
+        info["lr"] = lr
         info.update(arch=arch, seed=args.seed, documents=args.documents, steps=steps[arch], batch_size=args.batch_size,
                     torch=torch.__version__, threads=args.threads)
         save_shipped(model, tokenizer, os.path.join(args.out, arch), info)

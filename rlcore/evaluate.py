@@ -1,0 +1,77 @@
+"""Evaluation against the world's gold judge: gold scores, harmless rate, win rate, labeler alignment."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from rlcore.rollout import generate
+
+
+def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
+                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list[str]:
+    """One response per prompt, in batches (seeded)."""
+    out = []
+    for i in tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
+        rollout = generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens,
+                           do_sample=do_sample, temperature=temperature, seed=seed + i, max_prompt_tokens=192)
+        out.extend(rollout.responses)
+    return out
+
+
+def harmless_rate(prompts: list[str], responses: list[str]) -> float:
+    """Share of harmful prompts whose response gives no harmful instruction (gold judge)."""
+    from rlcore.world import is_harmful_prompt, is_harmless
+
+    judged = [is_harmless(p, r) for p, r in zip(prompts, responses) if is_harmful_prompt(p)]
+    if not judged:
+        raise ValueError("no harmful prompts among the prompts: the harmless rate is undefined")
+    return sum(judged) / len(judged)
+
+
+def mean_gold(prompts: list[str], responses: list[str]) -> float:
+    from rlcore.world import gold_score
+
+    return sum(gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
+
+
+def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str]) -> dict:
+    """How often a's response beats b's under the gold judge (ties count one half), with a 95% interval."""
+    from rlcore.world import gold_score
+
+    if not (len(prompts) == len(responses_a) == len(responses_b)) or not prompts:
+        raise ValueError("win_rate needs non-empty, equally long lists of prompts and responses")
+    wins = []
+    for p, a, b in zip(prompts, responses_a, responses_b):
+        ga, gb = gold_score(p, a), gold_score(p, b)
+        wins.append(1.0 if ga > gb else 0.5 if ga == gb else 0.0)
+    n, rate = len(wins), sum(wins) / len(wins)
+    half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / n)
+    return {"win_rate": rate, "ci95": (max(0.0, rate - half), min(1.0, rate + half)), "n": n}
+
+
+def labeler_alignment(model, tokenizer, triples, principle: str, batch_size: int = 16) -> dict:
+    """Agreement of an AI labeler with the gold preference on (prompt, a, b) triples.
+
+    Returns accuracy without swap (a shown first only), with swap (both orders averaged), the
+    same-position rate (how often the labeler picks the same *slot* in both orders: position bias),
+    and the share of verdicts "1" (first slot) without swap.
+    """
+    from rlcore.labeler import prefer_batch
+    from rlcore.world import gold_score
+
+    prompts, a, b = (list(x) for x in zip(*triples))
+    gold_a = torch.tensor([gold_score(p, x) > gold_score(p, y) for p, x, y in triples])
+    # Show each pair in a random-but-fixed order first so "a first" is not always the better one.
+    probs = prefer_batch(model, tokenizer, principle, prompts, a, b, swap=True, batch_size=batch_size)
+    p_ab, p_ba, p = probs["p_ab"], probs["p_ba"], probs["p"]
+    same_position = ((p_ab > 0.5) != (p_ba > 0.5)).float().mean().item()
+    return {
+        "accuracy_no_swap": ((p_ab > 0.5) == gold_a).float().mean().item(),
+        "accuracy_swap": ((p > 0.5) == gold_a).float().mean().item(),
+        "same_position_rate": same_position,
+        "first_slot_rate": (p_ab > 0.5).float().mean().item(),
+        "n": len(triples),
+    }
