@@ -155,6 +155,7 @@ class Rollout:
     prompt_mask: torch.Tensor
     response_ids: torch.Tensor
     response_mask: torch.Tensor
+    eos_token_id: int | None = None
 
     @property
     def input_ids(self) -> torch.Tensor:  # (B, P + T)
@@ -170,8 +171,16 @@ class Rollout:
 
     @property
     def ended_with_eos(self) -> torch.Tensor:
-        """(B,) bool: the response contains an EOS (it was not cut by max_new_tokens)."""
-        return self.response_mask.sum(1) < self.response_ids.shape[1]
+        """(B,) bool: the response ended with EOS (it was not cut by max_new_tokens).
+
+        The last kept token is looked at, so an EOS in the very last slot counts. Without an
+        ``eos_token_id`` only the mask is used (a response shorter than T must have stopped at EOS).
+        """
+        n_kept = self.response_mask.sum(1)
+        if self.eos_token_id is None:
+            return n_kept < self.response_ids.shape[1]
+        last = self.response_ids.gather(1, (n_kept - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+        return (last == self.eos_token_id) & (n_kept > 0)
 
 
 def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, device=None):
@@ -217,7 +226,7 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_
     mask = response_mask_from_eos(response_ids, tokenizer.eos_token_id)
     response_ids = torch.where(mask.bool(), response_ids, torch.full_like(response_ids, tokenizer.pad_token_id))
     texts = decode_responses(tokenizer, response_ids, mask)
-    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask)
+    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask, tokenizer.eos_token_id)
 
 
 def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch.Tensor) -> list[str]:
