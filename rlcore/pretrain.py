@@ -61,7 +61,7 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
     model.train()
     start = time.process_time()
     bar = tqdm(range(steps), desc=f"pretrain {arch}", disable=not progress)
-    running = None
+    window = []  # losses since the last log line
     for step in bar:
         batch = blocks[torch.randint(0, len(blocks), (batch_size,), generator=generator)].to(device)
         with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
@@ -72,11 +72,12 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % log_every == 0 or step == steps - 1:
-            log.append((step, round(running, 4)))
+        window.append(loss.item())
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{running:.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if step % log_every == 0 or step == steps - 1:
+            log.append((step, round(sum(window) / len(window), 4)))  # mean loss since the last entry
+            window = []
     model.eval()
     cpu_seconds = time.process_time() - start
     return model, {"loss": log, "cpu_seconds": round(cpu_seconds, 1), "blocks": len(blocks),
