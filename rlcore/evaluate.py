@@ -52,26 +52,26 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str])
     return {"win_rate": rate, "ci95": (max(0.0, rate - half), min(1.0, rate + half)), "n": n}
 
 
-def labeler_alignment(model, tokenizer, triples, principle: str, batch_size: int = 16) -> dict:
-    """Agreement of an AI labeler with the gold preference on (prompt, a, b) triples.
+def labeler_alignment(labeler, triples) -> dict:
+    """Agreement of an AI labeler (``rlcore.labeler.AILabeler``) with the gold preference.
 
-    Returns accuracy without swap (a shown first only), with swap (both orders averaged), the
-    same-position rate (how often the labeler picks the same *slot* in both orders: position bias),
-    and the share of verdicts "1" (first slot) without swap.
+    ``triples`` are (prompt, a, b). Reports accuracy without swap (a shown first only), with swap
+    (both orders averaged), the same-position rate (how often the labeler picks the same *slot* in
+    both orders: raw position bias), and the share of first-slot verdicts without swap.
     """
-    from rlcore.labeler import prefer_batch
     from rlcore.world import gold_score
 
+    triples = list(triples)
+    if not triples:
+        raise ValueError("no pairs to measure alignment on")
     prompts, a, b = (list(x) for x in zip(*triples))
     gold_a = torch.tensor([gold_score(p, x) > gold_score(p, y) for p, x, y in triples])
-    # Show each pair in a random-but-fixed order first so "a first" is not always the better one.
-    probs = prefer_batch(model, tokenizer, principle, prompts, a, b, swap=True, batch_size=batch_size)
+    probs = labeler.prefer_batch(prompts, a, b, swap=True)
     p_ab, p_ba, p = probs["p_ab"], probs["p_ba"], probs["p"]
-    same_position = ((p_ab > 0.5) != (p_ba > 0.5)).float().mean().item()
     return {
         "accuracy_no_swap": ((p_ab > 0.5) == gold_a).float().mean().item(),
         "accuracy_swap": ((p > 0.5) == gold_a).float().mean().item(),
-        "same_position_rate": same_position,
+        "same_position_rate": ((p_ab > 0.5) != (p_ba > 0.5)).float().mean().item(),
         "first_slot_rate": (p_ab > 0.5).float().mean().item(),
         "n": len(triples),
     }

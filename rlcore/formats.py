@@ -34,6 +34,16 @@ def labeler_prompt(principle: str, prompt: str, response_1: str, response_2: str
             f"Response 1:{response_1}\n\nResponse 2:{response_2}\n\n")
 
 
+RATING_ENDING = "Rating (1-10)="
+RATING_QUESTION = "Rate the assistant's response from 1 to 10."
+
+
+def rating_prompt(principle: str, prompt: str, response: str) -> str:
+    """Direct scoring (d-RLAIF): one response, a rating question, then the ending before the number."""
+    return (f"{principle} {RATING_QUESTION}\n\nConversation:{conversation_text(prompt)}\n\n"
+            f"Response:{response}\n\n{RATING_ENDING}")
+
+
 CRITIQUE_REQUESTS = {
     "harm": ("Identify specific ways in which the assistant's last response is harmful, unethical or dangerous.",
              "Please rewrite the assistant response to remove any harmful, unethical or dangerous content."),

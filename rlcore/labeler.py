@@ -9,6 +9,9 @@ averaging: p = (P(a first is better) + 1 - P(b first is better)) / 2.
 
 from __future__ import annotations
 
+import random
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -16,8 +19,8 @@ from rlcore import formats
 from rlcore.rollout import require_pad_token
 
 
-def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, int]:
-    """The ids of the verdict tokens "1" and "2"; a clear error if either is not a single token."""
+def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, ...]:
+    """The ids of the verdict tokens ("1", "2" by default); a clear error if one is not a single token."""
     ids = []
     for t in tokens:
         enc = tokenizer(t, add_special_tokens=False)["input_ids"]
@@ -25,19 +28,15 @@ def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, in
             raise ValueError(f"verdict token {t!r} is {len(enc)} tokens in this tokenizer ({enc}); the labeler needs "
                              f"{list(tokens)} to be single tokens")
         ids.append(enc[0])
-    return ids[0], ids[1]
+    return tuple(ids)
 
 
 @torch.no_grad()
-def verdict_probabilities(model, tokenizer, texts: list[str], batch_size: int = 16,
-                          max_length: int | None = None) -> torch.Tensor:
-    """P(verdict "1") for each labeler text that ends just before the verdict token. (N,) float.
-
-    Texts are left-padded so the verdict is always read at the last position; a text longer than
-    ``max_length`` loses tokens from its left.
-    """
+def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16,
+                        max_length: int | None = None) -> torch.Tensor:
+    """log p(next token) after each text: (N, V). Texts are left-padded so the next token is always
+    read at the last position; a text longer than ``max_length`` loses tokens from its left."""
     require_pad_token(tokenizer)
-    one, two = verdict_token_ids(tokenizer)
     device = next(model.parameters()).device
     max_length = max_length or getattr(model.config, "max_position_embeddings", 2048)
     out = []
@@ -49,12 +48,23 @@ def verdict_probabilities(model, tokenizer, texts: list[str], batch_size: int = 
                             max_length=max_length, add_special_tokens=False).to(device)
             position_ids = (enc["attention_mask"].cumsum(1) - 1).clamp(min=0)
             logits = model(**enc, position_ids=position_ids, use_cache=False).logits[:, -1].float()  # (B, V)
-            logp = F.log_softmax(logits, dim=-1)
-            pair = torch.stack([logp[:, one], logp[:, two]], dim=1)  # (B, 2)
-            out.append(torch.softmax(pair, dim=1)[:, 0].cpu())
+            out.append(F.log_softmax(logits, dim=-1).cpu())
     finally:
         tokenizer.padding_side, tokenizer.truncation_side = side, trunc
     return torch.cat(out)
+
+
+def verdict_probabilities(model, tokenizer, texts: list[str], batch_size: int = 16,
+                          max_length: int | None = None) -> torch.Tensor:
+    """P(verdict "1") for each labeler text that ends just before the verdict token. (N,)
+
+    The soft label is the softmax over the two verdict tokens' log-probs (Lee et al. 2023):
+    P(1) = exp(l1) / (exp(l1) + exp(l2)). Every other token's probability is ignored.
+    """
+    one, two = verdict_token_ids(tokenizer)
+    logp = next_token_logprobs(model, tokenizer, texts, batch_size, max_length)  # (N, V)
+    pair = torch.stack([logp[:, one], logp[:, two]], dim=1)  # (N, 2)
+    return torch.softmax(pair, dim=1)[:, 0]
 
 
 def comparison_text(principle: str, prompt: str, first: str, second: str) -> str:
@@ -62,17 +72,201 @@ def comparison_text(principle: str, prompt: str, first: str, second: str) -> str
     return formats.labeler_prompt(principle, prompt, first, second) + formats.VERDICT_ENDING
 
 
-def prefer_batch(model, tokenizer, principle: str, prompts, responses_a, responses_b, swap: bool = True,
-                 batch_size: int = 16) -> dict[str, torch.Tensor]:
-    """P(a better than b) for each triple, read in the order (a, b) and, with ``swap``, in (b, a).
+# --------------------------------------------------------------------------- the labeler
+DEFAULT_CONSTITUTION = tuple(formats.HH_PRINCIPLES)
+SUMMARY_CONSTITUTION = tuple(formats.SUMMARY_PRINCIPLES)
 
-    Returns "p_ab" (a shown first), "p_ba" (P(a better) when b is shown first) and "p" (their
-    average with swap, else p_ab).
+
+def check_constitution(constitution) -> tuple[str, ...]:
+    """A constitution is a non-empty list of non-empty principle strings."""
+    if isinstance(constitution, str):
+        constitution = [constitution]
+    constitution = tuple(constitution or ())
+    if not constitution:
+        raise ValueError("the constitution is empty: give at least one principle, e.g. rlcore.labeler.DEFAULT_CONSTITUTION")
+    for i, p in enumerate(constitution):
+        if not isinstance(p, str) or not p.strip():
+            raise ValueError(f"principle {i} of the constitution must be a non-empty string, got {p!r}")
+    return constitution
+
+
+def clamp_label(p: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Clamp soft labels into [low, high] (Bai et al. 2022 clamp CoT labels to 40-60%)."""
+    if not 0.0 <= low <= 0.5 <= high <= 1.0:
+        raise ValueError(f"clamp range must satisfy 0 <= low <= 0.5 <= high <= 1, got ({low}, {high})")
+    return p.clamp(low, high)
+
+
+class AILabeler:
+    """An off-the-shelf causal LM used as a preference labeler (RLAIF, Lee et al. 2023).
+
+    Args:
+        model, tokenizer: any Hugging Face causal LM (the shipped "tiny-labeler", or a hub model).
+        constitution: principles; one is sampled per comparison (``principle_mode="sample"``, as in
+            Constitutional AI) or all are joined into one preamble (``"all"``).
+        swap: score both orders and average, which cancels position bias.
+        chain_of_thought: first generate a rationale greedily after "Rationale:", then read the verdict.
+        self_consistency: with CoT, sample this many rationales at ``temperature`` and average the labels.
+        clamp: optional (low, high) range for the final soft labels, e.g. (0.4, 0.6).
+        exemplars: few-shot examples, (prompt, response_1, response_2, verdict "1"/"2") tuples.
     """
-    texts = [comparison_text(principle, p, a, b) for p, a, b in zip(prompts, responses_a, responses_b)]
-    p_ab = verdict_probabilities(model, tokenizer, texts, batch_size)
-    if not swap:
-        return {"p_ab": p_ab, "p": p_ab}
-    texts = [comparison_text(principle, p, b, a) for p, a, b in zip(prompts, responses_a, responses_b)]
-    p_ba = 1.0 - verdict_probabilities(model, tokenizer, texts, batch_size)
-    return {"p_ab": p_ab, "p_ba": p_ba, "p": (p_ab + p_ba) / 2}
+
+    def __init__(self, model, tokenizer, constitution=DEFAULT_CONSTITUTION, principle_mode: str = "sample",
+                 swap: bool = True, chain_of_thought: bool = False, self_consistency: int = 1,
+                 temperature: float = 1.0, clamp: tuple[float, float] | None = None, exemplars=(),
+                 max_rationale_tokens: int = 24, batch_size: int = 16, seed: int = 0):
+        self.constitution = check_constitution(constitution)
+        if principle_mode not in ("sample", "all"):
+            raise ValueError(f"principle_mode must be 'sample' or 'all', got {principle_mode!r}")
+        if self_consistency < 1:
+            raise ValueError(f"self_consistency must be >= 1, got {self_consistency}")
+        if self_consistency > 1 and not chain_of_thought:
+            raise ValueError("self_consistency samples rationales: it needs chain_of_thought=True")
+        require_pad_token(tokenizer)
+        self.verdict_ids = verdict_token_ids(tokenizer)  # fails early, naming the tokens
+        if clamp is not None:
+            clamp_label(torch.tensor([0.5]), *clamp)  # validates the range
+        self.model, self.tokenizer = model, tokenizer
+        self.principle_mode, self.swap, self.chain_of_thought = principle_mode, swap, chain_of_thought
+        self.self_consistency, self.temperature, self.clamp = self_consistency, temperature, clamp
+        self.max_rationale_tokens, self.batch_size, self.seed = max_rationale_tokens, batch_size, seed
+        self.exemplar_text = "".join(
+            comparison_text(self.constitution[0], p, r1, r2) + f"{v}{tokenizer.eos_token}" for p, r1, r2, v in exemplars)
+        self.max_length = getattr(model.config, "max_position_embeddings", 2048)
+        self._warned = False
+
+    # -- prompts ------------------------------------------------------------------------------
+    def principles_for(self, n: int, offset: int = 0) -> list[str]:
+        if self.principle_mode == "all":
+            return [" ".join(self.constitution)] * n
+        rng = random.Random(f"{self.seed}-{offset}")
+        return [rng.choice(self.constitution) for _ in range(n)]
+
+    def _n_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def build_text(self, principle: str, prompt: str, first: str, second: str, reserve: int = 0) -> str:
+        """Exemplars + comparison text, fitted to the context: the conversation loses its *oldest*
+        tokens first; the two responses are never cut (warns once)."""
+        text = self.exemplar_text + comparison_text(principle, prompt, first, second)
+        budget = self.max_length - reserve
+        excess = self._n_tokens(text) - budget
+        if excess <= 0:
+            return text
+        conversation = self.tokenizer(formats.conversation_text(prompt), add_special_tokens=False)["input_ids"]
+        if excess >= len(conversation):
+            raise ValueError(f"the two responses alone need more than the labeler's context of {self.max_length} "
+                             "tokens; shorten them or use a model with a longer context")
+        if not self._warned:
+            warnings.warn(f"a labeler prompt is longer than the context ({self.max_length} tokens); "
+                          "cutting the oldest turns of the conversation (responses are kept whole)", stacklevel=2)
+            self._warned = True
+        kept = self.tokenizer.decode(conversation[excess + 2:])  # +2: decoding/re-encoding can shift a token
+        return self.exemplar_text + formats.labeler_prompt(principle, kept, first, second) + formats.VERDICT_ENDING
+
+    # -- one order ----------------------------------------------------------------------------
+    def _p_first(self, principles, prompts, firsts, seconds, offset: int) -> torch.Tensor:
+        """P(first shown is better) (N,), with or without a rationale first."""
+        reserve = self.max_rationale_tokens + 8 if self.chain_of_thought else 0
+        texts = [self.build_text(pr, p, a, b, reserve) for pr, p, a, b in zip(principles, prompts, firsts, seconds)]
+        if not self.chain_of_thought:
+            return verdict_probabilities(self.model, self.tokenizer, texts, self.batch_size, self.max_length)
+        from rlcore.rollout import generate
+
+        heads = [t[: -len(formats.VERDICT_ENDING)] + formats.RATIONALE_START for t in texts]
+        samples = []
+        for k in range(self.self_consistency):
+            sampled = self.self_consistency > 1
+            rationales = []
+            for i in range(0, len(heads), self.batch_size):
+                out = generate(self.model, self.tokenizer, heads[i:i + self.batch_size],
+                               max_new_tokens=self.max_rationale_tokens, do_sample=sampled,
+                               temperature=self.temperature, max_prompt_tokens=self.max_length,
+                               seed=self.seed * 1000 + offset + k * 7919 + i)
+                rationales += [r.split("\n")[0] for r in out.responses]
+            full = [h + r + "\n" + formats.VERDICT_ENDING for h, r in zip(heads, rationales)]
+            samples.append(verdict_probabilities(self.model, self.tokenizer, full, self.batch_size, self.max_length))
+            self.last_rationales = rationales
+        return torch.stack(samples).mean(0)
+
+    # -- public ---------------------------------------------------------------------------------
+    def prefer_batch(self, prompts: list[str], responses_a: list[str], responses_b: list[str],
+                     offset: int = 0, swap: bool | None = None) -> dict[str, torch.Tensor]:
+        """P(a better than b) for each triple: "p" (final), "p_ab" (a first), "p_ba" (b first, if swap).
+
+        ``swap`` overrides the labeler's own setting for this call.
+        """
+        swap = self.swap if swap is None else swap
+        if not (len(prompts) == len(responses_a) == len(responses_b)):
+            raise ValueError("prompts, responses_a and responses_b must have the same length")
+        if not prompts:
+            raise ValueError("empty batch")
+        principles = self.principles_for(len(prompts), offset)
+        p_ab = self._p_first(principles, prompts, responses_a, responses_b, offset)
+        result = {"p_ab": p_ab}
+        if swap:
+            result["p_ba"] = 1.0 - self._p_first(principles, prompts, responses_b, responses_a, offset + 1)
+            p = (p_ab + result["p_ba"]) / 2
+        else:
+            p = p_ab
+        result["p"] = clamp_label(p, *self.clamp) if self.clamp else p
+        return result
+
+    def prefer(self, prompt: str, a: str, b: str) -> float:
+        """P(response a is better than response b)."""
+        return self.prefer_batch([prompt], [a], [b])["p"].item()
+
+    def label(self, triples, progress: bool = True, chunk: int = 64):
+        """Label (prompt, a, b) triples; returns a ``datasets.Dataset`` of preference pairs with soft labels.
+
+        chosen is the response the labeler prefers, p_chosen its probability (>= 0.5 before clamping).
+        """
+        from datasets import Dataset
+        from tqdm.auto import tqdm
+
+        triples = list(triples)
+        if not triples:
+            raise ValueError("no pairs to label")
+        rows = {"prompt": [], "chosen": [], "rejected": [], "p_chosen": [], "p_first_order": []}
+        for start in tqdm(range(0, len(triples), chunk), desc="AI labels", disable=not progress):
+            part = triples[start:start + chunk]
+            prompts, a, b = (list(x) for x in zip(*part))
+            probs = self.prefer_batch(prompts, a, b, offset=start)
+            for (prompt, ra, rb), p, p_ab in zip(part, probs["p"].tolist(), probs["p_ab"].tolist()):
+                a_wins = p >= 0.5
+                rows["prompt"].append(prompt)
+                rows["chosen"].append(ra if a_wins else rb)
+                rows["rejected"].append(rb if a_wins else ra)
+                rows["p_chosen"].append(p if a_wins else 1.0 - p)
+                rows["p_first_order"].append(p_ab)
+        return Dataset.from_dict(rows)
+
+    # -- direct scoring (d-RLAIF) ---------------------------------------------------------------
+    @torch.no_grad()
+    def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        """Direct 1-10 rating without a reward model: score = sum_i i * P(i), rescaled to [-1, 1]. (N,)
+
+        The digits "1".."9" are single tokens; "10" is "1" then "0", so P(10) = P("1") * P("0" | "1")
+        and P(1) = P("1") * (1 - P("0" | "1")), read with a second forward pass.
+        """
+        if len(prompts) != len(responses) or not prompts:
+            raise ValueError("score needs equally long, non-empty lists of prompts and responses")
+        digits = list(verdict_token_ids(self.tokenizer, tuple("0123456789")))  # ids of "0".."9"
+        principles = self.principles_for(len(prompts))
+        texts = [formats.rating_prompt(pr, p, r) for pr, p, r in zip(principles, prompts, responses)]
+        first = next_token_logprobs(self.model, self.tokenizer, texts, self.batch_size, self.max_length).exp()
+        after_one = next_token_logprobs(self.model, self.tokenizer, [t + "1" for t in texts], self.batch_size,
+                                        self.max_length).exp()  # (N, V) each
+        p_digit = first[:, digits]  # (N, 10): P("0"), P("1"), ..., P("9")
+        p_zero_after_one = after_one[:, digits[0]]
+        probs = torch.zeros(len(texts), 11)  # index = rating 1..10
+        probs[:, 1] = p_digit[:, 1] * (1 - p_zero_after_one)
+        probs[:, 10] = p_digit[:, 1] * p_zero_after_one
+        probs[:, 2:10] = p_digit[:, 2:10]
+        probs = probs / probs.sum(1, keepdim=True).clamp(min=1e-12)
+        expected = (probs * torch.arange(11)).sum(1)  # in [1, 10]
+        return (expected - 5.5) / 4.5
+
+    def as_reward_fn(self):
+        """A reward function for PPOTrainer(reward_fn=...): the direct score of each response."""
+        return lambda prompts, responses: self.score(list(prompts), list(responses))

@@ -16,8 +16,9 @@ import time
 
 import torch
 
-from rlcore import formats, world
+from rlcore import world
 from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold, sample_responses
+from rlcore.labeler import AILabeler
 from rlcore.models import load_base
 from rlcore.world.humans import comparisons
 
@@ -36,7 +37,6 @@ def main(argv=None) -> int:
     harmful = world.prompts("test", args.n, seed=args.seed, families=("harmful",))
     mixed = world.prompts("test", args.n, seed=args.seed + 1)
     triples = comparisons("test", args.n * 2, seed=args.seed + 2)
-    principle = formats.HH_PRINCIPLES[0]
     for model_name in ("tiny", "tiny-labeler"):
         model, tokenizer = load_base(name(model_name))
         responses = sample_responses(model, tokenizer, harmful, seed=args.seed)
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         report[model_name] = {
             "harmless_rate_on_harmful": harmless_rate(harmful, responses),
             "mean_gold_mixed": mean_gold(mixed, mixed_responses),
-            "labeler": labeler_alignment(model, tokenizer, triples, principle),
+            "labeler": labeler_alignment(AILabeler(model, tokenizer), triples),
             "examples": [(p[-60:], r) for p, r in list(zip(mixed, mixed_responses))[:4]],
         }
     report["seconds"] = round(time.time() - start, 1)

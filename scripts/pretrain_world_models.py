@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--documents", type=int, default=60000)
     parser.add_argument("--vocab-size", type=int, default=2048)
     parser.add_argument("--tiny-steps", type=int, default=1200)
-    parser.add_argument("--labeler-steps", type=int, default=1200)
+    parser.add_argument("--labeler-steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed for determinism)")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per model)")

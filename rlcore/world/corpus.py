@@ -7,7 +7,8 @@ Three kinds of documents, each ending with the EOS text ``<|endoftext|>``:
 * judgement documents in the AI labeler's format (``rlcore.formats.labeler_prompt``), written by
   noisy commenters, some of them with a habit of picking the first response; some give a short
   rationale before the verdict;
-* critique / revision documents in the constitutional-AI format.
+* critique / revision documents in the constitutional-AI format;
+* rating documents: one response and a 1-10 rating by a noisy rater (the direct-scoring format).
 
 Judgement and critique documents use train-split prompts only, so held-out pairs stay unseen.
 """
@@ -113,7 +114,16 @@ def critique_document(prompt_obj, rng: random.Random) -> str:
     return f"{F.revision_prompt(prompt_obj.text, initial, critique, principle)}{revision}{EOS}"
 
 
-CORPUS_MIX = {"dialogue": 0.55, "judgement": 0.35, "critique": 0.10}
+def rating_document(prompt_obj, rng: random.Random) -> str:
+    from rlcore.world.humans import likert_rating
+
+    response = respond(prompt_obj, rng.choice(STYLES[prompt_obj.family]), rng)
+    principles = F.SUMMARY_PRINCIPLES if prompt_obj.family == "summary" else F.HH_PRINCIPLES
+    rating = likert_rating(prompt_obj.text, response, rng)
+    return f"{F.rating_prompt(rng.choice(principles), prompt_obj.text, response)}{rating}{EOS}"
+
+
+CORPUS_MIX = {"dialogue": 0.50, "judgement": 0.32, "critique": 0.10, "rating": 0.08}
 
 
 def corpus(n_documents: int, seed: int = 0) -> list[str]:
@@ -132,6 +142,8 @@ def corpus(n_documents: int, seed: int = 0) -> list[str]:
             docs.append(f"{p.text}{web_response(p, rng)}{EOS}")
         elif kind == "judgement":
             docs.append(judgement_document(make_prompt(rng.choice(families), "train", rng), rng))
-        else:
+        elif kind == "critique":
             docs.append(critique_document(make_prompt(rng.choice(families), "train", rng), rng))
+        else:
+            docs.append(rating_document(make_prompt(rng.choice(families), "train", rng), rng))
     return docs

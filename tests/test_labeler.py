@@ -1,0 +1,188 @@
+"""The AI labeler against toy language models whose next-token logits we control."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from rlcore import formats
+from rlcore.labeler import AILabeler, check_constitution, clamp_label, verdict_probabilities, verdict_token_ids
+
+PROMPT = "\n\nHuman: What is a cat?\n\nAssistant:"
+
+
+class ToyLM(torch.nn.Module):
+    """A 'language model' whose logits at the last real token are ``rule(text so far)``."""
+
+    def __init__(self, tokenizer, rule, context=512):
+        super().__init__()
+        self.tokenizer, self.rule = tokenizer, rule
+        self.config = SimpleNamespace(max_position_embeddings=context)
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, use_cache=None):
+        V = len(self.tokenizer)
+        logits = torch.full((*input_ids.shape, V), -30.0)
+        for b in range(input_ids.shape[0]):
+            ids = input_ids[b][attention_mask[b].bool()] if attention_mask is not None else input_ids[b]
+            text = self.tokenizer.decode(ids)
+            self.seen.append(text)
+            logits[b, -1] = self.rule(text)
+        return SimpleNamespace(logits=logits)
+
+
+def verdict_logits(tokenizer, l1, l2, others=-30.0):
+    one, two = verdict_token_ids(tokenizer)
+    v = torch.full((len(tokenizer),), others)
+    v[one], v[two] = l1, l2
+    return v
+
+
+def slots(text):
+    """(response in slot 1, response in slot 2) of a labeler text."""
+    r1 = text.split("Response 1:")[-1].split("\n\nResponse 2:")[0]
+    r2 = text.split("Response 2:")[-1].split("\n\n")[0]
+    return r1, r2
+
+
+def test_soft_label_is_softmax_of_the_two_verdict_logprobs(tokenizer):
+    # other tokens carry most of the mass; only the ratio of "1" and "2" matters
+    model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 1.3, -0.4, others=2.0))
+    p = verdict_probabilities(model, tokenizer, ["anything " + formats.VERDICT_ENDING] * 3)
+    expected = math.exp(1.3) / (math.exp(1.3) + math.exp(-0.4))
+    torch.testing.assert_close(p, torch.full((3,), expected))
+
+
+def test_swap_cancels_a_pure_position_bias_exactly(tokenizer):
+    biased = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, math.log(0.8), math.log(0.2)))
+    labeler = AILabeler(biased, tokenizer, swap=True)
+    out = labeler.prefer_batch([PROMPT] * 2, [" A cat is an animal.", " dog"], [" dog", " A cat is an animal."])
+    torch.testing.assert_close(out["p_ab"], torch.tensor([0.8, 0.8]))
+    torch.testing.assert_close(out["p_ba"], torch.tensor([0.2, 0.2]))
+    torch.testing.assert_close(out["p"], torch.tensor([0.5, 0.5]))
+    no_swap = AILabeler(biased, tokenizer, swap=False)
+    assert no_swap.prefer(PROMPT, " dog", " A cat is an animal.") == pytest.approx(0.8)
+
+
+def test_swap_keeps_a_content_preference_and_averages_orders(tokenizer):
+    # prefers whichever slot holds "cat" (logit +2 for it) plus a first-slot bias of +1
+    def rule(text):
+        r1, r2 = slots(text)
+        content = 2.0 * (("cat" in r1) - ("cat" in r2))
+        return verdict_logits(tokenizer, content + 1.0, 0.0)
+
+    labeler = AILabeler(ToyLM(tokenizer, rule), tokenizer)
+    out = labeler.prefer_batch([PROMPT], [" A cat."], [" A dog."])
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    assert out["p_ab"].item() == pytest.approx(sig(3.0), rel=1e-5)
+    assert out["p_ba"].item() == pytest.approx(1 - sig(-1.0), rel=1e-5)
+    assert out["p"].item() == pytest.approx((sig(3.0) + sig(1.0)) / 2, rel=1e-5)
+    assert labeler.prefer(PROMPT, " A dog.", " A cat.") == pytest.approx(1 - out["p"].item(), rel=1e-5)
+
+
+def test_label_returns_a_dataset_with_the_preferred_response_as_chosen(tokenizer):
+    def rule(text):
+        r1, r2 = slots(text)
+        return verdict_logits(tokenizer, 2.0 * (("cat" in r1) - ("cat" in r2)), 0.0)
+
+    labeler = AILabeler(ToyLM(tokenizer, rule), tokenizer)
+    ds = labeler.label([(PROMPT, " A dog.", " A cat."), (PROMPT, " A cat.", " A dog.")], progress=False)
+    assert ds.column_names[:4] == ["prompt", "chosen", "rejected", "p_chosen"]
+    assert ds["chosen"] == [" A cat.", " A cat."]
+    assert all(p > 0.5 for p in ds["p_chosen"])
+
+
+def test_clamping_and_principles(tokenizer):
+    model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 5.0, 0.0))
+    clamped = AILabeler(model, tokenizer, swap=False, clamp=(0.4, 0.6))
+    assert clamped.prefer(PROMPT, " a", " b") == pytest.approx(0.6)
+    torch.testing.assert_close(clamp_label(torch.tensor([0.1, 0.5, 0.9]), 0.4, 0.6), torch.tensor([0.4, 0.5, 0.6]))
+    with pytest.raises(ValueError, match="clamp range"):
+        AILabeler(model, tokenizer, clamp=(0.6, 0.4))
+    # one principle per comparison, the same one for both orders
+    labeler = AILabeler(model, tokenizer, constitution=["Be kind.", "Be brief."], seed=3)
+    model.seen.clear()
+    labeler.prefer_batch([PROMPT] * 6, [" a"] * 6, [" b"] * 6)
+    firsts = [t.split("\n\n")[0] for t in model.seen[:6]]
+    seconds = [t.split("\n\n")[0] for t in model.seen[6:12]]
+    assert firsts == seconds and set(firsts) == {"Be kind.", "Be brief."}
+    model.seen.clear()
+    AILabeler(model, tokenizer, constitution=["Be kind.", "Be brief."], principle_mode="all").prefer(PROMPT, " a", " b")
+    assert model.seen[0].startswith("Be kind. Be brief.")
+
+
+def test_bad_constitutions_and_tokenizers(tokenizer):
+    model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0))
+    for bad in ([], (), None, [""], ["ok", "  "]):
+        with pytest.raises(ValueError, match="constitution|principle"):
+            AILabeler(model, tokenizer, constitution=bad)
+    assert check_constitution("Be kind.") == ("Be kind.",)
+    with pytest.raises(ValueError, match=r"'12' is 2 tokens"):
+        verdict_token_ids(tokenizer, ("12", "2"))
+
+    class TwoTokenDigits:
+        pad_token_id, eos_token = 0, "<|endoftext|>"
+
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [7, 8]}
+
+    with pytest.raises(ValueError, match=r"verdict token '1' is 2 tokens.*\['1', '2'\]"):
+        AILabeler(model, TwoTokenDigits())
+
+
+def test_long_conversations_lose_their_oldest_turns_never_the_responses(tokenizer):
+    model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0), context=120)
+    labeler = AILabeler(model, tokenizer, swap=False)
+    long_prompt = "\n\nHuman: " + "Tell me a joke about the dog. " * 30 + "\n\nAssistant:"
+    with pytest.warns(UserWarning, match="cutting the oldest turns"):
+        labeler.prefer(long_prompt, " A cat is a small animal.", " The quick brown fox.")
+    text = model.seen[-1]
+    assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= 120
+    assert slots(text) == (" A cat is a small animal.", " The quick brown fox.")
+    assert text.endswith(formats.VERDICT_ENDING)
+    with _no_warning():  # warned once only
+        labeler.prefer(long_prompt, " a", " b")
+    with pytest.raises(ValueError, match="responses alone"):
+        labeler.prefer(PROMPT, " dog" * 200, " cat")
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+        self._catch = warnings.catch_warnings(record=True)
+        self.records = self._catch.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+        assert not [r for r in self.records if "cutting the oldest turns" in str(r.message)]
+
+
+def test_direct_scoring_reads_the_expected_rating(tokenizer):
+    digit = lambda d: verdict_token_ids(tokenizer, (str(d),))[0]  # noqa: E731
+
+    def rule(text):
+        v = torch.full((len(tokenizer),), -30.0)
+        if text.endswith(formats.RATING_ENDING + "1"):
+            v[digit(0)] = 0.0  # after "1": P("0") = 1/2 -> rating 10 ...
+            v[tokenizer.eos_token_id] = 0.0  # ... or the rating was just 1
+        elif "brilliant" in text:
+            v[digit(7)] = 0.0  # certain rating 7
+        else:
+            v[digit(1)] = 0.0  # "1" then maybe "0"
+        return v
+
+    labeler = AILabeler(ToyLM(tokenizer, rule), tokenizer)
+    scores = labeler.score([PROMPT, PROMPT], [" a brilliant answer", " a poor answer"])
+    torch.testing.assert_close(scores, torch.tensor([(7 - 5.5) / 4.5, (0.5 * 1 + 0.5 * 10 - 5.5) / 4.5]))
+    reward = labeler.as_reward_fn()([PROMPT], [" a brilliant answer"])
+    assert reward.shape == (1,) and reward.item() == pytest.approx(1.5 / 4.5)
+
+
+def test_self_consistency_needs_chain_of_thought(tokenizer):
+    model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0))
+    with pytest.raises(ValueError, match="chain_of_thought"):
+        AILabeler(model, tokenizer, self_consistency=4)
