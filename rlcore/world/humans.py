@@ -73,3 +73,16 @@ def expected_human_agreement(split: str = "train", n: int = 4000, seed: int = 0,
     for prompt, a, b in comparisons(split, n, seed):
         total += 1.0 / (1.0 + math.exp(-abs(gold_score(prompt, a) - gold_score(prompt, b)) / temperature))
     return total / n
+
+
+def likert_pairs(split: str, n: int, seed: int = 0, families=None, noise: float = 3.0) -> list[PreferencePair]:
+    """"Community votes": two responses each rated 1-10 by a different simulated rater, turned into a
+    pair (higher rating = chosen; ties skipped). Cheap, noisy data for preference-model pretraining (PMP,
+    Askell et al. 2021; the pretraining stage of the constitutional-AI preference model)."""
+    rng = random.Random(f"likert-{split}-{seed}")
+    pairs = []
+    for prompt, a, b in comparisons(split, n, seed + 31, families):
+        ra, rb = likert_rating(prompt, a, rng, noise), likert_rating(prompt, b, rng, noise)
+        if ra != rb:
+            pairs.append(PreferencePair(prompt, a, b) if ra > rb else PreferencePair(prompt, b, a))
+    return pairs
