@@ -1,0 +1,197 @@
+"""The whole course end to end: SFT -> reward models (human labels, AI labels) -> PPO -> gold evaluation.
+
+``rlcore pipeline --profile tiny --out DIR`` runs it. Each stage is saved as a Hugging Face
+checkpoint under DIR (``sft/``, ``rm_human/``, ``rm_ai/``, ``policy_rlhf/``, ``policy_rlaif/``) and
+re-used if present, so an interrupted run continues where it stopped. The report (``report.json``,
+``report.md`` and PNG plots) compares the policies with the world's gold judge, in the manner of
+Lee et al. 2023's RLAIF-vs-RLHF table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from rlcore import world
+from rlcore.config import Profile, get_profile, seed_everything
+from rlcore.evaluate import harmless_rate, mean_gold, sample_responses, win_rate
+from rlcore.labeler import AILabeler
+from rlcore.models import load_base, reference_model, value_model_from, reward_model_from
+from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.reward import RewardModel, pair_rewards, preference_accuracy, train_reward_model
+from rlcore.rollout import response_logprobs, generate
+from rlcore.sft import train_sft
+from rlcore.world.humans import comparisons, expected_human_agreement
+
+
+@dataclass
+class PipelineSizes:
+    """How much data each stage sees (the tiny profile's defaults fit in a few CPU minutes)."""
+
+    sft_examples: int = 1500
+    rm_pairs: int = 1500
+    ppo_steps: int = 40
+    eval_prompts: int = 300
+    rm_test_pairs: int = 500
+
+
+def _save_policy(model, tokenizer, path: str) -> None:
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
+def _load_policy(path: str):
+    return load_base(path)
+
+
+def _prompt_batches(batch_size: int, seed: int):
+    """An endless stream of train-split prompt batches."""
+    k = 0
+    while True:
+        yield world.prompts("train", batch_size, seed=seed * 100003 + k)
+        k += 1
+
+
+def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, sizes: PipelineSizes | None = None,
+                 progress: bool = True, log=print) -> dict:
+    """Run (or resume) every stage; returns the report dict (also written to ``out``)."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    if profile.dataset != "world":
+        raise ValueError(f"the pipeline's gold evaluation needs the offline world; profile {profile.name!r} uses "
+                         f"{profile.dataset!r}")
+    sizes = sizes or PipelineSizes()
+    os.makedirs(out, exist_ok=True)
+    seed_everything(seed)
+    times, report = {}, {"profile": profile.name, "seed": seed, "sizes": asdict(sizes)}
+
+    def stage(name):
+        path = os.path.join(out, name)
+        done = os.path.exists(os.path.join(path, "config.json"))
+        if done:
+            log(f"[{name}] found in {path}, re-using it")
+        return path, done
+
+    # 1. SFT on demonstrations ------------------------------------------------------------------
+    t = time.time()
+    path, done = stage("sft")
+    if not done:
+        base, tokenizer = load_base(profile.policy_model)
+        demos = world.demonstrations("train", sizes.sft_examples, seed=seed)
+        train_sft(base, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
+                  batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
+        _save_policy(base, tokenizer, path)
+    sft, tokenizer = _load_policy(path)
+    times["sft"] = time.time() - t
+
+    # 2. Reward models: simulated human labels (RLHF) and AI labels (RLAIF) ------------------
+    test_pairs = world.preference_pairs("test", sizes.rm_test_pairs, seed=seed + 1, labels="gold")
+    reward_models = {}
+    for name in ("rm_human", "rm_ai"):
+        t = time.time()
+        path, done = stage(name)
+        if not done:
+            if name == "rm_human":
+                pairs, soft = world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human"), False
+            else:
+                labeler_model, labeler_tok = load_base(profile.labeler_model)
+                labeler = AILabeler(labeler_model, labeler_tok, swap=True, seed=seed)
+                triples = comparisons("train", sizes.rm_pairs, seed=seed + 2)
+                pairs, soft = [dict(r) for r in labeler.label(triples, progress=progress)], True
+            torch.manual_seed(seed)
+            rm = reward_model_from(sft)
+            train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
+                               lr=profile.rm_lr, soft_labels=soft, seed=seed, progress=progress)
+            # normalise on SFT samples so the PPO reward has mean 0 / std 1 at the start
+            ref_prompts = world.prompts("train", 128, seed=seed + 3)
+            ref_responses = sample_responses(sft, tokenizer, ref_prompts, max_new_tokens=profile.max_new_tokens,
+                                             seed=seed)
+            from rlcore.data import tokenize_prompt_response
+
+            ids, mask, _ = tokenize_prompt_response(tokenizer, ref_prompts, ref_responses, 256)
+            rm.normalise(ids, mask)
+            rm.save_pretrained(path)
+        rm = RewardModel.from_pretrained(path).eval()
+        reward_models[name] = rm
+        report[f"{name}_gold_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
+        times[name] = time.time() - t
+    report["human_label_bayes_limit"] = expected_human_agreement("train", 2000, seed)
+
+    # 3. PPO against each reward model ---------------------------------------------------------
+    histories = {}
+    for name, rm_name in (("policy_rlhf", "rm_human"), ("policy_rlaif", "rm_ai")):
+        t = time.time()
+        path, done = stage(name)
+        if not done:
+            seed_everything(seed)
+            policy, _ = _load_policy(os.path.join(out, "sft"))
+            config = PPOConfig.from_profile(profile, seed=seed)
+            trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
+                                 reward_model=reward_models[rm_name])
+            history = trainer.train(_prompt_batches(config.batch_size, seed), steps=sizes.ppo_steps, progress=progress)
+            _save_policy(policy, tokenizer, path)
+            with open(os.path.join(path, "ppo_history.json"), "w") as f:
+                json.dump(history, f)
+        with open(os.path.join(path, "ppo_history.json")) as f:
+            histories[name] = json.load(f)
+        times[name] = time.time() - t
+
+    # 4. Evaluation on held-out prompts, judged by gold ----------------------------------------
+    t = time.time()
+    prompts = world.prompts("test", sizes.eval_prompts, seed=seed + 4)
+    harmful = world.prompts("test", sizes.eval_prompts // 2, seed=seed + 5, families=("harmful",))
+    responses, harmful_responses, kls = {}, {}, {}
+    for name in ("sft", "policy_rlhf", "policy_rlaif"):
+        model, _ = _load_policy(os.path.join(out, name))
+        responses[name] = sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
+        harmful_responses[name] = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
+                                                   seed=seed)
+        kls[name] = _kl_to_reference(model, sft, tokenizer, prompts[:128], profile.max_new_tokens, seed)
+    report["win_rate"] = {
+        "rlhf_vs_sft": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
+        "rlaif_vs_sft": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
+        "rlaif_vs_rlhf": win_rate(prompts, responses["policy_rlaif"], responses["policy_rlhf"]),
+    }
+    report["harmless_rate"] = {n: harmless_rate(harmful, harmful_responses[n]) for n in responses}
+    report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
+    report["kl_to_sft"] = kls
+    report["mean_words"] = {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()}
+    report["per_scenario"] = _per_scenario(prompts, responses)
+    report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
+    times["evaluation"] = time.time() - t
+    report["seconds"] = {k: round(v, 1) for k, v in times.items()}
+    report["seconds"]["total"] = round(sum(times.values()), 1)
+    report["ppo_final"] = {n: h[-1] for n, h in histories.items()}
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    return report
+
+
+@torch.no_grad()
+def _kl_to_reference(model, reference, tokenizer, prompts, max_new_tokens, seed) -> float:
+    """Monte-Carlo KL(policy || reference) per response: mean over samples of sum_t log pi - log pi_ref."""
+    rollout = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
+    ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len
+    lp = response_logprobs(model, ids, attn, P)
+    ref = response_logprobs(reference, ids, attn, P)
+    return ((lp - ref) * rollout.response_mask).sum(1).mean().item()
+
+
+def _per_scenario(prompts, responses) -> dict:
+    """Gold win rate of each policy over SFT, and mean gold, per family of prompts."""
+    out = {}
+    families = [world.parse_prompt(p).family for p in prompts]
+    for family in sorted(set(families)):
+        idx = [i for i, f in enumerate(families) if f == family]
+        sub = [prompts[i] for i in idx]
+        row = {"n": len(idx)}
+        for name in ("policy_rlhf", "policy_rlaif"):
+            row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
+                                             [responses["sft"][i] for i in idx])["win_rate"]
+        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
+        out[family] = row
+    return out
