@@ -1,0 +1,82 @@
+"""Direct Preference Optimization (Rafailov et al. 2023): learn from preference pairs without a reward
+model or RL. The policy's implicit reward is beta * log(pi(y|x) / pi_ref(y|x)), and the loss is the
+Bradley-Terry ranking loss on those implicit rewards:
+
+    loss = -log sigma( beta * [(log pi(y_c) - log pi_ref(y_c)) - (log pi(y_r) - log pi_ref(y_r))] )
+
+where log pi(y) is the summed log-probability of the response tokens given the prompt.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from rlcore.data import as_pairs, tokenize_prompt_response
+from rlcore.rollout import forward_logits, logprobs_from_logits
+
+
+def sequence_logprob(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     response_mask: torch.Tensor) -> torch.Tensor:
+    """Sum of log p(token) over the response tokens of each sequence: (B, L) inputs -> (B,)."""
+    logits = forward_logits(model, input_ids, attention_mask)  # (B, L, V)
+    logprobs = logprobs_from_logits(logits[:, :-1], input_ids[:, 1:])  # (B, L-1): token i+1
+    return (logprobs * response_mask[:, 1:].to(logprobs.dtype)).sum(1)
+
+
+def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
+             ref_rejected: torch.Tensor, beta: float = 0.1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DPO loss (Rafailov et al. 2023, eq. 7) from summed response log-probs, each (B,).
+
+    Returns (loss, chosen_rewards, rejected_rewards); the implicit rewards are beta * log-ratios.
+    """
+    if not (policy_chosen.shape == policy_rejected.shape == ref_chosen.shape == ref_rejected.shape):
+        raise ValueError("dpo_loss: the four log-prob tensors must have one shape (batch,)")
+    if beta <= 0:
+        raise ValueError(f"beta must be > 0, got {beta}")
+    chosen_rewards = beta * (policy_chosen - ref_chosen)
+    rejected_rewards = beta * (policy_rejected - ref_rejected)
+    loss = -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
+    return loss, chosen_rewards.detach(), rejected_rewards.detach()
+
+
+def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: int = 1, batch_size: int = 16,
+              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True) -> list[dict]:
+    """Train ``policy`` in place with DPO against a frozen ``reference``; returns per-step stats."""
+    pairs = as_pairs(pairs)
+    if lr <= 0:
+        raise ValueError(f"learning rate must be > 0, got {lr}")
+    device = next(policy.parameters()).device
+    reference.eval()
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=lr)
+    order_rng = random.Random(seed)
+    history = []
+    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
+    bar = tqdm(total=steps, desc="DPO", disable=not progress)
+    for _ in range(epochs):
+        order = list(range(len(pairs)))
+        order_rng.shuffle(order)
+        for i in range(0, len(order), batch_size):
+            batch = [pairs[j] for j in order[i:i + batch_size]]
+            n = len(batch)
+            ids, attn, resp = tokenize_prompt_response(
+                tokenizer, [p.prompt for p in batch] * 2, [p.chosen for p in batch] + [p.rejected for p in batch],
+                max_length, device=device)  # (2B, L): chosen first, then rejected
+            with torch.no_grad():
+                ref = sequence_logprob(reference, ids, attn, resp)
+            pol = sequence_logprob(policy, ids, attn, resp)
+            loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], beta)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            optimizer.step()
+            history.append({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
+                            "reward_margin": (rc - rr).mean().item()})
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    policy.eval()
+    return history

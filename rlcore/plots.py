@@ -1,0 +1,73 @@
+"""Matplotlib figures for the course: training curves, win rates with intervals, harmless rates,
+and a live plot for notebooks."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+
+def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None):
+    """One panel per statistic, one line per run. ``histories``: run name -> list of step stats."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3))
+    for ax, key in zip(axes, keys):
+        for name, history in histories.items():
+            ax.plot([h[key] for h in history], label=name)
+        ax.set_title(key)
+        ax.set_xlabel("PPO iteration")
+    axes[0].legend()
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def win_rates(rates: dict[str, dict], path=None):
+    """Bars of gold win rates with their 95% intervals; the dashed line is a tie (50%)."""
+    names = list(rates)
+    values = [rates[n]["win_rate"] for n in names]
+    low = [v - rates[n]["ci95"][0] for n, v in zip(names, values)]
+    high = [rates[n]["ci95"][1] - v for n, v in zip(names, values)]
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(names, values, yerr=[low, high], capsize=4, color=["#4c72b0", "#55a868", "#c44e52"][: len(names)])
+    ax.axhline(0.5, ls="--", color="grey")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("win rate (gold judge)")
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def harmless_rates(rates: dict[str, float], path=None):
+    """Bars of the harmless rate of each policy on held-out harmful prompts."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(list(rates), list(rates.values()), color="#8172b2")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("harmless rate")
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+class LivePlot:
+    """Redraws a few PPO statistics in a notebook after every step (use as the trainer's callback)."""
+
+    def __init__(self, keys=("score", "kl"), every: int = 1):
+        self.keys, self.every, self.history = keys, every, []
+
+    def __call__(self, stats: dict) -> None:
+        self.history.append(stats)
+        if len(self.history) % self.every:
+            return
+        try:
+            from IPython.display import clear_output, display
+        except ImportError:  # not in a notebook: nothing to redraw
+            return
+        fig = ppo_curves({"run": self.history}, keys=self.keys)
+        clear_output(wait=True)
+        display(fig)
+        plt.close(fig)

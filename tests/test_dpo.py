@@ -1,0 +1,41 @@
+import math
+
+import pytest
+import torch
+
+from rlcore.data import PreferencePair, tokenize_prompt_response
+from rlcore.dpo import dpo_loss, sequence_logprob, train_dpo
+from rlcore.models import reference_model
+from rlcore.rollout import forward_logits, logprobs_from_logits
+
+
+def test_dpo_loss_hand_computed():
+    # log-ratios: chosen +1.0, rejected -1.0 -> margin 2; beta 0.5 -> -log sigma(1.0)
+    loss, rc, rr = dpo_loss(torch.tensor([-1.0]), torch.tensor([-3.0]), torch.tensor([-2.0]), torch.tensor([-2.0]), 0.5)
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1.0)), abs=1e-6)
+    assert rc.item() == pytest.approx(0.5) and rr.item() == pytest.approx(-0.5)
+    # at the reference (all log-ratios 0) the loss is log 2 whatever beta is
+    z = torch.zeros(4)
+    assert dpo_loss(z, z, z, z, 3.0)[0].item() == pytest.approx(math.log(2))
+    with pytest.raises(ValueError, match="beta"):
+        dpo_loss(z, z, z, z, 0.0)
+
+
+def test_sequence_logprob_sums_only_response_tokens(tiny_model, tokenizer):
+    ids, attn, resp = tokenize_prompt_response(tokenizer, ["\n\nHuman: hi\n\nAssistant:", "dog"],
+                                               [" A cat.", " The quick brown fox jumps."], 64)
+    with torch.no_grad():
+        got = sequence_logprob(tiny_model, ids, attn, resp)
+        lp = logprobs_from_logits(forward_logits(tiny_model, ids, attn)[:, :-1], ids[:, 1:])
+    for b in range(2):
+        expected = sum(lp[b, i - 1].item() for i in range(ids.shape[1]) if resp[b, i])
+        assert got[b].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_dpo_training_prefers_chosen_over_rejected(tiny_model, tokenizer):
+    ref = reference_model(tiny_model)
+    pairs = [PreferencePair(f"\n\nHuman: Tell me about the {w}.\n\nAssistant:", f" The {w} is small.", f" {w} {w} {w}")
+             for w in ["cat", "dog", "fox", "cow"]]
+    history = train_dpo(tiny_model, ref, tokenizer, pairs, beta=0.5, epochs=15, batch_size=4, lr=3e-3, progress=False)
+    assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)  # starts at the reference
+    assert history[-1]["loss"] < 0.2 and history[-1]["reward_accuracy"] == 1.0
