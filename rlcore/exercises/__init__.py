@@ -1,0 +1,110 @@
+"""Checkers for the course's exercises: the student's function against the reference on random cases.
+
+Each ``check_*`` prints a clear PASS or FAIL with the first differing case and returns True/False,
+so a notebook cell can both show the result and ``assert`` it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rlcore.gae import compute_gae
+from rlcore.ppo import kl_penalty, policy_loss
+from rlcore.reward import ranking_loss
+
+
+def _report(name: str, failure: str | None) -> bool:
+    if failure is None:
+        print(f"PASS  {name}: matches the reference on every case")
+        return True
+    print(f"FAIL  {name}: {failure}")
+    return False
+
+
+def _compare(name: str, cases, student, reference, describe) -> bool:
+    for i, args in enumerate(cases):
+        try:
+            got = student(*[a.clone() if torch.is_tensor(a) else a for a in args])
+        except Exception as err:  # a student's crash is a failed case, shown plainly
+            return _report(name, f"case {i} raised {type(err).__name__}: {err}\n      inputs: {describe(args)}")
+        want = reference(*args)
+        got_parts = got if isinstance(got, tuple) else (got,)
+        want_parts = want if isinstance(want, tuple) else (want,)
+        if len(got_parts) != len(want_parts):
+            return _report(name, f"case {i} returned {len(got_parts)} value(s); expected {len(want_parts)}")
+        for g, w in zip(got_parts, want_parts):
+            g, w = torch.as_tensor(g, dtype=torch.float64), torch.as_tensor(w, dtype=torch.float64)
+            if g.shape != w.shape or not torch.allclose(g, w, rtol=1e-4, atol=1e-5):
+                return _report(name, f"case {i} differs\n      inputs: {describe(args)}\n      expected: {w}\n"
+                                      f"      got:      {g}")
+    return _report(name, None)
+
+
+def _ragged_mask(lengths, T):
+    return torch.tensor([[1.0] * n + [0.0] * (T - n) for n in lengths])
+
+
+def check_ranking_loss(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(chosen_rewards (B,), rejected_rewards (B,)) -> scalar mean of -log sigma(r_c - r_r)."""
+    g = torch.Generator().manual_seed(seed)
+    cases = [(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 1.0]))]
+    cases += [(torch.randn(b, generator=g) * 3, torch.randn(b, generator=g) * 3)
+              for b in torch.randint(1, 9, (n_cases,), generator=g).tolist()]
+    return _compare("ranking_loss", cases, student_fn, ranking_loss,
+                    lambda a: f"chosen={a[0].tolist()}, rejected={a[1].tolist()}")
+
+
+def check_compute_gae(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(rewards, values, mask, gamma, lam) -> (advantages, returns), all (B, T)."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    for _ in range(n_cases):
+        B, T = int(torch.randint(1, 5, (1,), generator=g)), int(torch.randint(1, 7, (1,), generator=g))
+        lengths = torch.randint(1, T + 1, (B,), generator=g).tolist()
+        gamma = [1.0, 0.99, 0.9][int(torch.randint(0, 3, (1,), generator=g))]
+        lam = [0.95, 1.0, 0.5, 0.0][int(torch.randint(0, 4, (1,), generator=g))]
+        cases.append((torch.randn(B, T, generator=g), torch.randn(B, T, generator=g), _ragged_mask(lengths, T), gamma, lam))
+    return _compare("compute_gae", cases, student_fn, compute_gae,
+                    lambda a: f"rewards={a[0].tolist()}, values={a[1].tolist()}, mask={a[2].tolist()}, "
+                              f"gamma={a[3]}, lam={a[4]}")
+
+
+def check_policy_loss(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(logprobs, old_logprobs, advantages, mask, clip_range) -> scalar clipped PPO loss."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    for _ in range(n_cases):
+        B, T = int(torch.randint(1, 4, (1,), generator=g)), int(torch.randint(1, 6, (1,), generator=g))
+        old = torch.randn(B, T, generator=g) - 2
+        new = old + torch.randn(B, T, generator=g) * 0.5  # ratios both inside and outside the clip range
+        lengths = torch.randint(1, T + 1, (B,), generator=g).tolist()
+        cases.append((new, old, torch.randn(B, T, generator=g), _ragged_mask(lengths, T), 0.2))
+    return _compare("policy_loss", cases, student_fn, policy_loss,
+                    lambda a: f"ratio={torch.exp(a[0] - a[1]).tolist()}, advantages={a[2].tolist()}, mask={a[3].tolist()}")
+
+
+def check_kl_k3(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(logprobs, ref_logprobs) -> per-token k3 estimate of KL(pi || pi_ref)."""
+    g = torch.Generator().manual_seed(seed)
+    cases = [(torch.randn(2, 5, generator=g), torch.randn(2, 5, generator=g)) for _ in range(n_cases)]
+    return _compare("kl_k3", cases, student_fn, lambda a, b: kl_penalty(a, b, "k3"),
+                    lambda a: f"logprobs={a[0].tolist()}, ref_logprobs={a[1].tolist()}")
+
+
+def _reference_swap_label(p_a_first: float, p_b_first: float) -> float:
+    return (p_a_first + (1.0 - p_b_first)) / 2
+
+
+def check_swap_label(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(p_a_first, p_b_first) -> P(a better) averaged over both orders.
+
+    p_a_first = P(slot 1 better) when a is shown first; p_b_first = P(slot 1 better) when b is first.
+    """
+    g = torch.Generator().manual_seed(seed)
+    cases = [(0.8, 0.8), (0.9, 0.3)] + [(float(torch.rand(1, generator=g)), float(torch.rand(1, generator=g)))
+                                        for _ in range(n_cases)]
+    return _compare("swap_label", cases, student_fn, _reference_swap_label,
+                    lambda a: f"p_a_first={a[0]:.3f}, p_b_first={a[1]:.3f}")
+
+
+__all__ = ["check_ranking_loss", "check_compute_gae", "check_policy_loss", "check_kl_k3", "check_swap_label"]

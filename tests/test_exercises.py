@@ -1,0 +1,69 @@
+"""Each exercise checker passes the reference and fails at least two plausible wrong answers."""
+
+import torch
+import torch.nn.functional as F
+
+from rlcore import exercises as ex
+from rlcore.gae import compute_gae
+from rlcore.ppo import kl_penalty, policy_loss
+from rlcore.reward import ranking_loss
+
+
+def test_ranking_loss_checker(capsys):
+    assert ex.check_ranking_loss(ranking_loss)
+    assert not ex.check_ranking_loss(lambda c, r: -F.logsigmoid(r - c).mean())  # sign flipped
+    assert not ex.check_ranking_loss(lambda c, r: -torch.log(torch.sigmoid(c - r)).sum())  # sum, not mean
+    assert not ex.check_ranking_loss(lambda c, r: (c - r).mean())  # not a log-likelihood
+    out = capsys.readouterr().out
+    assert out.count("PASS") == 1 and out.count("FAIL") == 3 and "expected" in out
+
+
+def _gae_without_mask(rewards, values, mask, gamma, lam):
+    return compute_gae(rewards, values, torch.ones_like(mask), gamma, lam)
+
+
+def _gae_gamma_only(rewards, values, mask, gamma, lam):
+    return compute_gae(rewards, values, mask, gamma, 1.0)
+
+
+def _gae_crashes(rewards, values, mask, gamma, lam):
+    raise NotImplementedError("write me")
+
+
+def test_gae_checker(capsys):
+    assert ex.check_compute_gae(compute_gae)
+    assert not ex.check_compute_gae(_gae_without_mask)
+    assert not ex.check_compute_gae(_gae_gamma_only)
+    assert not ex.check_compute_gae(lambda r, v, m, g, l: compute_gae(r, v, m, g, l)[0])  # returns one thing
+    assert not ex.check_compute_gae(_gae_crashes)
+    assert "NotImplementedError: write me" in capsys.readouterr().out
+
+
+def test_policy_loss_checker():
+    assert ex.check_policy_loss(policy_loss)
+
+    def no_clip(lp, old, adv, mask, eps):
+        return -((adv * torch.exp(lp - old)) * mask).sum() / mask.sum()
+
+    def minimum_instead_of_maximum(lp, old, adv, mask, eps):
+        ratio = torch.exp(lp - old)
+        loss = torch.minimum(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
+        return (loss * mask).sum() / mask.sum()
+
+    def unmasked(lp, old, adv, mask, eps):
+        return policy_loss(lp, old, adv, torch.ones_like(mask), eps)
+
+    for wrong in (no_clip, minimum_instead_of_maximum, unmasked):
+        assert not ex.check_policy_loss(wrong)
+
+
+def test_kl_checker():
+    assert ex.check_kl_k3(lambda a, b: kl_penalty(a, b, "k3"))
+    assert not ex.check_kl_k3(lambda a, b: a - b)  # that is k1
+    assert not ex.check_kl_k3(lambda a, b: torch.expm1(a - b) - (a - b))  # ratio the wrong way round
+
+
+def test_swap_label_checker():
+    assert ex.check_swap_label(lambda p_ab, p_ba: (p_ab + 1 - p_ba) / 2)
+    assert not ex.check_swap_label(lambda p_ab, p_ba: (p_ab + p_ba) / 2)  # forgot to flip the second order
+    assert not ex.check_swap_label(lambda p_ab, p_ba: p_ab)  # no swap at all
