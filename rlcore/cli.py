@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--ppo-steps", type=int, default=30)
+    pipe = sub.add_parser("pipeline", help="SFT -> RM (human / AI labels) -> PPO -> gold evaluation (RLHF vs RLAIF)")
+    pipe.add_argument("--profile", default="tiny")
+    pipe.add_argument("--out", default="runs/pipeline")
+    pipe.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -23,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
             report = run_demo(args.out, seed=args.seed, ppo_steps=args.ppo_steps)
             print(json.dumps(report, indent=2))
             print(f"saved to {args.out}/")
+        elif args.command == "pipeline":
+            from rlcore.pipeline import run_pipeline
+
+            report = run_pipeline(args.out, profile=args.profile, seed=args.seed)
+            with open(f"{args.out}/report.md") as f:
+                print(f.read())
         return 0
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         if args.debug:

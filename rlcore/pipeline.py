@@ -168,7 +168,51 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     report["ppo_final"] = {n: h[-1] for n, h in histories.items()}
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
+    write_report_md(report, histories, out)
     return report
+
+
+def write_report_md(report: dict, histories: dict, out: str) -> None:
+    """report.md with the RLAIF-vs-RLHF table and PNG plots beside it."""
+    from rlcore import plots
+
+    plots.win_rates({"RLHF vs SFT": report["win_rate"]["rlhf_vs_sft"],
+                     "RLAIF vs SFT": report["win_rate"]["rlaif_vs_sft"],
+                     "RLAIF vs RLHF": report["win_rate"]["rlaif_vs_rlhf"]}, path=os.path.join(out, "win_rates.png"))
+    plots.harmless_rates({"SFT": report["harmless_rate"]["sft"], "RLHF": report["harmless_rate"]["policy_rlhf"],
+                          "RLAIF": report["harmless_rate"]["policy_rlaif"]}, path=os.path.join(out, "harmless.png"))
+    plots.ppo_curves({"RLHF": histories["policy_rlhf"], "RLAIF": histories["policy_rlaif"]},
+                     path=os.path.join(out, "ppo_curves.png"))
+    w, h = report["win_rate"], report["harmless_rate"]
+
+    def pct(x):
+        return f"{100 * x:.0f}%"
+
+    def ci(r):
+        return f"{pct(r['win_rate'])} [{pct(r['ci95'][0])}, {pct(r['ci95'][1])}]"
+
+    lines = [
+        f"# RLHF vs RLAIF on the world (profile {report['profile']}, seed {report['seed']})", "",
+        "Judged by the world's gold judge on held-out prompts (95% intervals). Lee et al. 2023 report "
+        "RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, RLHF 76%, RLAIF 88%.", "",
+        "| comparison | win rate |", "| --- | --- |",
+        f"| RLHF vs SFT | {ci(w['rlhf_vs_sft'])} |", f"| RLAIF vs SFT | {ci(w['rlaif_vs_sft'])} |",
+        f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |", "",
+        "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- | --- |",
+    ]
+    for name, label in (("sft", "SFT"), ("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF")):
+        lines.append(f"| {label} | {pct(h[name])} | {report['mean_gold'][name]:+.2f} | {report['kl_to_sft'][name]:.2f} "
+                     f"| {report['mean_words'][name]:.1f} |")
+    lines += ["", "| scenario | n | RLHF vs SFT | RLAIF vs SFT |", "| --- | --- | --- | --- |"]
+    for family, row in report["per_scenario"].items():
+        lines.append(f"| {family} | {row['n']} | {pct(row['policy_rlhf_vs_sft'])} | {pct(row['policy_rlaif_vs_sft'])} |")
+    lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: human labels "
+              f"{pct(report['rm_human_gold_accuracy'])}, AI labels {pct(report['rm_ai_gold_accuracy'])}; "
+              f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}.", "",
+              "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
+              "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![PPO](ppo_curves.png)", ""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines))
 
 
 @torch.no_grad()

@@ -36,11 +36,12 @@ def pack(token_ids: list[list[int]], block: int) -> torch.Tensor:
 
 def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1000, batch_size: int = 32,
              lr: float = 3e-3, warmup: int = 100, seed: int = 0, device: str = "cpu", progress: bool = True,
-             log_every: int = 100, bf16: bool = True):
+             log_every: int = 100, bf16: bool = True, init_model=None):
     """Train a fresh GPT-Neo of ``arch`` on ``documents``; returns (model, info with the loss log).
 
     ``bf16`` runs the forward pass under bfloat16 autocast (weights and optimizer stay float32):
-    on CPUs with AVX-512 BF16 it is several times faster than float32.
+    on CPUs with AVX-512 BF16 it is several times faster than float32. ``init_model`` continues
+    training an existing model (its architecture must be ``arch``'s) instead of a fresh one.
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
@@ -48,8 +49,11 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
     seed_everything(seed)
     ids = tokenizer(documents, add_special_tokens=False)["input_ids"]
     blocks = pack(ids, context)
-    model = tiny_gpt_neo(len(tokenizer), hidden_size=hidden, num_layers=layers, num_heads=heads,
-                         max_position_embeddings=context, seed=seed, eos_token_id=tokenizer.eos_token_id).to(device)
+    if init_model is None:
+        model = tiny_gpt_neo(len(tokenizer), hidden_size=hidden, num_layers=layers, num_heads=heads,
+                             max_position_embeddings=context, seed=seed, eos_token_id=tokenizer.eos_token_id).to(device)
+    else:
+        model = init_model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],

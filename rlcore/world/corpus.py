@@ -147,3 +147,16 @@ def corpus(n_documents: int, seed: int = 0) -> list[str]:
         else:
             docs.append(rating_document(make_prompt(rng.choice(families), "train", rng), rng))
     return docs
+
+
+def judgement_corpus(n_documents: int, seed: int = 0) -> list[str]:
+    """Only judgement and rating documents (train-split prompts): the "instruction tuning" that makes
+    the labeler model an off-the-shelf judge, like the instruction-tuned LLMs RLAIF uses as labelers."""
+    if n_documents <= 0:
+        raise ValueError(f"n_documents must be > 0, got {n_documents}")
+    rng = random.Random(f"judgements-{seed}")
+    docs = []
+    for _ in range(n_documents):
+        p = make_prompt(rng.choice(list(FAMILIES)), "train", rng)
+        docs.append(judgement_document(p, rng) if rng.random() < 0.85 else rating_document(p, rng))
+    return docs
