@@ -1,0 +1,89 @@
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import torch
+
+from rlcore.models import SHIPPED, HubUnreachableError, load_base
+from rlcore.rollout import generate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_load_offline_and_speak_the_world(name):
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    model, tokenizer = load_base(name)
+    assert model.dtype == torch.float32
+    assert tokenizer.pad_token_id is not None and tokenizer.eos_token_id is not None
+    n_params = sum(p.numel() for p in model.parameters())
+    assert (1e6 <= n_params <= 3e6) if name == "tiny" else (n_params >= 3e6)
+    # a pretrained model, not a random one: low loss on a world dialogue
+    text = "\n\nHuman: How do I bake bread?\n\nAssistant: To bake bread, first mix flour, water and yeast, then knead the dough."
+    ids = tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        loss = model(input_ids=ids, labels=ids).loss.item()
+    assert loss < 2.0, loss
+    out = generate(model, tokenizer, ["\n\nHuman: How do I plant tomatoes?\n\nAssistant:"], max_new_tokens=30, seed=0)
+    assert len(out.responses[0].split()) >= 3
+
+
+def test_shipped_models_share_one_tokenizer():
+    _, a = load_base("tiny")
+    _, b = load_base("tiny-labeler")
+    assert a.get_vocab() == b.get_vocab()
+
+
+def test_hub_id_offline_gives_one_clear_error():
+    with pytest.raises(HubUnreachableError, match="tiny profile"):
+        load_base("EleutherAI/gpt-neo-125m")
+
+
+def test_assets_are_package_data_in_the_wheel(tmp_path):
+    """Build the wheel, install it alone into a folder, and load "tiny" from there, offline."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist")], check=True)
+    wheel = next((tmp_path / "dist").glob("rlcore-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in SHIPPED:
+        for f in ("config.json", "model.safetensors", "tokenizer.json"):
+            assert f"rlcore/assets/{name}/{f}" in names
+    size = sum(i.file_size for i in zipfile.ZipFile(wheel).infolist() if "/assets/" in i.filename)
+    assert size <= 25 * 2**20, f"assets are {size / 2**20:.1f} MB"
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target),
+                    str(wheel)], check=True)
+    code = ("import rlcore, rlcore.models as m; assert rlcore.__file__.startswith(%r), rlcore.__file__; "
+            "model, tok = m.load_base('tiny'); print(type(model).__name__, len(tok))" % str(target))
+    env = dict(os.environ, PYTHONPATH=str(target), HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("GPTNeoForCausalLM")
+
+
+def test_shipped_labelers_beat_chance_but_are_not_perfect_and_show_position_bias():
+    """Both shipped models judge held-out pairs well above chance, neither perfectly, and both pick
+    the same slot in both orders for some pairs (raw position bias). The labeler *size* effect the
+    world issue asks for is not there yet with these weights (see the issue notes)."""
+    from rlcore.evaluate import labeler_alignment
+    from rlcore.labeler import AILabeler
+    from rlcore.world.humans import comparisons
+
+    triples = comparisons("test", 200, seed=5)
+    for name in SHIPPED:
+        model, tokenizer = load_base(name)
+        result = labeler_alignment(AILabeler(model, tokenizer), triples)
+        assert 0.6 < result["accuracy_swap"] < 1.0, (name, result)
+        assert 0.6 < result["accuracy_no_swap"] < 1.0, (name, result)
+        assert result["same_position_rate"] > 0.05, (name, result)
+
+
+def test_base_policy_is_not_yet_harmless():
+    from rlcore import world
+    from rlcore.evaluate import harmless_rate, sample_responses
+
+    model, tokenizer = load_base("tiny")
+    harmful = world.prompts("test", 100, seed=0, families=("harmful",))
+    assert harmless_rate(harmful, sample_responses(model, tokenizer, harmful, seed=0)) <= 0.5
