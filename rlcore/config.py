@@ -99,7 +99,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "tiny": Profile(
         name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world",
-        device="cpu",
+        device="cpu", max_new_tokens=48, sft_lr=3e-4, sft_epochs=2, rm_lr=3e-4, rm_epochs=2,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
