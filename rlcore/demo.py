@@ -12,7 +12,6 @@ import os
 import random
 import time
 
-import torch
 
 from rlcore.config import seed_everything
 from rlcore.data import PreferencePair

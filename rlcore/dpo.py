@@ -9,14 +9,13 @@ where log pi(y) is the summed log-probability of the response tokens given the p
 
 from __future__ import annotations
 
-import random
-
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from rlcore.data import as_pairs, tokenize_prompt_response
 from rlcore.rollout import forward_logits, logprobs_from_logits
+from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
 
 
 def sequence_logprob(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -47,36 +46,26 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
               lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True) -> list[dict]:
     """Train ``policy`` in place with DPO against a frozen ``reference``; returns per-step stats."""
     pairs = as_pairs(pairs)
-    if lr <= 0:
-        raise ValueError(f"learning rate must be > 0, got {lr}")
     device = next(policy.parameters()).device
     reference.eval()
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=lr)
-    order_rng = random.Random(seed)
+    optimizer = make_optimizer(policy, lr)
     history = []
-    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
-    bar = tqdm(total=steps, desc="DPO", disable=not progress)
-    for _ in range(epochs):
-        order = list(range(len(pairs)))
-        order_rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            batch = [pairs[j] for j in order[i:i + batch_size]]
-            n = len(batch)
-            ids, attn, resp = tokenize_prompt_response(
-                tokenizer, [p.prompt for p in batch] * 2, [p.chosen for p in batch] + [p.rejected for p in batch],
-                max_length, device=device)  # (2B, L): chosen first, then rejected
-            with torch.no_grad():
-                ref = sequence_logprob(reference, ids, attn, resp)
-            pol = sequence_logprob(policy, ids, attn, resp)
-            loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], beta)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            optimizer.step()
-            history.append({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
-                            "reward_margin": (rc - rr).mean().item()})
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), desc="DPO", disable=not progress)
+    for idx in shuffled_batches(len(pairs), batch_size, epochs, seed):
+        batch = [pairs[j] for j in idx]
+        n = len(batch)
+        ids, attn, resp = tokenize_prompt_response(
+            tokenizer, [p.prompt for p in batch] * 2, [p.chosen for p in batch] + [p.rejected for p in batch],
+            max_length, device=device)  # (2B, L): chosen first, then rejected
+        with torch.no_grad():
+            ref = sequence_logprob(reference, ids, attn, resp)
+        pol = sequence_logprob(policy, ids, attn, resp)
+        loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], beta)
+        optimizer_step(policy, optimizer, loss)
+        history.append({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
+                        "reward_margin": (rc - rr).mean().item()})
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     policy.eval()
     return history

@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rlcore.gae import compute_gae
+from rlcore.training import optimizer_step
 from rlcore.rollout import (Rollout, check_prefix_mask, generate, masked_mean, masked_whiten, require_pad_token,
                             response_logprobs)
 
@@ -279,17 +280,11 @@ class PPOTrainer:
                     pg_loss = -masked_mean(advantages[mb] * logprobs, mask[mb])
                 else:
                     pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
-                self.policy_optimizer.zero_grad()
-                pg_loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.policy_optimizer.step()
+                optimizer_step(self.policy, self.policy_optimizer, pg_loss, cfg.max_grad_norm)
 
                 values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
                 vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
-                self.value_optimizer.zero_grad()
-                vf_loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
-                self.value_optimizer.step()
+                optimizer_step(self.value_model, self.value_optimizer, vf_loss, cfg.max_grad_norm)
 
                 with torch.no_grad():
                     logs["policy_loss"].append(pg_loss.item())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import torch
 import torch.nn as nn
@@ -19,6 +18,7 @@ from tqdm.auto import tqdm
 
 from rlcore.data import PreferencePair, as_pairs, tokenize_prompt_response
 from rlcore.rollout import position_ids_from_mask
+from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -222,34 +222,24 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
     otherwise the hard :func:`ranking_loss` (RLHF).
     """
     pairs = as_pairs(pairs)
-    if lr <= 0:
-        raise ValueError(f"learning rate must be > 0, got {lr}")
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    order_rng = random.Random(seed)
+    optimizer = make_optimizer(model, lr)
     losses = []
     model.train()
-    steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
-    bar = tqdm(total=steps, desc="reward model", disable=not progress)
-    for _ in range(epochs):
-        order = list(range(len(pairs)))
-        order_rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            batch = [pairs[j] for j in order[i:i + batch_size]]
-            rewards = model(*_pair_batch(tokenizer, batch, max_length, device))  # (2B,)
-            chosen, rejected = rewards[: len(batch)], rewards[len(batch):]
-            if soft_labels:
-                p = torch.tensor([b.p_chosen for b in batch], device=device)
-                loss = soft_ranking_loss(chosen, rejected, p)
-            else:
-                loss = ranking_loss(chosen, rejected)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), desc="reward model", disable=not progress)
+    for idx in shuffled_batches(len(pairs), batch_size, epochs, seed):
+        batch = [pairs[j] for j in idx]
+        rewards = model(*_pair_batch(tokenizer, batch, max_length, device))  # (2B,)
+        chosen, rejected = rewards[: len(batch)], rewards[len(batch):]
+        if soft_labels:
+            p = torch.tensor([b.p_chosen for b in batch], device=device)
+            loss = soft_ranking_loss(chosen, rejected, p)
+        else:
+            loss = ranking_loss(chosen, rejected)
+        optimizer_step(model, optimizer, loss)
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
     return losses

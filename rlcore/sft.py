@@ -6,13 +6,12 @@ The prompt is context, not something the model should learn to write, so its tok
 
 from __future__ import annotations
 
-import random
-
 import torch
 from tqdm.auto import tqdm
 
 from rlcore.data import tokenize_prompt_response
 from rlcore.rollout import forward_logits, logprobs_from_logits, masked_mean
+from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
 
 
 def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
@@ -35,30 +34,19 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     if len(prompts) == 0:
         raise ValueError("no demonstrations given")
-    if lr <= 0:
-        raise ValueError(f"learning rate must be > 0, got {lr}")
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    order_rng = random.Random(seed)
+    optimizer = make_optimizer(model, lr)
     losses = []
     model.train()
-    steps = epochs * ((len(prompts) + batch_size - 1) // batch_size)
-    bar = tqdm(total=steps, desc="SFT", disable=not progress)
-    for _ in range(epochs):
-        order = list(range(len(prompts)))
-        order_rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
-                                                       [responses[j] for j in idx], max_length, device=device)
-            loss = sft_loss(forward_logits(model, ids, attn), ids, resp)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar = tqdm(total=n_batches(len(prompts), batch_size, epochs), desc="SFT", disable=not progress)
+    for idx in shuffled_batches(len(prompts), batch_size, epochs, seed):
+        ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
+                                                   [responses[j] for j in idx], max_length, device=device)
+        loss = sft_loss(forward_logits(model, ids, attn), ids, resp)
+        optimizer_step(model, optimizer, loss)
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
     return losses

@@ -5,7 +5,7 @@ import pytest
 from rlcore import world
 from rlcore.world import content as C
 from rlcore.world.corpus import corpus, rationale
-from rlcore.world.generator import STYLES, sample_prompts
+from rlcore.world.generator import sample_prompts
 from rlcore.world.humans import expected_human_agreement, human_agreement
 
 

@@ -20,7 +20,7 @@ import random
 
 from rlcore import formats as F
 from rlcore.world import content as C
-from rlcore.world.generator import BEST_STYLE, STYLES, FAMILIES, make_prompt, respond, sample_prompts
+from rlcore.world.generator import BEST_STYLE, FAMILIES, STYLES, make_prompt, respond
 from rlcore.world.gold import gold_components, gold_score, WEIGHTS
 
 EOS = C.EOT
@@ -87,8 +87,7 @@ def judgement_document(prompt_obj, rng: random.Random, with_rationale: bool | No
     if with_rationale:  # careful commenters: the verdict follows the rationale, which follows gold
         reason, verdict = rationale(prompt, r1, r2)
         return f"{text}{F.RATIONALE_START} {reason}\n{F.VERDICT_ENDING}{verdict}{EOS}"
-    share, temperature, first_habit = zip(*COMMENTERS)
-    _, temperature, first_habit = rng.choices(COMMENTERS, share)[0]
+    _, temperature, first_habit = rng.choices(COMMENTERS, [c[0] for c in COMMENTERS])[0]
     if rng.random() < first_habit:
         verdict = 1
     else:
