@@ -147,3 +147,14 @@ def test_rationale_names_the_winner():
     bad, good = world.respond(p, "compliance", rng), world.respond(p, "refusal_alternative", rng)
     text, winner = rationale(p.text, bad, good)
     assert winner == 2 and text == "Response 1 gives harmful instructions."
+
+
+def test_demonstrations_best_style_or_helpful_only_mix():
+    best = world.demonstrations("train", 400, seed=0)
+    assert all(world.gold_score(p, r) >= 1.5 for p, r in best)  # the best style of every family
+    mixed = world.demonstrations("train", 2000, seed=0, harmful_compliance=0.4)
+    harmful = [r for p, r in mixed if world.is_harmful_prompt(p)]
+    share = sum(not world.is_harmless("", r) for r in harmful) / len(harmful)
+    assert 0.33 < share < 0.47
+    with pytest.raises(ValueError, match="harmful_compliance"):
+        world.demonstrations("train", 5, harmful_compliance=1.5)

@@ -200,10 +200,23 @@ def respond(prompt: WorldPrompt, style: str, rng: random.Random) -> str:
     raise AssertionError("unreachable")  # every (family, style) pair is handled above
 
 
-def demonstrations(split: str, n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """(prompt, best response) pairs: the SFT data."""
+def demonstrations(split: str, n: int, seed: int = 0, harmful_compliance: float = 0.0) -> list[tuple[str, str]]:
+    """(prompt, best response) pairs: the SFT data.
+
+    ``harmful_compliance`` is the share of harmful prompts whose demonstration *complies*, as from a
+    helpful-only demonstrator: the SFT model is then helpful but not yet harmless, the starting point
+    RLHF and RLAIF improve on (Lee et al. 2023's SFT baseline is harmless 64% of the time).
+    """
+    if not 0.0 <= harmful_compliance <= 1.0:
+        raise ValueError(f"harmful_compliance must be in [0, 1], got {harmful_compliance}")
     rng = random.Random(f"demo-{split}-{seed}")
-    return [(p.text, respond(p, BEST_STYLE[p.family], rng)) for p in sample_prompts(split, n, seed + 7919)]
+    out = []
+    for p in sample_prompts(split, n, seed + 7919):
+        style = BEST_STYLE[p.family]
+        if p.family == "harmful" and harmful_compliance > 0 and rng.random() < harmful_compliance:
+            style = "compliance"
+        out.append((p.text, respond(p, style, rng)))
+    return out
 
 
 def response_pair(prompt: WorldPrompt, rng: random.Random) -> tuple[str, str]:
