@@ -40,6 +40,7 @@ class Profile:
     sft_lr: float = 1e-3
     sft_batch_size: int = 16
     sft_epochs: int = 1
+    sft_harmful_compliance: float = 0.4  # world SFT data: share of harmful prompts answered (helpful-only demonstrator)
     # reward model
     rm_lr: float = 1e-3
     rm_batch_size: int = 16
@@ -74,6 +75,8 @@ class Profile:
             raise ValueError(f"Profile.dtype must be one of {_DTYPES}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise ValueError(f"Profile.device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', got {self.device!r}")
+        if not 0.0 <= self.sft_harmful_compliance <= 1.0:
+            raise ValueError(f"Profile.sft_harmful_compliance must be in [0, 1], got {self.sft_harmful_compliance}")
         if self.init_kl_coef < 0:
             raise ValueError(f"Profile.init_kl_coef must be >= 0, got {self.init_kl_coef}")
         if self.target_kl is not None and self.target_kl <= 0:
@@ -100,6 +103,7 @@ PROFILES: dict[str, Profile] = {
     "tiny": Profile(
         name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world",
         device="cpu", max_new_tokens=48, sft_lr=3e-4, sft_epochs=2, rm_lr=3e-4, rm_epochs=2,
+        ppo_lr=2e-5, init_kl_coef=0.1,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",

@@ -20,7 +20,8 @@ def sft_examples(profile: Profile) -> int:
 def make_sft(profile: Profile, seed: int = 0, progress: bool = True):
     """SFT of the profile's base model on world demonstrations; saved under COURSE_DIR/sft."""
     model, tokenizer = load_base(profile.policy_model)
-    demos = world.demonstrations("train", sft_examples(profile), seed=seed)
+    demos = world.demonstrations("train", sft_examples(profile), seed=seed,
+                                 harmful_compliance=profile.sft_harmful_compliance)
     losses = train_sft(model, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
                        batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
     path = os.path.join(COURSE_DIR, "sft")

@@ -80,7 +80,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     path, done = stage("sft")
     if not done:
         base, tokenizer = load_base(profile.policy_model)
-        demos = world.demonstrations("train", sizes.sft_examples, seed=seed)
+        demos = world.demonstrations("train", sizes.sft_examples, seed=seed,
+                                     harmful_compliance=profile.sft_harmful_compliance)
         train_sft(base, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
                   batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
         _save_policy(base, tokenizer, path)

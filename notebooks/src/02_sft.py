@@ -4,7 +4,8 @@
 # **Learning goals**
 # - Build SFT batches: prompt and response tokenised separately, joined, right-padded.
 # - Put the loss on the **response tokens only** — the prompt is context, not something to imitate.
-# - Compare samples before and after SFT with the gold judge.
+# - Compare samples before and after SFT with the gold judge. Our demonstrator is *helpful-only*: on
+#   some harmful requests it complies, so the SFT model is helpful but not yet harmless (as in Lee et al.).
 #
 # *Time: ~15 minutes on a CPU.*
 
@@ -20,7 +21,8 @@ print("profile:", profile.name)
 # %% [markdown]
 # ## Demonstrations and the response mask
 #
-# A demonstration is a prompt and a good response (here: the world's best style for each family).
+# A demonstration is a prompt and a good response (the world's best style for each family, except that
+# `profile.sft_harmful_compliance` of the harmful requests are answered, not refused).
 
 # %%
 from rlcore import world
