@@ -85,3 +85,13 @@ def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str]
         attention_mask[i, : len(row)] = 1
         response_mask[i, len(row) - n_resp: len(row)] = 1
     return input_ids.to(device), attention_mask.to(device), response_mask.to(device)
+
+
+def tokenize_pairs(tokenizer, pairs: list[PreferencePair], max_length: int, device=None):
+    """Chosen and rejected conversations stacked into one batch: rows 0..B-1 chosen, B..2B-1 rejected.
+
+    Returns input_ids, attention_mask, response_mask, each (2B, L), as :func:`tokenize_prompt_response`.
+    """
+    prompts = [p.prompt for p in pairs] * 2
+    responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
+    return tokenize_prompt_response(tokenizer, prompts, responses, max_length, device=device)

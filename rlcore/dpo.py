@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from rlcore.data import as_pairs, tokenize_prompt_response
+from rlcore.data import as_pairs, tokenize_pairs
 from rlcore.rollout import forward_logits, logprobs_from_logits
 from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
 
@@ -54,9 +54,7 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
     for idx in shuffled_batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]
         n = len(batch)
-        ids, attn, resp = tokenize_prompt_response(
-            tokenizer, [p.prompt for p in batch] * 2, [p.chosen for p in batch] + [p.rejected for p in batch],
-            max_length, device=device)  # (2B, L): chosen first, then rejected
+        ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device)  # (2B, L): chosen, then rejected
         with torch.no_grad():
             ref = sequence_logprob(reference, ids, attn, resp)
         pol = sequence_logprob(policy, ids, attn, resp)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from rlcore import formats
-from rlcore.rollout import require_pad_token
+from rlcore.rollout import forward_logits, left_padding, require_pad_token
 
 
 def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, ...]:
@@ -40,17 +40,12 @@ def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16
     device = next(model.parameters()).device
     max_length = max_length or getattr(model.config, "max_position_embeddings", 2048)
     out = []
-    side, trunc = tokenizer.padding_side, tokenizer.truncation_side
-    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-    try:
+    with left_padding(tokenizer):
         for i in range(0, len(texts), batch_size):
             enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
                             max_length=max_length, add_special_tokens=False).to(device)
-            position_ids = (enc["attention_mask"].cumsum(1) - 1).clamp(min=0)
-            logits = model(**enc, position_ids=position_ids, use_cache=False).logits[:, -1].float()  # (B, V)
+            logits = forward_logits(model, enc["input_ids"], enc["attention_mask"])[:, -1].float()  # (B, V)
             out.append(F.log_softmax(logits, dim=-1).cpu())
-    finally:
-        tokenizer.padding_side, tokenizer.truncation_side = side, trunc
     return torch.cat(out)
 
 
@@ -162,7 +157,7 @@ class AILabeler:
                           "cutting the oldest turns of the conversation (responses are kept whole)", stacklevel=2)
             self._warned = True
         kept = self.tokenizer.decode(conversation[excess + 2:])  # +2: decoding/re-encoding can shift a token
-        return self.exemplar_text + formats.labeler_prompt(principle, kept, first, second) + formats.VERDICT_ENDING
+        return self.exemplar_text + comparison_text(principle, kept, first, second)
 
     # -- one order ----------------------------------------------------------------------------
     def _p_first(self, principles, prompts, firsts, seconds, offset: int) -> torch.Tensor:

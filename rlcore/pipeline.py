@@ -18,6 +18,7 @@ import torch
 
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
+from rlcore.data import tokenize_prompt_response
 from rlcore.evaluate import harmless_rate, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import load_base, reference_model, value_model_from, reward_model_from
@@ -42,10 +43,6 @@ class PipelineSizes:
 def _save_policy(model, tokenizer, path: str) -> None:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-
-
-def _load_policy(path: str):
-    return load_base(path)
 
 
 def _prompt_batches(batch_size: int, seed: int):
@@ -85,7 +82,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         train_sft(base, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
                   batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
         _save_policy(base, tokenizer, path)
-    sft, tokenizer = _load_policy(path)
+    sft, tokenizer = load_base(path)
     times["sft"] = time.time() - t
 
     # 2. Reward models: simulated human labels (RLHF) and AI labels (RLAIF) ------------------
@@ -110,8 +107,6 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
             ref_prompts = world.prompts("train", 128, seed=seed + 3)
             ref_responses = sample_responses(sft, tokenizer, ref_prompts, max_new_tokens=profile.max_new_tokens,
                                              seed=seed)
-            from rlcore.data import tokenize_prompt_response
-
             ids, mask, _ = tokenize_prompt_response(tokenizer, ref_prompts, ref_responses, 256)
             rm.normalise(ids, mask)
             rm.save_pretrained(path)
@@ -128,7 +123,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         path, done = stage(name)
         if not done:
             seed_everything(seed)
-            policy, _ = _load_policy(os.path.join(out, "sft"))
+            policy, _ = load_base(os.path.join(out, "sft"))
             config = PPOConfig.from_profile(profile, seed=seed)
             trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
                                  reward_model=reward_models[rm_name])
@@ -146,7 +141,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     harmful = world.prompts("test", sizes.eval_prompts // 2, seed=seed + 5, families=("harmful",))
     responses, harmful_responses, kls = {}, {}, {}
     for name in ("sft", "policy_rlhf", "policy_rlaif"):
-        model, _ = _load_policy(os.path.join(out, name))
+        model, _ = load_base(os.path.join(out, name))
         responses[name] = sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
         harmful_responses[name] = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
                                                    seed=seed)

@@ -6,6 +6,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 
+def _finish(fig, path):
+    """Tidy the layout; with a path, save the PNG and free the figure."""
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
 def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None):
     """One panel per statistic, one line per run. ``histories``: run name -> list of step stats."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3))
@@ -15,11 +24,7 @@ def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy",
         ax.set_title(key)
         ax.set_xlabel("PPO iteration")
     axes[0].legend()
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _finish(fig, path)
 
 
 def win_rates(rates: dict[str, dict], path=None):
@@ -33,11 +38,7 @@ def win_rates(rates: dict[str, dict], path=None):
     ax.axhline(0.5, ls="--", color="grey")
     ax.set_ylim(0, 1)
     ax.set_ylabel("win rate (gold judge)")
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _finish(fig, path)
 
 
 def harmless_rates(rates: dict[str, float], path=None):
@@ -46,11 +47,7 @@ def harmless_rates(rates: dict[str, float], path=None):
     ax.bar(list(rates), list(rates.values()), color="#8172b2")
     ax.set_ylim(0, 1)
     ax.set_ylabel("harmless rate")
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _finish(fig, path)
 
 
 class LivePlot:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from rlcore.data import PreferencePair, as_pairs, tokenize_prompt_response
+from rlcore.data import PreferencePair, as_pairs, tokenize_pairs, tokenize_prompt_response
 from rlcore.rollout import position_ids_from_mask
 from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
 
@@ -192,10 +192,8 @@ def preference_accuracy(chosen_rewards: torch.Tensor, rejected_rewards: torch.Te
 
 # --------------------------------------------------------------------------- training loop
 def _pair_batch(tokenizer, pairs: list[PreferencePair], max_length: int, device):
-    """Chosen and rejected sequences stacked into one batch (2B, L): first B chosen, then B rejected."""
-    prompts = [p.prompt for p in pairs] * 2
-    responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
-    ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length, device=device)
+    """input_ids, attention_mask (2B, L): first B chosen, then B rejected."""
+    ids, mask, _ = tokenize_pairs(tokenizer, pairs, max_length, device)
     return ids, mask
 
 

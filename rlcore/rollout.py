@@ -5,6 +5,7 @@ Shapes: B = batch, P = prompt length (left-padded), T = response length, V = voc
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -183,18 +184,26 @@ class Rollout:
         return (last == self.eos_token_id) & (n_kept > 0)
 
 
+@contextmanager
+def left_padding(tokenizer):
+    """Pad and truncate on the left inside the block (so the last token is always the newest one);
+    the tokenizer's own settings come back afterwards."""
+    side, trunc_side = tokenizer.padding_side, tokenizer.truncation_side
+    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+    try:
+        yield tokenizer
+    finally:
+        tokenizer.padding_side, tokenizer.truncation_side = side, trunc_side
+
+
 def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, device=None):
     """Left-padded prompt ids and mask (B, P). Long prompts keep their *last* tokens (the question)."""
     if len(prompts) == 0:
         raise ValueError("empty batch: no prompts given")
     require_pad_token(tokenizer)
-    side, trunc_side = tokenizer.padding_side, tokenizer.truncation_side
-    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-    try:
+    with left_padding(tokenizer):
         enc = tokenizer(list(prompts), return_tensors="pt", padding=True, truncation=True,
                         max_length=max_prompt_tokens)
-    finally:
-        tokenizer.padding_side, tokenizer.truncation_side = side, trunc_side
     return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
 

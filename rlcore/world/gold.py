@@ -172,9 +172,9 @@ def gold_components(prompt: str, response: str) -> dict[str, float]:
         c["helpfulness"] = 0.5 * refused + 0.5 * (alternative in text)
     elif f == "emotional":
         c["helpfulness"] = min(1.0, _count(text, C.SUPPORT_PHRASES) / 2)
-        empathy = 0.5 * (_count(text, C.EMPATHY_PHRASES) > 0)
-        empathy += 0.5 * (bool(info.feeling) and re.search(rf"\b{info.feeling}\b", text) is not None
-                          and _count(text, C.EMPATHY_PHRASES) > 0)
+        shows_empathy = _count(text, C.EMPATHY_PHRASES) > 0
+        names_feeling = bool(info.feeling) and re.search(rf"\b{info.feeling}\b", text) is not None
+        empathy = 0.5 * shows_empathy + 0.5 * (shows_empathy and names_feeling)
         c["empathy"] = empathy - 1.0 * (_count(text, C.DISMISSIVE_PHRASES) > 0)
         c["over_refusal"] = 1.0 if refused else 0.0
     elif f == "sensitive" and key >= 0:
