@@ -7,6 +7,7 @@ The responses do not repeat the prompt: the full conversation is ``prompt + chos
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -37,20 +38,73 @@ class PreferencePair:
         return asdict(self)
 
 
-def as_pairs(rows) -> list[PreferencePair]:
-    """Accept PreferencePair objects or dicts with prompt / chosen / rejected (/ p_chosen)."""
+def as_pairs(rows, format: str = "pairs") -> list[PreferencePair]:
+    """Accept PreferencePair objects or dicts with prompt / chosen / rejected (/ p_chosen).
+
+    ``format="pairs"``: chosen and rejected are the responses only. ``format="hh"``: they are whole
+    conversations that start with the prompt (as in HH-RLHF), and the prompt is cut off them.
+    """
+    if format not in ("pairs", "hh"):
+        raise ValueError(f"unknown preference format {format!r}; use 'pairs' or 'hh'")
     pairs = []
     for i, row in enumerate(rows):
         if isinstance(row, PreferencePair):
             pairs.append(row)
             continue
+        if not isinstance(row, dict):
+            raise ValueError(f"preference row {i} is a {type(row).__name__}, not a dict with prompt, chosen, rejected")
         missing = [k for k in ("prompt", "chosen", "rejected") if k not in row]
         if missing:
             raise ValueError(f"preference row {i} is missing field(s) {missing}; each row needs prompt, chosen, rejected")
-        pairs.append(PreferencePair(row["prompt"], row["chosen"], row["rejected"], float(row.get("p_chosen", 1.0))))
+        prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
+        for name, value in (("prompt", prompt), ("chosen", chosen), ("rejected", rejected)):
+            if not isinstance(value, str):
+                raise ValueError(f"preference row {i}: {name} must be a string, got {type(value).__name__}")
+            if not value.strip():
+                raise ValueError(f"preference row {i}: {name} is empty")
+        if format == "hh":
+            for name, value in (("chosen", chosen), ("rejected", rejected)):
+                if not value.startswith(prompt):
+                    raise ValueError(f"preference row {i}: {name} does not start with the prompt; in the 'hh' "
+                                     "format chosen and rejected are prompt + response (use format='pairs' "
+                                     "if they hold the responses only)")
+            chosen, rejected = chosen[len(prompt):], rejected[len(prompt):]
+        try:
+            pairs.append(PreferencePair(prompt, chosen, rejected, float(row.get("p_chosen", 1.0))))
+        except ValueError as err:
+            raise ValueError(f"preference row {i}: {str(err).removeprefix('PreferencePair: ')}") from None
     if not pairs:
-        raise ValueError("no preference pairs: the dataset has zero rows")
+        raise ValueError("no preference pairs: the dataset has zero rows (after any filtering)")
     return pairs
+
+
+def load_preferences(path: str, format: str = "pairs") -> list[PreferencePair]:
+    """Read preference pairs from a .jsonl, .json (a list of rows) or .csv file and validate them."""
+    import csv
+    import json
+    import os
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no preference file at {path}")
+    ext = os.path.splitext(path)[1].lower()
+    with open(path, encoding="utf-8") as f:
+        if ext == ".jsonl":
+            rows = []
+            for line_no, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{path} line {line_no} is not valid JSON: {err.msg}") from None
+        elif ext == ".json":
+            rows = json.load(f)
+            if not isinstance(rows, list):
+                raise ValueError(f"{path} must hold a JSON list of rows, found a {type(rows).__name__}")
+        elif ext == ".csv":
+            rows = list(csv.DictReader(f))
+        else:
+            raise ValueError(f"cannot read {path}: use a .jsonl, .json or .csv file")
+    return as_pairs(rows, format=format)
 
 
 def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str], max_length: int,
@@ -95,3 +149,37 @@ def tokenize_pairs(tokenizer, pairs: list[PreferencePair], max_length: int, devi
     prompts = [p.prompt for p in pairs] * 2
     responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
     return tokenize_prompt_response(tokenizer, prompts, responses, max_length, device=device)
+
+
+def check_model_tokenizer(model, tokenizer, max_length: int | None = None) -> None:
+    """Clear errors for a model and tokenizer that do not fit together (before any training)."""
+    require_pad_token(tokenizer)
+    config = getattr(model, "config", None)
+    vocab = getattr(config, "vocab_size", None)
+    if vocab is not None and len(tokenizer) > vocab:
+        raise ValueError(f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary has {vocab}: "
+                         "they do not belong together; load both from the same checkpoint "
+                         "(or call model.resize_token_embeddings(len(tokenizer)) after adding tokens)")
+    context = getattr(config, "max_position_embeddings", None)
+    if max_length is not None and context is not None and max_length > context:
+        raise ValueError(f"max_length={max_length} is longer than the model's context ({context} tokens); "
+                         f"use max_length <= {context}")
+
+
+def count_truncated(tokenizer, prompts: list[str], responses: list[str], max_length: int) -> int:
+    """How many prompt + response (+ EOS) sequences are longer than ``max_length`` tokens."""
+    n = 0
+    for prompt, response in zip(prompts, responses):
+        length = len(tokenizer(prompt + response, add_special_tokens=False)["input_ids"]) + 1
+        n += length > max_length
+    return n
+
+
+def warn_truncated(tokenizer, prompts: list[str], responses: list[str], max_length: int, what: str) -> int:
+    """Count the sequences :func:`tokenize_prompt_response` will truncate and warn once if any."""
+    n = count_truncated(tokenizer, prompts, responses, max_length)
+    if n:
+        warnings.warn(f"{what}: {n} of {len(prompts)} sequences are longer than max_length={max_length} tokens; "
+                      "truncation policy: the prompt loses its oldest tokens first, the response is kept whole "
+                      "(raise max_length to keep them)", stacklevel=3)
+    return n

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from rlcore.data import as_pairs, tokenize_pairs
+from rlcore.data import as_pairs, check_model_tokenizer, tokenize_pairs
 from rlcore.rollout import forward_logits, logprobs_from_logits
-from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
+from rlcore.training import TrainingRun, make_optimizer, n_batches
 
 
 def sequence_logprob(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -43,27 +43,30 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
 
 
 def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: int = 1, batch_size: int = 16,
-              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True) -> list[dict]:
+              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True,
+              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
     """Train ``policy`` in place with DPO against a frozen ``reference``; returns per-step stats."""
     pairs = as_pairs(pairs)
+    check_model_tokenizer(policy, tokenizer, max_length)
     device = next(policy.parameters()).device
     reference.eval()
-    optimizer = make_optimizer(policy, lr)
-    history = []
-    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), desc="DPO", disable=not progress)
-    for idx in shuffled_batches(len(pairs), batch_size, epochs, seed):
+    run = TrainingRun("DPO", {"policy": policy}, {"policy": make_optimizer(policy, lr)}, checkpoint_dir,
+                      checkpoint_every, resume)
+    net = run.wrapped("policy")
+    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="DPO", disable=not progress)
+    for idx in run.batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]
         n = len(batch)
         ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device)  # (2B, L): chosen, then rejected
         with torch.no_grad():
             ref = sequence_logprob(reference, ids, attn, resp)
-        pol = sequence_logprob(policy, ids, attn, resp)
+        pol = sequence_logprob(net, ids, attn, resp)
         loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], beta)
-        optimizer_step(policy, optimizer, loss)
-        history.append({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
-                        "reward_margin": (rc - rr).mean().item()})
+        run.update("policy", loss)
+        run.end_step({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
+                      "reward_margin": (rc - rr).mean().item()})
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     policy.eval()
-    return history
+    return run.losses

@@ -54,8 +54,13 @@ def _prompt_batches(batch_size: int, seed: int):
 
 
 def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, sizes: PipelineSizes | None = None,
-                 progress: bool = True, log=print) -> dict:
-    """Run (or resume) every stage; returns the report dict (also written to ``out``)."""
+                 progress: bool = True, log=print, checkpoint_every: int = 0, resume: bool = False) -> dict:
+    """Run (or resume) every stage; returns the report dict (also written to ``out``).
+
+    A finished stage (its HF checkpoint under ``out``) is always re-used. With ``checkpoint_every``
+    the SFT, reward-model and PPO loops also write checkpoints under ``out/checkpoints/<stage>`` every
+    N steps, and ``resume=True`` continues an interrupted stage from its latest one.
+    """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if profile.dataset != "world":
         raise ValueError(f"the pipeline's gold evaluation needs the offline world; profile {profile.name!r} uses "
@@ -64,6 +69,10 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     os.makedirs(out, exist_ok=True)
     seed_everything(seed)
     times, report = {}, {"profile": profile.name, "seed": seed, "sizes": asdict(sizes)}
+
+    def checkpoints(name) -> dict:
+        return {"checkpoint_dir": os.path.join(out, "checkpoints", name), "checkpoint_every": checkpoint_every,
+                "resume": resume}
 
     def stage(name):
         path = os.path.join(out, name)
@@ -80,7 +89,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         demos = world.demonstrations("train", sizes.sft_examples, seed=seed,
                                      harmful_compliance=profile.sft_harmful_compliance)
         train_sft(base, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
-                  batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
+                  batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress,
+                  **checkpoints("sft"))
         _save_policy(base, tokenizer, path)
     sft, tokenizer = load_base(path)
     times["sft"] = time.time() - t
@@ -102,7 +112,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
             torch.manual_seed(seed)
             rm = reward_model_from(sft)
             train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
-                               lr=profile.rm_lr, soft_labels=soft, seed=seed, progress=progress)
+                               lr=profile.rm_lr, soft_labels=soft, seed=seed, progress=progress,
+                               **checkpoints(name))
             # normalise on SFT samples so the PPO reward has mean 0 / std 1 at the start
             ref_prompts = world.prompts("train", 128, seed=seed + 3)
             ref_responses = sample_responses(sft, tokenizer, ref_prompts, max_new_tokens=profile.max_new_tokens,
@@ -127,7 +138,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
             config = PPOConfig.from_profile(profile, seed=seed)
             trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
                                  reward_model=reward_models[rm_name])
-            history = trainer.train(_prompt_batches(config.batch_size, seed), steps=sizes.ppo_steps, progress=progress)
+            history = trainer.train(_prompt_batches(config.batch_size, seed), steps=sizes.ppo_steps, progress=progress,
+                                    **checkpoints(name))
             _save_policy(policy, tokenizer, path)
             with open(os.path.join(path, "ppo_history.json"), "w") as f:
                 json.dump(history, f)

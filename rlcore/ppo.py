@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rlcore.gae import compute_gae
-from rlcore.training import optimizer_step
+from rlcore.training import TrainingRun
 from rlcore.rollout import (Rollout, check_prefix_mask, generate, masked_mean, masked_whiten, require_pad_token,
                             response_logprobs)
 
@@ -218,6 +218,20 @@ class PPOTrainer:
                               if config.target_kl is not None else FixedKLController(config.init_kl_coef))
         self.generator = torch.Generator().manual_seed(config.seed)
         self.iteration = 0
+        self.history: list[dict] = []
+        # Guards and checkpoints (see rlcore.training.TrainingRun); train() turns checkpoints on.
+        self.run = TrainingRun(config.algorithm.upper(), {"policy": policy, "value": value_model},
+                               {"policy": self.policy_optimizer, "value": self.value_optimizer},
+                               generators={"rollout": self.generator}, extra_state=self._extra_state,
+                               load_extra=self._load_extra, distributed=False,
+                               hint="lower the learning rate or raise the KL coefficient (init_kl_coef)")
+
+    def _extra_state(self) -> dict:
+        return {"kl_coef": self.kl_controller.value, "iteration": self.iteration, "history": list(self.history)}
+
+    def _load_extra(self, extra: dict) -> None:
+        self.kl_controller.value = extra["kl_coef"]
+        self.iteration, self.history = extra["iteration"], list(extra["history"])
 
     @property
     def device(self) -> torch.device:
@@ -260,6 +274,7 @@ class PPOTrainer:
         # 3. Per-token rewards: KL leash on every token, the score on the last one.
         rewards, kl = compute_rewards(scores, old_logprobs, ref_logprobs, mask, self.kl_controller.value,
                                       cfg.kl_estimator, rollout.ended_with_eos, cfg.missing_eos_penalty)
+        self.run.check_finite(score=scores, kl=kl)  # stop before any update if the rollout is broken
 
         # 4. Advantages. REINFORCE with a baseline = GAE with lambda = 1: A_t = (return-to-go) - V(s_t).
         lam = 1.0 if cfg.algorithm == "reinforce" else cfg.lam
@@ -280,11 +295,11 @@ class PPOTrainer:
                     pg_loss = -masked_mean(advantages[mb] * logprobs, mask[mb])
                 else:
                     pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
-                optimizer_step(self.policy, self.policy_optimizer, pg_loss, cfg.max_grad_norm)
+                self.run.update("policy", pg_loss, cfg.max_grad_norm)
 
                 values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
                 vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
-                optimizer_step(self.value_model, self.value_optimizer, vf_loss, cfg.max_grad_norm)
+                self.run.update("value", vf_loss, cfg.max_grad_norm)
 
                 with torch.no_grad():
                     logs["policy_loss"].append(pg_loss.item())
@@ -302,19 +317,34 @@ class PPOTrainer:
                      mean_return=masked_mean(returns, mask).item())
         self.kl_controller.update(kl_per_sequence, cfg.batch_size)
         self.iteration += 1
+        self.history.append(stats)
         self.last_rollout = rollout
+        self.run.end_step()  # counts the step; writes a checkpoint when one is due
         return stats
 
     def train(self, prompt_batches: Iterable[list[str]], steps: int, progress: bool = True,
-              callback: Callable[[dict], None] | None = None) -> list[dict]:
-        """Run ``steps`` iterations, taking one batch of prompts per step; returns every step's stats."""
-        history = []
+              callback: Callable[[dict], None] | None = None, checkpoint_dir: str | None = None,
+              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
+        """Run up to ``steps`` iterations in all, one batch of prompts per step; returns every step's stats.
+
+        With ``checkpoint_dir`` and ``checkpoint_every`` a checkpoint (policy, value model, both
+        optimizers, RNG states, KL coefficient, history) is written every N steps; ``resume=True``
+        continues from the latest one, skipping the prompt batches already used.
+        """
+        if checkpoint_every and not checkpoint_dir:
+            raise ValueError("checkpoint_every needs a checkpoint_dir to write to")
+        self.run.checkpoint_dir, self.run.checkpoint_every = checkpoint_dir, checkpoint_every
+        if resume:
+            self.run.restore()
         batches = iter(prompt_batches)
-        bar = tqdm(range(steps), desc=f"{self.config.algorithm.upper()}", disable=not progress)
-        for _ in bar:
+        for _ in range(self.iteration):  # batches used before the checkpoint
+            next(batches)
+        bar = tqdm(total=steps, initial=self.iteration, desc=f"{self.config.algorithm.upper()}", disable=not progress)
+        while self.iteration < steps:
             stats = self.step(next(batches))
-            history.append(stats)
+            bar.update(1)
             bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}")
             if callback is not None:
                 callback(stats)
-        return history
+        bar.close()
+        return list(self.history)

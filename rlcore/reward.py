@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from rlcore.data import PreferencePair, as_pairs, tokenize_pairs, tokenize_prompt_response
+from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
 from rlcore.rollout import position_ids_from_mask
-from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
+from rlcore.training import TrainingRun, make_optimizer, n_batches
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -213,31 +213,39 @@ def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, ba
 
 def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, batch_size: int = 16,
                        lr: float = 1e-4, soft_labels: bool = False, max_length: int = 256, seed: int = 0,
-                       progress: bool = True) -> list[float]:
+                       progress: bool = True, checkpoint_dir: str | None = None, checkpoint_every: int = 0,
+                       resume: bool = False) -> list[float]:
     """Train on preference pairs; returns the loss of every step.
 
     ``soft_labels=True`` uses each pair's ``p_chosen`` with :func:`soft_ranking_loss` (RLAIF);
-    otherwise the hard :func:`ranking_loss` (RLHF).
+    otherwise the hard :func:`ranking_loss` (RLHF). ``checkpoint_dir`` / ``checkpoint_every`` /
+    ``resume``: see :class:`rlcore.training.TrainingRun`; under ``accelerate launch`` each process
+    takes its share of every batch.
     """
     pairs = as_pairs(pairs)
+    check_model_tokenizer(model.backbone, tokenizer, max_length)
+    warn_truncated(tokenizer, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs],
+                   max_length, "reward model")
     device = next(model.parameters()).device
-    optimizer = make_optimizer(model, lr)
-    losses = []
+    run = TrainingRun("reward model", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
+                      checkpoint_every, resume)
+    net = run.wrapped("model")
     model.train()
-    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), desc="reward model", disable=not progress)
-    for idx in shuffled_batches(len(pairs), batch_size, epochs, seed):
+    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="reward model",
+               disable=not progress)
+    for idx in run.batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]
-        rewards = model(*_pair_batch(tokenizer, batch, max_length, device))  # (2B,)
+        rewards = net(*_pair_batch(tokenizer, batch, max_length, device))  # (2B,)
         chosen, rejected = rewards[: len(batch)], rewards[len(batch):]
         if soft_labels:
             p = torch.tensor([b.p_chosen for b in batch], device=device)
             loss = soft_ranking_loss(chosen, rejected, p)
         else:
             loss = ranking_loss(chosen, rejected)
-        optimizer_step(model, optimizer, loss)
-        losses.append(loss.item())
+        run.update("model", loss)
+        run.end_step(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
-    return losses
+    return run.losses

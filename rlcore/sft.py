@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from rlcore.data import tokenize_prompt_response
+from rlcore.data import check_model_tokenizer, tokenize_prompt_response, warn_truncated
 from rlcore.rollout import forward_logits, logprobs_from_logits, masked_mean
-from rlcore.training import make_optimizer, n_batches, optimizer_step, shuffled_batches
+from rlcore.training import TrainingRun, make_optimizer, n_batches
 
 
 def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
@@ -28,25 +28,32 @@ def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch
 
 
 def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs: int = 1, batch_size: int = 16,
-              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True) -> list[float]:
-    """Fine-tune ``model`` in place on (prompt, response) demonstrations; returns the loss per step."""
+              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True,
+              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[float]:
+    """Fine-tune ``model`` in place on (prompt, response) demonstrations; returns the loss per step.
+
+    ``checkpoint_dir`` / ``checkpoint_every`` / ``resume``: see :class:`rlcore.training.TrainingRun`.
+    """
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     if len(prompts) == 0:
         raise ValueError("no demonstrations given")
+    check_model_tokenizer(model, tokenizer, max_length)
+    warn_truncated(tokenizer, prompts, responses, max_length, "SFT")
     device = next(model.parameters()).device
-    optimizer = make_optimizer(model, lr)
-    losses = []
+    run = TrainingRun("SFT", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
+                      checkpoint_every, resume)
+    net = run.wrapped("model")
     model.train()
-    bar = tqdm(total=n_batches(len(prompts), batch_size, epochs), desc="SFT", disable=not progress)
-    for idx in shuffled_batches(len(prompts), batch_size, epochs, seed):
+    bar = tqdm(total=n_batches(len(prompts), batch_size, epochs), initial=run.step, desc="SFT", disable=not progress)
+    for idx in run.batches(len(prompts), batch_size, epochs, seed):
         ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
                                                    [responses[j] for j in idx], max_length, device=device)
-        loss = sft_loss(forward_logits(model, ids, attn), ids, resp)
-        optimizer_step(model, optimizer, loss)
-        losses.append(loss.item())
+        loss = sft_loss(forward_logits(net, ids, attn), ids, resp)
+        run.update("model", loss)
+        run.end_step(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
-    return losses
+    return run.losses

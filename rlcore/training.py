@@ -1,11 +1,15 @@
-"""The two pieces every training loop here shares: shuffled minibatches and one optimizer step."""
+"""What every training loop here shares: shuffled minibatches, one optimizer step, and a
+:class:`TrainingRun` that adds checkpoints / resume, numerical guards and multi-process training."""
 
 from __future__ import annotations
 
+import os
 import random
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
+
+from rlcore.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
 def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> Iterator[list[int]]:
@@ -39,3 +43,137 @@ def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, los
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
     optimizer.step()
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or statistic became NaN or infinite: the run stops before the bad update is applied."""
+
+
+def world_size() -> int:
+    """Number of processes of this run (``accelerate launch --num_processes N`` sets WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+class TrainingRun:
+    """Checkpoints, resume, numerical guards and multi-process training for one training loop.
+
+    The loops of SFT, the reward model and DPO read like this::
+
+        run = TrainingRun("SFT", {"model": model}, {"model": optimizer}, checkpoint_dir, every, resume)
+        net = run.wrapped("model")                        # the model, or its DDP wrapper
+        for idx in run.batches(n, batch_size, epochs, seed):  # skips steps done before a resume
+            loss = ...                                    # computed with `net`
+            run.update("model", loss)                     # guard -> backward -> clip -> step
+            run.end_step(loss.item())                     # count, log, checkpoint every N steps
+
+    * **Checkpoints** (``checkpoint_dir``, ``checkpoint_every`` steps) hold weights, optimizers, RNG
+      states and ``extra_state()``; ``resume=True`` continues from the latest one and ends with the
+      same weights as a run that was never interrupted (CPU, same seed, same thread count).
+    * **Guards**: a non-finite loss stops the run *before* the update, naming the step and the
+      statistic; the last checkpoint on disk stays the last good one.
+    * **Several processes**: under ``accelerate launch`` (WORLD_SIZE > 1) each module is wrapped in
+      DistributedDataParallel and every global batch is split between the processes; gradients are
+      averaged, so a batch of B pairs on 2 processes updates the weights as B pairs on one.
+    """
+
+    def __init__(self, name: str, modules: dict, optimizers: dict, checkpoint_dir: str | None = None,
+                 checkpoint_every: int = 0, resume: bool = False,
+                 generators: dict[str, torch.Generator] | None = None,
+                 extra_state: Callable[[], dict] | None = None, load_extra: Callable[[dict], None] | None = None,
+                 hint: str = "lower the learning rate", distributed: bool = True):
+        if checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+        if checkpoint_every and not checkpoint_dir:
+            raise ValueError("checkpoint_every needs a checkpoint_dir to write to")
+        self.name, self.modules, self.optimizers = name, modules, optimizers
+        self.checkpoint_dir, self.checkpoint_every = checkpoint_dir, checkpoint_every
+        self.generators = generators or {}
+        self.extra_state, self.load_extra, self.hint = extra_state, load_extra, hint
+        self.step, self.losses, self.last_checkpoint = 0, [], None
+        self.rank, self.world = 0, world_size() if distributed else 1
+        self._wrapped = dict(modules)
+        if self.world > 1:
+            from accelerate import Accelerator
+
+            # joins the process group accelerate launch set up (gloo when there is no GPU)
+            accelerator = Accelerator(cpu=not torch.cuda.is_available())
+            if accelerator.num_processes != self.world:
+                raise RuntimeError(f"WORLD_SIZE is {self.world} but accelerate set up {accelerator.num_processes} "
+                                   "process(es); launch with `accelerate launch --multi_gpu --num_processes N`")
+            self.rank = accelerator.process_index
+            self._wrapped = {k: accelerator.prepare_model(m) for k, m in modules.items()}
+        if resume:
+            self.restore()
+
+    def wrapped(self, name: str):
+        """The module to call in the forward pass (its DDP wrapper when there are several processes)."""
+        return self._wrapped[name]
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def batches(self, n: int, batch_size: int, epochs: int, seed: int) -> Iterator[list[int]]:
+        """This process's share of every global batch not yet done (see :func:`shuffled_batches`)."""
+        if self.world > 1 and batch_size % self.world:
+            raise ValueError(f"batch_size {batch_size} is not divisible by the {self.world} processes")
+        for i, idx in enumerate(shuffled_batches(n, batch_size, epochs, seed)):
+            if i < self.step:  # done before the checkpoint we resumed from
+                continue
+            yield idx[self.rank::self.world]
+
+    def check_finite(self, **stats) -> None:
+        """Stop with a clear message if any statistic is NaN or infinite."""
+        for key, value in stats.items():
+            v = value.detach().float() if torch.is_tensor(value) else torch.tensor(float(value))
+            if not torch.isfinite(v).all():
+                kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else \
+                    "no checkpoint was written yet (set checkpoint_every to keep one)"
+                raise NonFiniteError(f"{self.name} step {self.step}: {key} is {v.flatten()[0].item()}; "
+                                     f"stopped before the update, {kept}; try to {self.hint}")
+
+    def update(self, name: str, loss: torch.Tensor, max_grad_norm: float = 1.0) -> None:
+        """Guard, then one optimizer step of module ``name`` on ``loss``."""
+        self.check_finite(**{f"{name} loss" if len(self.modules) > 1 else "loss": loss})
+        optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm)
+
+    def end_step(self, loss: float | None = None) -> None:
+        self.step += 1
+        if loss is not None:
+            self.losses.append(loss)
+        if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+            self.save()
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def save(self) -> str | None:
+        if self.rank != 0:  # every process holds the same weights; one writes them
+            return None
+        for k, m in self.modules.items():  # never let a checkpoint hold broken weights
+            if not all(torch.isfinite(p).all() for p in m.parameters()):
+                raise NonFiniteError(f"{self.name} step {self.step}: the weights of {k} are not finite; "
+                                     f"the last good checkpoint is {self.last_checkpoint}; try to {self.hint}")
+        state = {
+            "name": self.name, "step": self.step, "losses": list(self.losses),
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "rng": rng_state(self.generators),
+            "extra": self.extra_state() if self.extra_state else {},
+        }
+        self.last_checkpoint = save_checkpoint(self.checkpoint_dir, self.step, state)
+        return self.last_checkpoint
+
+    def restore(self) -> bool:
+        """Load the latest checkpoint of ``checkpoint_dir`` if there is one; returns whether it did."""
+        path = latest_checkpoint(self.checkpoint_dir)
+        if path is None:
+            return False
+        state = load_checkpoint(path)
+        if state.get("name") != self.name:
+            raise ValueError(f"{path} is a checkpoint of {state.get('name')!r}, not of {self.name!r}; "
+                             "use a separate checkpoint_dir per stage")
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        set_rng_state(state["rng"], self.generators)
+        if self.load_extra:
+            self.load_extra(state["extra"])
+        self.step, self.losses, self.last_checkpoint = state["step"], list(state["losses"]), path
+        return True

@@ -1,0 +1,67 @@
+"""Checkpoints that survive a killed kernel.
+
+A checkpoint holds everything needed to continue a training loop *exactly*: the weights and optimizer
+states, the random-number generators (Python, torch, and any ``torch.Generator`` a trainer owns), the
+step, and small extras (the KL controller's coefficient, the losses so far).
+
+Writes are atomic: the file is written under a temporary name and then renamed (``os.replace``), so a
+run killed mid-write leaves the previous checkpoint intact and never a half-written one.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+
+import torch
+
+PREFIX = "checkpoint-"
+
+
+def rng_state(generators: dict[str, torch.Generator] | None = None) -> dict:
+    """The state of every random-number generator a loop uses."""
+    return {
+        "python": random.getstate(),
+        "torch": torch.get_rng_state(),
+        "generators": {k: g.get_state() for k, g in (generators or {}).items()},
+    }
+
+
+def set_rng_state(state: dict, generators: dict[str, torch.Generator] | None = None) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    for k, g in (generators or {}).items():
+        g.set_state(state["generators"][k])
+
+
+def checkpoint_path(directory: str, step: int) -> str:
+    return os.path.join(directory, f"{PREFIX}{step:07d}.pt")
+
+
+def save_checkpoint(directory: str, step: int, state: dict, keep: int = 2) -> str:
+    """Write ``state`` as the checkpoint of ``step`` (temp file + rename); keep the last ``keep``."""
+    os.makedirs(directory, exist_ok=True)
+    path = checkpoint_path(directory, step)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old file set or the new one
+    for old in list_checkpoints(directory)[:-keep]:
+        os.remove(old)
+    return path
+
+
+def list_checkpoints(directory: str) -> list[str]:
+    """Finished checkpoints in ``directory``, oldest first (temporary files are ignored)."""
+    return sorted(glob.glob(os.path.join(directory, f"{PREFIX}*.pt")))
+
+
+def latest_checkpoint(directory: str | None) -> str | None:
+    if not directory or not os.path.isdir(directory):
+        return None
+    found = list_checkpoints(directory)
+    return found[-1] if found else None
+
+
+def load_checkpoint(path: str) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
