@@ -38,3 +38,25 @@ def load_sft(profile: Profile, seed: int = 0):
     print(f"No SFT model in {path}: making it now, as in notebook 02 (a minute on a CPU).")
     model, tokenizer, _ = make_sft(profile, seed=seed, progress=False)
     return model, tokenizer
+
+
+def load_reward_model(profile: Profile, sft=None, tokenizer=None, seed: int = 0):
+    """The reward model of lesson 03 (simulated human labels), re-made (with a message) if missing."""
+    from rlcore.models import reward_model_from
+    from rlcore.reward import RewardModel, train_reward_model
+
+    path = os.path.join(COURSE_DIR, "rm_human")
+    if os.path.exists(os.path.join(path, "config.json")):
+        return RewardModel.from_pretrained(path).eval()
+    print(f"No reward model in {path}: training it now, as in notebook 03 (a minute on a CPU).")
+    if sft is None or tokenizer is None:
+        sft, tokenizer = load_sft(profile, seed=seed)
+    import torch
+
+    torch.manual_seed(seed)
+    rm = reward_model_from(sft)
+    pairs = world.preference_pairs("train", 600 if profile.name == "tiny" else 4000, seed=seed, labels="human")
+    train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
+                       lr=profile.rm_lr, seed=seed, progress=False)
+    rm.save_pretrained(path)
+    return rm.eval()
