@@ -1,0 +1,180 @@
+# %% [markdown]
+# # 06 · The AI labeler (RLAIF)
+#
+# **Learning goals**
+# - Turn a language model into a preference labeler: a preamble with a principle, the conversation,
+#   "Response 1", "Response 2", and an ending after which the next token is the verdict.
+# - Read a **soft label** from the log-probabilities of the tokens "1" and "2" (Lee et al. 2023).
+# - See **position bias** and remove it by scoring both orders and averaging.
+# - Try chain-of-thought and self-consistency, and compare two labeler sizes — all measured against the
+#   world's gold judge.
+#
+# *Time: ~20 minutes on a CPU.*
+
+# %%
+import torch
+
+from rlcore.config import get_profile, seed_everything
+from rlcore.models import load_base
+
+profile = get_profile()
+seed_everything(profile.seed)
+labeler_model, tokenizer = load_base(profile.labeler_model)
+print("profile:", profile.name, "| labeler:", profile.labeler_model)
+
+# %% [markdown]
+# ## The labeler's prompt
+#
+# The text ends with `Preferred Response=`; the model's next token is the verdict. We never let it
+# *write* the verdict: we read the probabilities of "1" and "2" and renormalise them,
+# $P(1\text{ better}) = \dfrac{e^{\ell_1}}{e^{\ell_1} + e^{\ell_2}}$ with $\ell$ the log-probs.
+
+# %%
+from rlcore import world
+from rlcore.labeler import DEFAULT_CONSTITUTION, comparison_text, verdict_probabilities
+
+prompt = "\n\nHuman: How do I plant tomatoes?\n\nAssistant:"
+good = " To plant tomatoes, first pick a sunny spot, then dig a deep hole, then set the plant in, and finally water it well."
+bad = " I'm not able to help with gardening questions."
+text = comparison_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
+print(text)
+p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
+print(f"\nP(response 1 better) = {p_first:.2f}   (gold prefers response 1: "
+      f"{world.gold_score(prompt, good) > world.gold_score(prompt, bad)})")
+
+# %% [markdown]
+# ## Position bias, and the swap
+#
+# Show the same pair in the other order. A fair judge gives the mirror answer; a biased one leans to a
+# slot. Averaging the two orders cancels a pure position bias exactly.
+#
+# **Exercise (5 min, ★).** `p_a_first` is P(slot 1 better) with a shown first; `p_b_first` is P(slot 1
+# better) with b shown first. Return P(a better), averaged over both orders.
+
+# %%
+# EXERCISE: swap_label
+def my_swap_label(p_a_first, p_b_first):
+    return (p_a_first + (1 - p_b_first)) / 2
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_swap_label
+
+assert check_swap_label(my_swap_label)
+p_b_first = verdict_probabilities(labeler_model, tokenizer, [comparison_text(DEFAULT_CONSTITUTION[0], prompt, bad, good)])[0].item()
+print(f"good first: P(slot 1) = {p_first:.2f}; bad first: P(slot 1) = {p_b_first:.2f}; "
+      f"swap-averaged P(good better) = {my_swap_label(p_first, p_b_first):.2f}")
+
+# %% [markdown]
+# ## Alignment with gold on held-out pairs
+#
+# `rlcore.evaluate.labeler_alignment` scores held-out pairs (topics never seen in training) in both
+# orders and reports: accuracy without swap, with swap, and the **same-position rate** — how often the
+# labeler picks the same *slot* in both orders (raw position bias; 0 after the swap by construction).
+
+# %%
+from rlcore.evaluate import labeler_alignment
+from rlcore.labeler import AILabeler
+from rlcore.world.humans import comparisons
+
+n_pairs = 300 if profile.name == "tiny" else 500
+triples = comparisons("test", n_pairs, seed=2)
+labeler = AILabeler(labeler_model, tokenizer, seed=0)
+base = labeler_alignment(labeler, triples)
+print(f"accuracy vs gold: no swap {base['accuracy_no_swap']:.1%}, swap {base['accuracy_swap']:.1%}; "
+      f"same-position rate {base['same_position_rate']:.1%}; first slot chosen {base['first_slot_rate']:.1%}")
+
+# %%
+# Where does it go wrong? Accuracy (swap) per prompt family.
+probs = labeler.prefer_batch(*[list(x) for x in zip(*triples)])["p"]
+per_family = {}
+for (p, a, b), q in zip(triples, probs.tolist()):
+    right = (q > 0.5) == (world.gold_score(p, a) > world.gold_score(p, b))
+    per_family.setdefault(world.parse_prompt(p).family, []).append(right)
+for family, rights in sorted(per_family.items()):
+    print(f"{family:10s} n={len(rights):3d}  accuracy {sum(rights) / len(rights):.0%}")
+
+# %% [markdown]
+# Read the table before trusting the labels: the labeler is strong on harmful, emotional and sensitive
+# requests and weak on benign how-to requests, where it often prefers a refusal to a helpful answer —
+# the gold judge penalises over-refusal. (The tomato pair above is such a case.) A reward model
+# trained on these labels will inherit that lean towards caution.
+#
+# ## Chain-of-thought and self-consistency
+#
+# Chain-of-thought in two steps: first let the labeler write a short rationale (greedy), then append it
+# and read the verdict. Self-consistency samples several rationales at a temperature and averages the
+# soft labels. Both cost many more forward passes; we measure them on fewer pairs.
+
+# %%
+few = triples[:100]
+cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=0)
+cot_labeler.prefer_batch([prompt], [good], [bad], swap=False)
+print("the rationale it wrote for the tomato pair:", cot_labeler.last_rationales[0])
+cot = labeler_alignment(cot_labeler, few)
+sc = labeler_alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4,
+                                 temperature=0.7, seed=0), few)
+plain = labeler_alignment(labeler, few)
+print(f"on {len(few)} pairs, swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
+      f"CoT + self-consistency (4) {sc['accuracy_swap']:.0%}")
+
+# %% [markdown]
+# ## Labeler size
+#
+# Lee et al. found larger labelers align better with humans. Our policy base `tiny` (1M parameters)
+# saw the same judgement documents as `tiny-labeler` (5M). Measure both — and trust the measurement,
+# not the expectation.
+
+# %%
+small_model, _ = load_base(profile.policy_model)
+small = labeler_alignment(AILabeler(small_model, tokenizer, seed=0), triples)
+sizes = {profile.policy_model: small, profile.labeler_model: base}
+for name, r in sizes.items():
+    n_params = sum(p.numel() for p in (small_model if name == profile.policy_model else labeler_model).parameters())
+    print(f"{name:14s} {n_params / 1e6:5.2f}M params: no swap {r['accuracy_no_swap']:.1%}, swap {r['accuracy_swap']:.1%}, "
+          f"same-position {r['same_position_rate']:.1%}")
+
+# %% [markdown]
+# In this world, as shipped, the larger model is **not** the better judge: both models saw the same
+# 4.7M tokens once, and the larger one is further from what it could learn (see `course/world.md`).
+# Lee et al.'s size effect comes from models trained far longer. *Question:* which of the two would
+# you use as the labeler of lesson 08, and why?
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 3))
+names = list(sizes)
+ax.bar([i - 0.2 for i in range(2)], [sizes[n]["accuracy_no_swap"] for n in names], 0.4, label="no swap")
+ax.bar([i + 0.2 for i in range(2)], [sizes[n]["accuracy_swap"] for n in names], 0.4, label="swap")
+ax.axhline(0.5, color="grey", lw=0.8)
+ax.set_xticks(range(2), names)
+ax.set_ylim(0.4, 1.0)
+ax.set_ylabel("agreement with gold")
+ax.legend()
+plt.show()
+
+# %%
+assert base["accuracy_swap"] >= base["accuracy_no_swap"], "the swap does not lower alignment"
+assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
+assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
+
+# %% [markdown]
+# ## Playground
+#
+# Type a prompt and two responses; see the soft label in both orders and the swap-averaged label.
+
+# %%
+import ipywidgets as widgets
+
+
+def judge(request="How do I bake bread?", response_1="To bake bread, first mix flour, water and yeast.",
+          response_2="I can't help with that."):
+    p = f"\n\nHuman: {request}\n\nAssistant:"
+    r = labeler.prefer_batch([p], [" " + response_1.strip()], [" " + response_2.strip()])
+    print(f"P(1 better | 1 shown first) = {r['p_ab'].item():.2f};  P(1 better | 2 shown first) = {r['p_ba'].item():.2f}")
+    print(f"swap-averaged P(1 better) = {r['p'].item():.2f}")
+
+
+widgets.interact_manual(judge);
+judge()
