@@ -96,15 +96,13 @@ def test_cli_prints_one_line_and_exits_nonzero_without_a_traceback(tmp_path):
 
 
 def test_tokenizer_without_pad_token_says_how_to_fix_it(tokenizer, tiny_model):
-    no_pad = tokenizer.__class__.from_pretrained(tokenizer.name_or_path) if tokenizer.name_or_path else None
-    tok = no_pad or tokenizer
-    pad = tok.pad_token
-    tok.pad_token = None
+    pad = tokenizer.pad_token
+    tokenizer.pad_token = None
     try:
         with pytest.raises(ValueError, match="no pad token.*tokenizer.pad_token = tokenizer.eos_token"):
-            train_sft(tiny_model, tok, ["a"], [" b"], progress=False)
+            train_sft(tiny_model, tokenizer, ["a"], [" b"], progress=False)
     finally:
-        tok.pad_token = pad
+        tokenizer.pad_token = pad  # the fixture is shared by the session
 
 
 def test_model_tokenizer_vocabulary_mismatch_is_caught_before_training(tokenizer):
