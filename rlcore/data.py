@@ -154,13 +154,12 @@ def tokenize_pairs(tokenizer, pairs: list[PreferencePair], max_length: int, devi
 def check_model_tokenizer(model, tokenizer, max_length: int | None = None) -> None:
     """Clear errors for a model and tokenizer that do not fit together (before any training)."""
     require_pad_token(tokenizer)
-    config = getattr(model, "config", None)
-    vocab = getattr(config, "vocab_size", None)
-    if vocab is not None and len(tokenizer) > vocab:
+    vocab = model.get_input_embeddings().num_embeddings  # every token id needs an embedding row
+    if len(tokenizer) > vocab:
         raise ValueError(f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary has {vocab}: "
                          "they do not belong together; load both from the same checkpoint "
                          "(or call model.resize_token_embeddings(len(tokenizer)) after adding tokens)")
-    context = getattr(config, "max_position_embeddings", None)
+    context = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if max_length is not None and context is not None and max_length > context:
         raise ValueError(f"max_length={max_length} is longer than the model's context ({context} tokens); "
                          f"use max_length <= {context}")

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPTNeoConfig, GPTNeoForCausalLM, PreTrainedTokenizerFast
 
+from rlcore.data import check_model_tokenizer
 from rlcore.reward import RewardModel, ValueModel
 
 ASSETS = Path(__file__).parent / "assets"
@@ -62,16 +63,8 @@ def load_base(name_or_path: str, dtype: torch.dtype | None = None):
     kwargs = {"dtype": dtype if dtype is not None else torch.float32}
     model = _from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs)
     tokenizer = load_tokenizer(name_or_path)
-    check_vocab(model, tokenizer)
+    check_model_tokenizer(model, tokenizer)
     return model, tokenizer
-
-
-def check_vocab(model, tokenizer) -> None:
-    """Every token id the tokenizer can produce must have an embedding row."""
-    n_embeddings = model.get_input_embeddings().num_embeddings
-    if len(tokenizer) > n_embeddings:
-        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model has only {n_embeddings} embeddings: "
-                         "they do not belong together (load both from the same name)")
 
 
 def reference_model(policy):
