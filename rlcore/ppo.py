@@ -331,11 +331,7 @@ class PPOTrainer:
         optimizers, RNG states, KL coefficient, history) is written every N steps; ``resume=True``
         continues from the latest one, skipping the prompt batches already used.
         """
-        if checkpoint_every and not checkpoint_dir:
-            raise ValueError("checkpoint_every needs a checkpoint_dir to write to")
-        self.run.checkpoint_dir, self.run.checkpoint_every = checkpoint_dir, checkpoint_every
-        if resume:
-            self.run.restore()
+        self.run.use_checkpoints(checkpoint_dir, checkpoint_every, resume)
         batches = iter(prompt_batches)
         for _ in range(self.iteration):  # batches used before the checkpoint
             next(batches)

@@ -81,12 +81,7 @@ class TrainingRun:
                  generators: dict[str, torch.Generator] | None = None,
                  extra_state: Callable[[], dict] | None = None, load_extra: Callable[[dict], None] | None = None,
                  hint: str = "lower the learning rate", distributed: bool = True):
-        if checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
-        if checkpoint_every and not checkpoint_dir:
-            raise ValueError("checkpoint_every needs a checkpoint_dir to write to")
         self.name, self.modules, self.optimizers = name, modules, optimizers
-        self.checkpoint_dir, self.checkpoint_every = checkpoint_dir, checkpoint_every
         self.generators = generators or {}
         self.extra_state, self.load_extra, self.hint = extra_state, load_extra, hint
         self.step, self.losses, self.last_checkpoint = 0, [], None
@@ -102,6 +97,15 @@ class TrainingRun:
                                    "process(es); launch with `accelerate launch --multi_gpu --num_processes N`")
             self.rank = accelerator.process_index
             self._wrapped = {k: accelerator.prepare_model(m) for k, m in modules.items()}
+        self.use_checkpoints(checkpoint_dir, checkpoint_every, resume)
+
+    def use_checkpoints(self, checkpoint_dir: str | None, checkpoint_every: int, resume: bool) -> None:
+        """Where and how often to write checkpoints; with ``resume``, load the latest one now."""
+        if checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+        if checkpoint_every and not checkpoint_dir:
+            raise ValueError("checkpoint_every needs a checkpoint_dir to write to")
+        self.checkpoint_dir, self.checkpoint_every = checkpoint_dir, checkpoint_every
         if resume:
             self.restore()
 
