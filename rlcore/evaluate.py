@@ -7,7 +7,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from rlcore.rollout import generate
+from rlcore.rollout import generate, response_logprobs
 
 
 def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
@@ -50,6 +50,23 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str])
     n, rate = len(wins), sum(wins) / len(wins)
     half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / n)
     return {"win_rate": rate, "ci95": (max(0.0, rate - half), min(1.0, rate + half)), "n": n}
+
+
+@torch.no_grad()
+def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tokens: int = 48, seed: int = 0,
+                    batch_size: int = 32) -> float:
+    """Monte-Carlo KL(policy || reference) in nats per response: the mean over sampled responses y ~ pi
+    of sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)] (the response tokens only, up to EOS)."""
+    if not prompts:
+        raise ValueError("kl_to_reference needs at least one prompt")
+    total = 0.0
+    for i in range(0, len(prompts), batch_size):
+        rollout = generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, seed=seed + i,
+                           max_prompt_tokens=192)
+        ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len
+        log_ratio = response_logprobs(model, ids, attn, P) - response_logprobs(reference, ids, attn, P)  # (B, T)
+        total += (log_ratio * rollout.response_mask).sum().item()
+    return total / len(prompts)
 
 
 def labeler_alignment(labeler, triples) -> dict:

@@ -19,12 +19,11 @@ import torch
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.data import tokenize_prompt_response
-from rlcore.evaluate import harmless_rate, mean_gold, sample_responses, win_rate
+from rlcore.evaluate import harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import load_base, reference_model, value_model_from, reward_model_from
 from rlcore.ppo import PPOConfig, PPOTrainer
 from rlcore.reward import RewardModel, pair_rewards, preference_accuracy, train_reward_model
-from rlcore.rollout import response_logprobs, generate
 from rlcore.sft import train_sft
 from rlcore.world.humans import comparisons, expected_human_agreement
 
@@ -157,7 +156,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         responses[name] = sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
         harmful_responses[name] = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
                                                    seed=seed)
-        kls[name] = _kl_to_reference(model, sft, tokenizer, prompts[:128], profile.max_new_tokens, seed)
+        kls[name] = kl_to_reference(model, sft, tokenizer, prompts[:128], profile.max_new_tokens, seed)
     report["win_rate"] = {
         "rlhf_vs_sft": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
         "rlaif_vs_sft": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
@@ -220,16 +219,6 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
               "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![PPO](ppo_curves.png)", ""]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(lines))
-
-
-@torch.no_grad()
-def _kl_to_reference(model, reference, tokenizer, prompts, max_new_tokens, seed) -> float:
-    """Monte-Carlo KL(policy || reference) per response: mean over samples of sum_t log pi - log pi_ref."""
-    rollout = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
-    ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len
-    lp = response_logprobs(model, ids, attn, P)
-    ref = response_logprobs(reference, ids, attn, P)
-    return ((lp - ref) * rollout.response_mask).sum(1).mean().item()
 
 
 def _per_scenario(prompts, responses) -> dict:

@@ -67,3 +67,21 @@ def test_swap_label_checker():
     assert ex.check_swap_label(lambda p_ab, p_ba: (p_ab + 1 - p_ba) / 2)
     assert not ex.check_swap_label(lambda p_ab, p_ba: (p_ab + p_ba) / 2)  # forgot to flip the second order
     assert not ex.check_swap_label(lambda p_ab, p_ba: p_ab)  # no swap at all
+
+
+def test_dpo_loss_checker(capsys):
+    from rlcore.dpo import dpo_loss
+
+    assert ex.check_dpo_loss(lambda pc, pr, rc, rr, beta: dpo_loss(pc, pr, rc, rr, beta)[0])
+    # a hand-worked case: beta * ((-5 + 6) - (-7 + 6)) = 0.5 * 2 = 1 -> -log sigma(1) = 0.3133
+    assert abs(dpo_loss(*[torch.tensor([x]) for x in (-5.0, -7.0, -6.0, -6.0)], beta=0.5)[0].item() - 0.31326) < 1e-4
+    wrong = {
+        "no reference": lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * (pc - pr)).mean(),
+        "reference added": lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pc + rc) - (pr + rr))).mean(),
+        "beta outside": lambda pc, pr, rc, rr, beta: -beta * F.logsigmoid((pc - rc) - (pr - rr)).mean(),
+        "sum, not mean": lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pc - rc) - (pr - rr))).sum(),
+    }
+    for fn in wrong.values():
+        assert not ex.check_dpo_loss(fn)
+    out = capsys.readouterr().out
+    assert out.count("PASS") == 1 and out.count("FAIL") == len(wrong)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from rlcore.dpo import dpo_loss
 from rlcore.gae import compute_gae
 from rlcore.ppo import kl_penalty, policy_loss
 from rlcore.reward import ranking_loss
@@ -107,4 +108,22 @@ def check_swap_label(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
                     lambda a: f"p_a_first={a[0]:.3f}, p_b_first={a[1]:.3f}")
 
 
-__all__ = ["check_ranking_loss", "check_compute_gae", "check_policy_loss", "check_kl_k3", "check_swap_label"]
+def check_dpo_loss(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
+    """student_fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) -> scalar DPO loss.
+
+    The four inputs are summed response log-probs, each (B,); the loss is the batch mean of
+    -log sigma(beta * [(pi_c - ref_c) - (pi_r - ref_r)]) (Rafailov et al. 2023, eq. 7).
+    """
+    g = torch.Generator().manual_seed(seed)
+    cases = [(torch.tensor([-5.0]), torch.tensor([-7.0]), torch.tensor([-6.0]), torch.tensor([-6.0]), 0.5)]
+    for _ in range(n_cases):
+        b = int(torch.randint(1, 6, (1,), generator=g))
+        logps = [-10 * torch.rand(b, generator=g) for _ in range(4)]
+        cases.append((*logps, float(torch.rand(1, generator=g)) + 0.05))
+    return _compare("dpo_loss", cases, student_fn, lambda *a: dpo_loss(*a)[0],
+                    lambda a: (f"policy_chosen={a[0].tolist()}, policy_rejected={a[1].tolist()}, "
+                               f"ref_chosen={a[2].tolist()}, ref_rejected={a[3].tolist()}, beta={a[4]:.3f}"))
+
+
+__all__ = ["check_ranking_loss", "check_compute_gae", "check_policy_loss", "check_kl_k3", "check_swap_label",
+           "check_dpo_loss"]
