@@ -70,3 +70,20 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
     bar.close()
     policy.eval()
     return run.losses
+
+
+@torch.no_grad()
+def implicit_rewards(policy, reference, tokenizer, pairs, beta: float = 0.1, max_length: int = 256,
+                     batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """DPO's implicit reward beta * log(pi(y|x) / pi_ref(y|x)) of the chosen and the rejected response of
+    each pair: (chosen (N,), rejected (N,)). A DPO policy *is* a reward model; this reads it."""
+    pairs = as_pairs(pairs)
+    device = next(policy.parameters()).device
+    chosen, rejected = [], []
+    for i in range(0, len(pairs), batch_size):
+        batch = pairs[i:i + batch_size]
+        ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device)  # (2B, L)
+        r = beta * (sequence_logprob(policy, ids, attn, resp) - sequence_logprob(reference, ids, attn, resp))
+        chosen.append(r[:len(batch)].cpu())
+        rejected.append(r[len(batch):].cpu())
+    return torch.cat(chosen), torch.cat(rejected)

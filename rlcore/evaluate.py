@@ -92,3 +92,56 @@ def labeler_alignment(labeler, triples) -> dict:
         "first_slot_rate": (p_ab > 0.5).float().mean().item(),
         "n": len(triples),
     }
+
+
+# --------------------------------------------------------------------------- over-optimisation (Gao et al. 2022)
+def kl_best_of_n(n: int) -> float:
+    """The KL (nats) of best-of-n sampling from its base policy: log n - (n - 1) / n (Stiennon et al. 2020;
+    Gao et al. 2022 use its square root as the x-axis). Exact when the n samples are distinct."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return math.log(n) - (n - 1) / n
+
+
+def best_of_n(candidates: list[list[str]], scores: list[list[float]]) -> list[str]:
+    """For each prompt, the candidate with the highest (proxy) score; ``candidates[i]`` and ``scores[i]``
+    are the n responses to prompt i and their scores."""
+    if len(candidates) != len(scores) or any(len(c) != len(s) or not c for c, s in zip(candidates, scores)):
+        raise ValueError("best_of_n needs, for every prompt, as many scores as candidates (at least one)")
+    return [c[max(range(len(s)), key=s.__getitem__)] for c, s in zip(candidates, scores)]
+
+
+def fit_gao(kl: list[float], gold: list[float], form: str = "bon") -> tuple[float, float]:
+    """Fit Gao et al. 2022's functional forms of the gold reward against d = sqrt(KL), by least squares:
+
+    * best-of-n (``"bon"``): R(d) = d (alpha - beta d)
+    * reinforcement learning (``"rl"``): R(d) = d (alpha - beta log d)
+
+    The gold reward is measured relative to the starting policy (R(0) = 0). Points with d = 0 carry no
+    information and are skipped. Returns (alpha, beta).
+    """
+    if form not in ("bon", "rl"):
+        raise ValueError(f"form must be 'bon' or 'rl', got {form!r}")
+    points = [(math.sqrt(k), g) for k, g in zip(kl, gold) if k > 0]
+    if len(points) < 2:
+        raise ValueError("fit_gao needs at least two points with KL > 0")
+    # R / d = alpha - beta * x with x = d (bon) or log d (rl): a straight line, fitted with weights d^2
+    # so that the squared error is measured on R itself.
+    xs = [d if form == "bon" else math.log(d) for d, _ in points]
+    ys = [g / d for d, g in points]
+    ws = [d * d for d, _ in points]
+    sw = sum(ws)
+    mx = sum(w * x for w, x in zip(ws, xs)) / sw
+    my = sum(w * y for w, y in zip(ws, ys)) / sw
+    sxx = sum(w * (x - mx) ** 2 for w, x in zip(ws, xs))
+    if sxx == 0:
+        raise ValueError("fit_gao needs at least two different KL values")
+    slope = sum(w * (x - mx) * (y - my) for w, x, y in zip(ws, xs, ys)) / sxx
+    return my - slope * mx, -slope
+
+
+def gao_curve(d: float, alpha: float, beta: float, form: str = "bon") -> float:
+    """The fitted gold reward at d = sqrt(KL) (see :func:`fit_gao`)."""
+    if d <= 0:
+        return 0.0
+    return d * (alpha - beta * (d if form == "bon" else math.log(d)))

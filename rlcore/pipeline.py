@@ -166,7 +166,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
     report["kl_to_sft"] = kls
     report["mean_words"] = {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()}
-    report["per_scenario"] = _per_scenario(prompts, responses)
+    report["per_scenario"] = per_scenario(prompts, responses)
     report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
     times["evaluation"] = time.time() - t
     report["seconds"] = {k: round(v, 1) for k, v in times.items()}
@@ -221,7 +221,7 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f.write("\n".join(lines))
 
 
-def _per_scenario(prompts, responses) -> dict:
+def per_scenario(prompts, responses) -> dict:
     """Gold win rate of each policy over SFT, and mean gold, per family of prompts."""
     out = {}
     families = [world.parse_prompt(p).family for p in prompts]

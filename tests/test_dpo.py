@@ -39,3 +39,21 @@ def test_dpo_training_prefers_chosen_over_rejected(tiny_model, tokenizer):
     history = train_dpo(tiny_model, ref, tokenizer, pairs, beta=0.5, epochs=15, batch_size=4, lr=3e-3, progress=False)
     assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)  # starts at the reference
     assert history[-1]["loss"] < 0.2 and history[-1]["reward_accuracy"] == 1.0
+
+
+def test_implicit_rewards_are_beta_times_the_log_ratio_and_zero_for_the_reference(tokenizer, tiny_model):
+    from rlcore.data import as_pairs, tokenize_pairs
+    from rlcore.dpo import implicit_rewards, sequence_logprob
+    from rlcore.models import tiny_gpt_neo
+
+    pairs = [{"prompt": "\n\nHuman: What is a cat?\n\nAssistant:", "chosen": " A small animal.", "rejected": " No."},
+             {"prompt": "\n\nHuman: Tell me a joke.\n\nAssistant:", "chosen": " A hot dog.", "rejected": " 1 2 3"}]
+    c, r = implicit_rewards(tiny_model, tiny_model, tokenizer, pairs, beta=0.5)
+    assert torch.equal(c, torch.zeros(2)) and torch.equal(r, torch.zeros(2))
+    other = tiny_gpt_neo(len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, seed=1,
+                         eos_token_id=tokenizer.eos_token_id)
+    c, r = implicit_rewards(other, tiny_model, tokenizer, pairs, beta=0.5, batch_size=1)  # batch 1: no padding
+    ids, attn, resp = tokenize_pairs(tokenizer, as_pairs(pairs), 256)
+    with torch.no_grad():
+        want = 0.5 * (sequence_logprob(other, ids, attn, resp) - sequence_logprob(tiny_model, ids, attn, resp))
+    assert torch.allclose(torch.cat([c, r]), want, atol=1e-5)

@@ -55,3 +55,50 @@ def test_kl_to_reference_is_zero_for_the_same_model_and_matches_the_exact_one_to
     estimate = kl_to_reference(tiny_model, other, tokenizer, prompts * n, max_new_tokens=1, batch_size=500)
     assert abs(estimate - exact) < 4 * spread / math.sqrt(n), (estimate, exact)
     assert exact > 0.01  # the two models differ, so the test can fail
+
+
+def test_kl_of_best_of_n_matches_a_brute_force_distribution():
+    from rlcore.evaluate import kl_best_of_n
+
+    # Best-of-n over a continuous base (distinct samples): the winner's density is n F^(n-1) f, so
+    # KL = E[log(n F^(n-1))] = log n + (n-1) E[log U_max]; with U_max ~ Beta(n, 1), E[log U_max] = -1/n.
+    for n in (1, 2, 4, 16):
+        g = torch.Generator().manual_seed(n)
+        u_max = torch.rand(200_000, n, generator=g, dtype=torch.float64).max(1).values
+        brute = math.log(n) + (n - 1) * torch.log(u_max).mean().item()
+        assert kl_best_of_n(n) == pytest.approx(brute, abs=5e-3)
+    assert kl_best_of_n(1) == 0.0
+    with pytest.raises(ValueError):
+        kl_best_of_n(0)
+
+
+def test_best_of_n_picks_the_highest_score_per_prompt():
+    from rlcore.evaluate import best_of_n
+
+    assert best_of_n([["a", "b", "c"], ["d"]], [[0.1, 0.9, 0.5], [-3.0]]) == ["b", "d"]
+    with pytest.raises(ValueError):
+        best_of_n([["a", "b"]], [[1.0]])
+
+
+@pytest.mark.parametrize("form", ["bon", "rl"])
+def test_gao_fit_recovers_known_coefficients(form):
+    from rlcore.evaluate import fit_gao, gao_curve
+
+    alpha, beta = 1.3, 0.4
+    kls = [0.0, 0.1, 0.5, 1.0, 2.0, 4.0, 8.0]
+    gold = [gao_curve(math.sqrt(k), alpha, beta, form) for k in kls]
+    assert fit_gao(kls, gold, form) == pytest.approx((alpha, beta), abs=1e-9)
+    # with noise, close; and the wrong form fits worse
+    g = torch.Generator().manual_seed(0)
+    noisy = [y + 0.01 * torch.randn(1, generator=g).item() for y in gold]
+    a, b = fit_gao(kls, noisy, form)
+    assert a == pytest.approx(alpha, abs=0.1) and b == pytest.approx(beta, abs=0.1)
+    other = "rl" if form == "bon" else "bon"
+
+    def sse(f):
+        a_, b_ = fit_gao(kls, noisy, f)
+        return sum((gao_curve(math.sqrt(k), a_, b_, f) - y) ** 2 for k, y in zip(kls, noisy))
+
+    assert sse(form) < sse(other)
+    with pytest.raises(ValueError, match="two points"):
+        fit_gao([0.0, 1.0], [0.0, 0.5], form)
