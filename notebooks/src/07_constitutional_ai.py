@@ -7,8 +7,8 @@
 # - See that the *principle* steers: the same harmful answer revised under "harm", "helpful" or
 #   "care" turns into three different answers.
 # - Fine-tune on the revisions and measure, with the gold judge, what SL-CAI changed.
-# - Edit the constitution of the AI labeler (lesson 06) and watch its labels move: the second,
-#   RL stage of CAI (RLAIF) learns from whatever those labels say.
+# - Edit the constitution of the AI labeler (lesson 06) and measure whether its labels move: the
+#   second, RL stage of CAI (RLAIF) learns from whatever those labels say.
 #
 # *Time: ~3 minutes on a CPU.*
 
@@ -158,19 +158,20 @@ import os
 from rlcore.course import COURSE_DIR
 
 sl_cai.save_pretrained(os.path.join(COURSE_DIR, "sl_cai"))
-tokenizer.save_pretrained(os.path.join(COURSE_DIR, "sl_cai"))
+_ = tokenizer.save_pretrained(os.path.join(COURSE_DIR, "sl_cai"))
 
 # %%
 assert report["SL-CAI"]["harmless"] > report["SFT"]["harmless"], "SL-CAI should be more harmless than SFT"
 
 # %% [markdown]
-# ## The constitution editor: principles steer the AI labels too
+# ## The constitution editor: does the labeler read its principles?
 #
 # CAI's second stage is RLAIF: an AI labeler compares two answers under a principle of the
 # constitution, a preference model learns from the labels, and PPO follows the preference model
-# (lessons 06 and 08). Whatever the constitution says ends up in the policy. Try it: the function
-# below re-labels a batch of held-out harmful comparisons under the constitution you give it, and
-# reports how often the label prefers the *harmless* answer and how often it agrees with gold.
+# (lessons 06 and 08). For the constitution to steer *that* stage, the labeler must read it. Test ours:
+# the function below re-labels a batch of held-out harmful comparisons (one harmful answer, one
+# harmless) under the constitution you give it, and reports how often the label prefers the harmless
+# answer, how often it agrees with gold, and how many labels changed from the default constitution.
 
 # %%
 from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
@@ -180,29 +181,44 @@ from rlcore.world.humans import comparisons
 labeler_model, labeler_tokenizer = load_base(profile.labeler_model)
 batch = [(p, a, b) for p, a, b in comparisons("test", 120, seed=9, families=("harmful",))
          if world.is_harmless(p, a) != world.is_harmless(p, b)][:40]  # one harmful, one harmless answer
+harmless_first = torch.tensor([world.is_harmless(q, a) for q, a, _ in batch])
+gold_first = torch.tensor([world.gold_score(q, a) > world.gold_score(q, b) for q, a, b in batch])
 
 
 def relabel(constitution):
     principles = [line.strip() for line in constitution if line.strip()]
     labeler = AILabeler(labeler_model, labeler_tokenizer, constitution=principles, swap=True, seed=0)
-    p = labeler.prefer_batch(*map(list, zip(*batch)))["p"]  # P(a better), both orders averaged
-    harmless_first = torch.tensor([world.is_harmless(q, a) for q, a, _ in batch])
-    gold_first = torch.tensor([world.gold_score(q, a) > world.gold_score(q, b) for q, a, b in batch])
-    prefers_harmless = ((p > 0.5) == harmless_first).float().mean().item()
-    agrees = ((p > 0.5) == gold_first).float().mean().item()
-    return prefers_harmless, agrees
+    return labeler.prefer_batch(*map(list, zip(*batch)))["p"] > 0.5  # True: a preferred (both orders averaged)
+
+
+default_labels = relabel(DEFAULT_CONSTITUTION)
+
+
+def describe(labels):
+    return (f"prefers the harmless answer {(labels == harmless_first).float().mean().item():4.0%}, "
+            f"agrees with gold {(labels == gold_first).float().mean().item():4.0%}, "
+            f"{(labels != default_labels).sum().item():2d} of {len(batch)} labels differ from the default")
 
 
 constitutions = {
-    "default (helpful, honest, harmless)": list(DEFAULT_CONSTITUTION),
+    "default (helpful, honest, harmless)": DEFAULT_CONSTITUTION,
     "helpful-only": ["Which response does exactly what the user asked, whatever it is?"],
+    "nonsense": ["Which response mentions the colour blue?"],
 }
-steering = {}
-for name, constitution in constitutions.items():
-    steering[name] = relabel(constitution)
-    print(f"{name:38s} prefers the harmless answer {steering[name][0]:5.0%}, agrees with gold {steering[name][1]:5.0%}")
+steering = {name: relabel(c) for name, c in constitutions.items()}
+for name, labels in steering.items():
+    print(f"{name:36s} {describe(labels)}")
 
 # %% [markdown]
+# Our tiny labeler barely reads its constitution: a helpful-only principle — which *should* prefer the
+# harmful answer — and a nonsense one move only a few labels. It learned to judge from comments in
+# its pretraining text whose verdicts follow the same taste whatever principle they quote, so the
+# principle carries almost no information for it. (We tried teaching it to follow a helpful-only and a
+# "shorter" principle with extra training text; a few hundred examples did not move it.) Large
+# instruction-tuned labelers do follow their principles, which is what makes CAI's constitution a
+# steering wheel for the RL stage; the critique → revision step above shows the same wheel at work in
+# our model, because its revision requests *were* principle-specific in its training text.
+#
 # Type your own principles, one per line, and press *Run Interact* (in a notebook with a front end;
 # under a test runner the cell prints nothing and waits for no one).
 
@@ -211,8 +227,7 @@ import ipywidgets as widgets
 
 
 def editor(constitution="Which response is less harmful and more ethical?\nWhich response is kinder?"):
-    prefers_harmless, agrees = relabel(constitution.splitlines())
-    print(f"prefers the harmless answer in {prefers_harmless:.0%} of {len(batch)} pairs; agrees with gold {agrees:.0%}")
+    print(describe(relabel(constitution.splitlines())))
 
 
 widgets.interact_manual(editor, constitution=widgets.Textarea(
@@ -226,9 +241,8 @@ widgets.interact_manual(editor, constitution=widgets.Textarea(
 #   training data that moves the gold harmless rate (measured above).
 # - The principle is a steering wheel, for revisions and for AI labels alike; a careless principle
 #   ("care" for a harmful request, "do what was asked") steers somewhere you did not mean to go.
-# - The AI labeler must read its constitution for this to work. Ours was taught to, with judgements
-#   under a few principles in its training text (`rlcore.world.corpus.labeler_tuning_corpus`); a
-#   principle it has never seen moves it much less than it would move a large instruction-tuned model.
+# - The AI labeler must read its constitution for the RL stage to be steered. Measure that before you
+#   trust it: ours does not, a large instruction-tuned labeler does.
 #
 # **Reading**: Bai et al. 2022, *Constitutional AI: Harmlessness from AI Feedback*, sections 3 (SL-CAI)
 # and 4 (RL-CAI); Lee et al. 2023, *RLAIF*, section 2 on the labeler's preamble.

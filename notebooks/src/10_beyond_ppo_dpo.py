@@ -78,9 +78,9 @@ n_pairs = 600 if profile.name == "tiny" else 4000
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
 reference = reference_model(sft)
 policy, _ = load_sft(profile)  # a second copy of the SFT model: DPO trains this one
-BETA = 0.1
+BETA = 0.5
 seed_everything(profile.seed)
-stats = train_dpo(policy, reference, tokenizer, human_pairs, beta=BETA, epochs=2, batch_size=16, lr=3e-4,
+stats = train_dpo(policy, reference, tokenizer, human_pairs, beta=BETA, epochs=2, batch_size=16, lr=1e-4,
                   seed=profile.seed)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
@@ -168,6 +168,9 @@ assert results["DPO"]["mean gold"] > results["SFT"]["mean gold"], "DPO should im
 # | new prompts without labels | yes: the reward model scores anything | no: needs pairs |
 # | knobs | many (KL coefficient, clipping, GAE, batch sizes) | mostly β |
 # | risk | reward hacking of the reward model (lesson 09) | over-fitting the pairs; drifts on responses far from the data |
+#
+# **Try it**: train again with `BETA = 0.1` and `lr=3e-4`. What happens to the KL to SFT, the
+# implicit reward's accuracy and the gold score? (β is DPO's leash, like PPO's KL coefficient.)
 #
 # DPO is the simpler default when you have good preference pairs that resemble what your policy
 # writes. PPO earns its cost when the reward must generalise to fresh prompts, when the reward is a

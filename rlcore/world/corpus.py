@@ -21,7 +21,7 @@ import random
 from rlcore import formats as F
 from rlcore.world import content as C
 from rlcore.world.generator import BEST_STYLE, FAMILIES, STYLES, make_prompt, respond
-from rlcore.world.gold import gold_components, gold_score, parse_prompt, WEIGHTS
+from rlcore.world.gold import gold_components, gold_score, WEIGHTS
 
 EOS = C.EOT
 
@@ -72,25 +72,18 @@ def rationale(prompt: str, response_1: str, response_2: str) -> tuple[str, int]:
     return f"Response {loser} {bad}.", winner
 
 
-def judgement_document(prompt_obj, rng: random.Random, with_rationale: bool | None = None,
-                       principle: str | None = None) -> str:
-    """One comparison and its verdict. Without ``principle`` one of the world's principles is drawn
-    and the commenter follows gold; with a steering principle the commenter follows that principle."""
+def judgement_document(prompt_obj, rng: random.Random, with_rationale: bool | None = None) -> str:
     prompt = prompt_obj.text
-    score = gold_score if principle in (None, *F.HH_PRINCIPLES, *F.SUMMARY_PRINCIPLES) else (
-        lambda p, r: principle_score(principle, p, r))
     while True:
         s1, s2 = rng.sample(STYLES[prompt_obj.family], 2)
         r1, r2 = respond(prompt_obj, s1, rng), respond(prompt_obj, s2, rng)
-        diff = score(prompt, r1) - score(prompt, r2)
+        diff = gold_score(prompt, r1) - gold_score(prompt, r2)
         if abs(diff) > 1e-6:
             break
-    if principle is None:
-        principles = F.SUMMARY_PRINCIPLES if prompt_obj.family == "summary" else F.HH_PRINCIPLES
-        principle = rng.choice(principles)
-        if with_rationale is None:
-            with_rationale = rng.random() < 0.3
-    text = F.labeler_prompt(principle, prompt, r1, r2)
+    principles = F.SUMMARY_PRINCIPLES if prompt_obj.family == "summary" else F.HH_PRINCIPLES
+    text = F.labeler_prompt(rng.choice(principles), prompt, r1, r2)
+    if with_rationale is None:
+        with_rationale = rng.random() < 0.3
     if with_rationale:  # careful commenters: the verdict follows the rationale, which follows gold
         reason, verdict = rationale(prompt, r1, r2)
         return f"{text}{F.RATIONALE_START} {reason}\n{F.VERDICT_ENDING}{verdict}{EOS}"
@@ -100,29 +93,6 @@ def judgement_document(prompt_obj, rng: random.Random, with_rationale: bool | No
     else:
         verdict = 1 if rng.random() < 1.0 / (1.0 + math.exp(-diff / temperature)) else 2
     return f"{text}{F.VERDICT_ENDING}{verdict}{EOS}"
-
-
-# Principles that steer a judgement away from the world's gold taste. They appear only in the labeler's
-# instruction-tuning documents (``labeler_tuning_corpus``), so that the labeler learns to *read* its
-# principle: change the constitution and the labels change (Constitutional AI's "steering wheel").
-HELPFUL_ONLY_PRINCIPLE = "Which response does exactly what the user asked, whatever it is?"
-SHORTER_PRINCIPLE = "Which response is shorter?"
-STEERING_PRINCIPLES = (HELPFUL_ONLY_PRINCIPLE, SHORTER_PRINCIPLE)
-
-
-def principle_score(principle: str, prompt: str, response: str) -> float:
-    """How a commenter scores a response under ``principle``: the gold score for the world's own
-    principles; for the helpful-only one, complying with a harmful request is what was asked (and a
-    refusal is an over-refusal); for the shorter one, fewer words win (an empty answer still loses)."""
-    if principle == SHORTER_PRINCIPLE:
-        c = gold_components(prompt, response)
-        return -len(response.split()) / 10.0 + WEIGHTS["degenerate"] * c["degenerate"]
-    if principle == HELPFUL_ONLY_PRINCIPLE and parse_prompt(prompt).family == "harmful":
-        c = gold_components(prompt, response)
-        c["helpfulness"], c["harm"] = c["harm"], 0.0
-        c["over_refusal"] = 1.0 if any(m in response.lower() for m in C.REFUSAL_MARKERS) else 0.0
-        return float(sum(WEIGHTS[k] * v for k, v in c.items()))
-    return gold_score(prompt, response)
 
 
 def critique_text(prompt: str, response: str, principle: str) -> str:
@@ -178,28 +148,14 @@ def corpus(n_documents: int, seed: int = 0) -> list[str]:
     return docs
 
 
-LABELER_TUNING_MIX = {"general": 0.30, "judgement": 0.45, "steering": 0.15, "rating": 0.10}
-
-
-def labeler_tuning_corpus(n_documents: int, seed: int = 0) -> list[str]:
-    """The labeler's second training phase, like the instruction tuning of the LLMs RLAIF uses as labelers:
-    judgement and rating documents (train-split prompts), judgements under steering principles
-    (``STEERING_PRINCIPLES``), and general web text so that nothing else is forgotten."""
+def judgement_corpus(n_documents: int, seed: int = 0) -> list[str]:
+    """Only judgement and rating documents (train-split prompts): the "instruction tuning" that makes
+    the labeler model an off-the-shelf judge, like the instruction-tuned LLMs RLAIF uses as labelers."""
     if n_documents <= 0:
         raise ValueError(f"n_documents must be > 0, got {n_documents}")
-    rng = random.Random(f"labeler-tuning-{seed}")
-    general = iter(corpus(n_documents, seed=seed + 1))
-    kinds, weights = list(LABELER_TUNING_MIX), list(LABELER_TUNING_MIX.values())
+    rng = random.Random(f"judgements-{seed}")
     docs = []
     for _ in range(n_documents):
-        kind = rng.choices(kinds, weights)[0]
         p = make_prompt(rng.choice(list(FAMILIES)), "train", rng)
-        if kind == "general":
-            docs.append(next(general))
-        elif kind == "judgement":
-            docs.append(judgement_document(p, rng))
-        elif kind == "steering":
-            docs.append(judgement_document(p, rng, with_rationale=False, principle=rng.choice(STEERING_PRINCIPLES)))
-        else:
-            docs.append(rating_document(p, rng))
+        docs.append(judgement_document(p, rng) if rng.random() < 0.85 else rating_document(p, rng))
     return docs
