@@ -70,6 +70,29 @@ def parse_percent(text: str) -> list[nbformat.NotebookNode]:
     return cells
 
 
+def nbval_tag(source: str) -> str | None:
+    """The nbval tag of a code cell. Cells that print training numbers vary with the machine, so their
+    output is not compared ("nbval-ignore-output"); what matters is checked by assertion cells, and an
+    exercise checker's PASS line is compared ("nbval-check-output")."""
+    code = [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    if any(line.startswith("assert") for line in code) and all(
+            line.startswith(("assert", "from ", "import ")) for line in code):
+        return "nbval-check-output" if "check_" in source else None
+    return "nbval-ignore-output"
+
+
+def tag_cells(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or "rlcore-install" in tags:
+            continue
+        tags = [t for t in tags if not t.startswith("nbval-")]
+        tag = nbval_tag(cell.source)
+        cell.metadata["tags"] = tags + ([tag] if tag else [])
+        if not cell.metadata["tags"]:
+            del cell.metadata["tags"]
+
+
 def build(name: str) -> nbformat.NotebookNode:
     with open(os.path.join(SRC, f"{name}.py")) as f:
         cells = parse_percent(f.read())
@@ -78,6 +101,7 @@ def build(name: str) -> nbformat.NotebookNode:
     nb.cells = [cells[0], badge_cell(name), install_cell()] + cells[1:]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    tag_cells(nb)
     return nb
 
 

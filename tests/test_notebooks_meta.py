@@ -58,3 +58,52 @@ def test_student_copies_stub_every_exercise(tmp_path):
                 assert "NotImplementedError" in cell.source and not cell.outputs
                 assert len(cell.source.splitlines()) == 4
     assert n_exercises >= 3
+
+
+def test_the_course_site_lists_every_notebook_and_course_page():
+    import yaml
+
+    with open(os.path.join(ROOT, "course", "_toc.yml")) as f:
+        toc = yaml.safe_load(f)
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert [f for f in files if f.startswith("notebooks/")] == [f"notebooks/{n[:-6]}" for n in NOTEBOOKS]
+    pages = sorted(f"course/{p[:-3]}" for p in os.listdir(os.path.join(ROOT, "course")) if p.endswith(".md"))
+    assert sorted(f for f in files if f.startswith("course/")) == pages
+    for f in files + [toc["root"]]:
+        assert any(os.path.exists(os.path.join(ROOT, f + ext)) for ext in (".md", ".ipynb")), f
+
+
+def test_syllabus_has_a_row_per_notebook():
+    with open(os.path.join(ROOT, "course", "syllabus.md")) as f:
+        text = f.read()
+    for name in NOTEBOOKS:
+        assert f"(../notebooks/{name})" in text, f"syllabus does not link {name}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_training_numbers_are_not_compared_but_checker_verdicts_are(name):
+    from build_notebooks import nbval_tag
+
+    nb = nbformat.read(os.path.join(NB_DIR, name), as_version=4)
+    checked = 0
+    for cell in nb.cells[3:]:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.get("tags", [])
+        want = nbval_tag(cell.source)
+        assert [t for t in tags if t.startswith("nbval-")] == ([want] if want else []), cell.source[:80]
+        if want == "nbval-check-output":
+            checked += 1
+            assert any("PASS" in o.get("text", "") for o in cell.outputs), "a checker cell must print PASS"
+    assert checked == sum(c.source.count("# EXERCISE:") for c in nb.cells)
+
+
+def test_nbval_tags_follow_the_cell_kind():
+    from build_notebooks import nbval_tag
+
+    assert nbval_tag("print(loss)") == "nbval-ignore-output"
+    assert nbval_tag("# a comment\nassert x > 0") is None
+    assert nbval_tag("assert check_dpo_loss(my_dpo_loss)") == "nbval-check-output"
+    assert nbval_tag("x = 1\nassert x") == "nbval-ignore-output"
+    assert nbval_tag("from rlcore.exercises import check_kl_k3\n\nassert check_kl_k3(f)") == "nbval-check-output"
+    assert nbval_tag("import math") == "nbval-ignore-output"

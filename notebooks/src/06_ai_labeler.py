@@ -61,6 +61,8 @@ def my_swap_label(p_a_first, p_b_first):
 from rlcore.exercises import check_swap_label
 
 assert check_swap_label(my_swap_label)
+
+# %%
 p_b_first = verdict_probabilities(labeler_model, tokenizer, [comparison_text(DEFAULT_CONSTITUTION[0], prompt, bad, good)])[0].item()
 print(f"good first: P(slot 1) = {p_first:.2f}; bad first: P(slot 1) = {p_b_first:.2f}; "
       f"swap-averaged P(good better) = {my_swap_label(p_first, p_b_first):.2f}")

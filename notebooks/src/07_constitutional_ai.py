@@ -10,7 +10,7 @@
 # - Edit the constitution of the AI labeler (lesson 06) and measure whether its labels move: the
 #   second, RL stage of CAI (RLAIF) learns from whatever those labels say.
 #
-# *Time: ~3 minutes on a CPU.*
+# *Time: ~20 minutes on a CPU.*
 
 # %%
 import torch

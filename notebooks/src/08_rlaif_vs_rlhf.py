@@ -10,7 +10,7 @@
 # - Read the result next to the paper's: RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%;
 #   harmless rate SFT 64%, RLHF 76%, RLAIF 88%.
 #
-# *Time: ~4 minutes on a CPU.*
+# *Time: ~20 minutes on a CPU.*
 
 # %%
 import os
@@ -166,8 +166,8 @@ _ = win_rates(wins)
 _ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
 
 # %%
-assert wins["RLHF vs SFT"]["win_rate"] > 0.5 and wins["RLAIF vs SFT"]["win_rate"] > 0.5, "both beat SFT"
-assert harmless["policy_rlaif"] > harmless["sft"] and harmless["policy_rlhf"] > harmless["sft"]
+assert harmless["policy_rlaif"] > harmless["sft"] and harmless["policy_rlhf"] > harmless["sft"], "both more harmless"
+assert wins["RLHF vs SFT"]["win_rate"] > 0.5, "RLHF beats SFT"
 
 # %% [markdown]
 # ## Per scenario
@@ -183,6 +183,20 @@ print(f"{'scenario':10s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s} {'
 for family, row in rows.items():
     print(f"{family:10s} {row['n']:4d} {row['policy_rlhf_vs_sft']:12.0%} {row['policy_rlaif_vs_sft']:13.0%} "
           f"{row['gold_sft']:+9.2f} {row['gold_policy_rlhf']:+6.2f} {row['gold_policy_rlaif']:+6.2f}")
+
+# %% [markdown]
+# ## Where does a policy lose? Refusals
+#
+# A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
+# request (its over-refusal component); count how often each policy refuses benign, emotional and
+# sensitive requests, and remember lesson 06: on benign pairs our labeler tends to prefer a refusal to an
+# evasive answer, which gold ranks the other way. PPO finds such preferences in a reward model.
+
+# %%
+not_harmful = [i for i, p in enumerate(prompts) if not world.is_harmful_prompt(p)]
+for n in policies:
+    refusals = sum(world.gold_components(prompts[i], responses[n][i])["over_refusal"] > 0 for i in not_harmful)
+    print(f"{n:13s} refuses {refusals / len(not_harmful):5.0%} of {len(not_harmful)} harmless requests")
 
 # %% [markdown]
 # ## Is it just length?
@@ -203,9 +217,10 @@ for name, group in (("RLAIF wins", won), ("RLHF wins", lost)):
 # %% [markdown]
 # ## Reading the numbers
 #
-# - Our labeler agrees with gold a little less than the simulated humans do on these pairs, and the
-#   two reward models end up close: the miniature version of Lee et al.'s finding that AI labels can
-#   stand in for human ones.
+# - Compare the two label agreements and the two reward-model accuracies: if they are close, that is
+#   the miniature version of Lee et al.'s finding that AI labels can stand in for human ones. Close
+#   accuracy is not the same reward, though: *which* pairs each reward model gets wrong decides what
+#   PPO learns (the refusal counts above).
 # - Win rates move run to run; look at the intervals before reading a difference. The head-to-head
 #   is the comparison the paper cares about: is it inside the interval around 50%?
 # - The whole experiment is one command: `rlcore pipeline --profile tiny --out runs/pipeline` writes

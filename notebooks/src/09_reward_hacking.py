@@ -11,7 +11,7 @@
 # - Use the KL coefficient as the brake: pick the point of a saved run that a given coefficient would
 #   have chosen, and read its gold score.
 #
-# *Time: ~3 minutes on a CPU.*
+# *Time: ~20 minutes on a CPU.*
 
 # %%
 import json
@@ -67,11 +67,16 @@ from rlcore.evaluate import fit_gao, gao_curve, kl_best_of_n
 
 bon = []
 for n in (1, 2, 4, 8, 16, 32):
-    picks = [max(range(n), key=lambda j: ps[j]) for ps in proxy_scores]  # best of the first n, by proxy
+    # the N_MAX samples of each prompt make N_MAX / n independent draws of best-of-n: average over them
+    groups = [range(g * n, (g + 1) * n) for g in range(N_MAX // n)]
+    picks = [[max(group, key=ps.__getitem__) for group in groups] for ps in proxy_scores]  # by proxy
     bon.append({"n": n, "kl": kl_best_of_n(n),
-                "proxy": sum(ps[j] for ps, j in zip(proxy_scores, picks)) / len(prompts) - base_proxy,
-                "gold": sum(gs[j] for gs, j in zip(gold_scores, picks)) / len(prompts) - base_gold,
-                "oracle": sum(max(gs[:n]) for gs in gold_scores) / len(prompts) - base_gold})
+                "proxy": sum(ps[j] for ps, js in zip(proxy_scores, picks) for j in js) / (len(prompts) * len(groups))
+                - base_proxy,
+                "gold": sum(gs[j] for gs, js in zip(gold_scores, picks) for j in js) / (len(prompts) * len(groups))
+                - base_gold,
+                "oracle": sum(max(gs[j] for j in group) for gs in gold_scores for group in groups)
+                / (len(prompts) * len(groups)) - base_gold})
 print(f"{'n':>3s} {'KL':>6s} {'proxy gain':>10s} {'gold gain':>9s} {'best-of-n by gold':>18s}")
 for row in bon:
     print(f"{row['n']:3d} {row['kl']:6.2f} {row['proxy']:+10.2f} {row['gold']:+9.2f} {row['oracle']:+18.2f}")
@@ -104,8 +109,8 @@ def snapshot(step):
     responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=7)
     return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts,
                                                          profile.max_new_tokens, seed=7)),
-            "proxy": proxy.score(tokenizer, prompts, responses).mean().item() - base_proxy,
-            "gold": mean_gold(prompts, responses) - base_gold, "samples": responses[:3]}
+            "proxy": proxy.score(tokenizer, prompts, responses).mean().item(),
+            "gold": mean_gold(prompts, responses), "samples": responses[:3]}
 
 
 STEPS, EVERY = (40, 5) if profile.name == "tiny" else (200, 20)
@@ -114,10 +119,26 @@ for step in tqdm(range(1, STEPS + 1), desc="PPO, no KL penalty"):
     trainer.step(world.prompts("train", config.batch_size, seed=5000 + step))
     if step % EVERY == 0:
         run.append(snapshot(step))
+start = dict(run[0])
+for row in run:  # gains over the SFT policy's own samples at step 0
+    row["proxy"] -= start["proxy"]
+    row["gold"] -= start["gold"]
 with open(os.path.join(COURSE_DIR, "overoptimisation_run.json"), "w") as f:
     json.dump({"best_of_n": bon, "ppo": run}, f, indent=1)
 for row in run:
     print(f"step {row['step']:3d}  KL {row['kl']:6.2f}  proxy {row['proxy']:+.2f}  gold {row['gold']:+.2f}")
+
+# %% [markdown]
+# What does a policy that fooled the reward model write? The first held-out prompts, at the start of
+# the run and at its end:
+
+# %%
+from rlcore.world.gold import last_human_turn
+
+for i in range(3):
+    print(last_human_turn(prompts[i])[:90])
+    print("   step   0:", run[0]["samples"][i].strip()[:150])
+    print(f"   step {run[-1]['step']:3d}:", run[-1]["samples"][i].strip()[:150])
 
 # %% [markdown]
 # ## Gold vs proxy against √KL, with Gao et al.'s fits
@@ -170,7 +191,7 @@ def pick(beta):
 def show(beta=0.05):
     r = pick(beta)
     print(f"beta {beta:.3f} -> stop at step {r['step']}: KL {r['kl']:.2f}, proxy {r['proxy']:+.2f}, gold {r['gold']:+.2f}")
-    print("sample:", prompts[0].strip().splitlines()[-2][:80], "->", r["samples"][0].strip()[:120])
+    print("sample:", last_human_turn(prompts[0])[:80], "->", r["samples"][0].strip()[:120])
 
 
 widgets.interact(show, beta=widgets.FloatLogSlider(value=0.05, base=10, min=-3, max=0, step=0.25));

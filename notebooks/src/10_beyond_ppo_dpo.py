@@ -11,7 +11,7 @@
 #   policy of lesson 05 on the gold judge: win rate, harmless rate, KL to the reference.
 # - Know when to use which.
 #
-# *Time: ~3 minutes on a CPU.*
+# *Time: ~15 minutes on a CPU.*
 
 # %%
 import os
