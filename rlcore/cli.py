@@ -22,6 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                       help="write a checkpoint every N training steps (SFT, reward models, PPO)")
     pipe.add_argument("--resume", action="store_true", help="continue interrupted stages from their last checkpoint")
+    pipe.add_argument("--policy-model", default=None, metavar="NAME_OR_PATH",
+                      help="replace the profile's policy base, e.g. a model made by `rlcore pretrain`")
+    pre = sub.add_parser("pretrain", help="pretrain a GPT-Neo of a given architecture on the world corpus, for a time budget")
+    pre.add_argument("--arch", default="gpt-neo-125m", help="tiny, tiny-labeler or gpt-neo-125m (default)")
+    pre.add_argument("--minutes", type=float, required=True, help="wall-clock budget for the training steps")
+    pre.add_argument("--out", default=None, help="where to save the model (default: runs/pretrain-ARCH)")
+    pre.add_argument("--documents", type=int, default=60000, help="world corpus documents to train on")
+    pre.add_argument("--max-steps", type=int, default=100000, help="upper bound on optimizer steps")
+    pre.add_argument("--batch-size", type=int, default=None, help="sequences per step (default: 16, 8 for gpt-neo-125m)")
+    pre.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per architecture)")
+    pre.add_argument("--seed", type=int, default=0)
     check = sub.add_parser("check-data", help="validate a preference file (.jsonl/.json/.csv) and count its pairs")
     check.add_argument("path")
     check.add_argument("--format", choices=["pairs", "hh"], default="pairs",
@@ -40,10 +51,23 @@ def main(argv: list[str] | None = None) -> int:
             pairs = load_preferences(args.path, format=args.format)
             soft = sum(p.p_chosen != 1.0 for p in pairs)
             print(f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels)")
+        elif args.command == "pretrain":
+            from rlcore.pretrain import pretrain_cli
+
+            out = pretrain_cli(args.arch, args.minutes, args.out, documents=args.documents, max_steps=args.max_steps,
+                               batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+            print(f"saved to {out}/ (load it with rlcore.models.load_base({out!r}), or run "
+                  f"`rlcore pipeline --policy-model {out}`)")
         elif args.command == "pipeline":
+            import dataclasses
+
+            from rlcore.config import get_profile
             from rlcore.pipeline import run_pipeline
 
-            report = run_pipeline(args.out, profile=args.profile, seed=args.seed,
+            profile = get_profile(args.profile)
+            if args.policy_model:
+                profile = dataclasses.replace(profile, policy_model=args.policy_model)
+            report = run_pipeline(args.out, profile=profile, seed=args.seed,
                                   checkpoint_every=args.checkpoint_every, resume=args.resume)
             with open(f"{args.out}/report.md") as f:
                 print(f.read())

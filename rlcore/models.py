@@ -105,10 +105,13 @@ def train_bpe_tokenizer(texts: list[str], vocab_size: int = 512) -> PreTrainedTo
 
 
 def tiny_gpt_neo(vocab_size: int, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
-                 max_position_embeddings: int = 256, seed: int = 0, eos_token_id: int = 0) -> GPTNeoForCausalLM:
-    """A randomly initialised GPT-Neo (global attention only) of the given size, seeded."""
+                 max_position_embeddings: int = 256, seed: int = 0, eos_token_id: int = 0,
+                 attention_types=None, window_size: int = 256) -> GPTNeoForCausalLM:
+    """A randomly initialised GPT-Neo of the given size, seeded. Global attention in every layer unless
+    ``attention_types`` says otherwise (GPT-Neo-125M alternates ``[[["global", "local"], 6]]``)."""
     config = GPTNeoConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
-                          num_heads=num_heads, attention_types=[[["global"], num_layers]],
+                          num_heads=num_heads, attention_types=attention_types or [[["global"], num_layers]],
+                          window_size=window_size,
                           max_position_embeddings=max_position_embeddings, intermediate_size=4 * hidden_size,
                           bos_token_id=eos_token_id, eos_token_id=eos_token_id, pad_token_id=eos_token_id,
                           embed_dropout=0.0, attention_dropout=0.0, resid_dropout=0.0)

@@ -23,6 +23,18 @@ ARCHS = {
     "tiny-labeler": (256, 6, 8, 256),
     "gpt-neo-125m": (768, 12, 12, 2048),
 }
+# GPT-Neo-125M alternates global and local (window 256) attention; the tiny models use global only.
+ATTENTION = {"gpt-neo-125m": [[["global", "local"], 6]]}
+
+
+def new_model(arch: str, tokenizer, seed: int = 0):
+    """A freshly initialised GPT-Neo of ``arch`` for ``tokenizer``'s vocabulary."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
+    hidden, layers, heads, context = ARCHS[arch]
+    return tiny_gpt_neo(len(tokenizer), hidden_size=hidden, num_layers=layers, num_heads=heads,
+                        max_position_embeddings=context, seed=seed, eos_token_id=tokenizer.eos_token_id,
+                        attention_types=ATTENTION.get(arch))
 
 
 def pack(token_ids: list[list[int]], block: int) -> torch.Tensor:
@@ -36,29 +48,31 @@ def pack(token_ids: list[list[int]], block: int) -> torch.Tensor:
 
 def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1000, batch_size: int = 32,
              lr: float = 3e-3, warmup: int = 100, seed: int = 0, device: str = "cpu", progress: bool = True,
-             log_every: int = 100, bf16: bool = True, init_model=None):
+             log_every: int = 100, bf16: bool = True, init_model=None, max_seconds: float | None = None):
     """Train a fresh GPT-Neo of ``arch`` on ``documents``; returns (model, info with the loss log).
 
     ``bf16`` runs the forward pass under bfloat16 autocast (weights and optimizer stay float32):
     on CPUs with AVX-512 BF16 it is several times faster than float32. ``init_model`` continues
     training an existing model (its architecture must be ``arch``'s) instead of a fresh one.
+    ``max_seconds`` is a wall-clock budget: after 10 steps the step time is measured and ``steps`` is
+    cut to what fits, so the cosine schedule still ends at zero (the run is then not bit-reproducible).
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
-    hidden, layers, heads, context = ARCHS[arch]
+    context = ARCHS[arch][3]
     seed_everything(seed)
     ids = tokenizer(documents, add_special_tokens=False)["input_ids"]
     blocks = pack(ids, context)
     if init_model is None:
-        model = tiny_gpt_neo(len(tokenizer), hidden_size=hidden, num_layers=layers, num_heads=heads,
-                             max_position_embeddings=context, seed=seed, eos_token_id=tokenizer.eos_token_id).to(device)
+        model = new_model(arch, tokenizer, seed=seed).to(device)
     else:
         model = init_model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                                   lr=lr, betas=(0.9, 0.95))
-    schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))  # noqa: E731
+    total = [steps]  # may shrink under a time budget
+    schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total[0])))  # noqa: E731
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     generator = torch.Generator().manual_seed(seed)
     log = []
@@ -66,7 +80,10 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
     start = time.process_time()
     bar = tqdm(range(steps), desc=f"pretrain {arch}", disable=not progress)
     window = []  # losses since the last log line
+    wall = time.time()
     for step in bar:
+        if step >= total[0]:
+            break
         batch = blocks[torch.randint(0, len(blocks), (batch_size,), generator=generator)].to(device)
         with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(input_ids=batch, use_cache=False).logits
@@ -79,12 +96,17 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
         window.append(loss.item())
         if step % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        if step % log_every == 0 or step == steps - 1:
+        if max_seconds is not None and step == 9:
+            per_step = (time.time() - wall) / 10
+            total[0] = max(10, min(steps, int(max_seconds / per_step)))
+            bar.total = total[0]
+        if step % log_every == 0 or step == total[0] - 1:
             log.append((step, round(sum(window) / len(window), 4)))  # mean loss since the last entry
             window = []
     model.eval()
     cpu_seconds = time.process_time() - start
-    return model, {"loss": log, "cpu_seconds": round(cpu_seconds, 1), "blocks": len(blocks),
+    return model, {"loss": log, "cpu_seconds": round(cpu_seconds, 1), "wall_seconds": round(time.time() - wall, 1),
+                   "steps_done": total[0], "blocks": len(blocks),
                    "tokens": int(blocks.numel()), "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -98,3 +120,39 @@ def save_shipped(model, tokenizer, folder: str, info: dict) -> None:
     tokenizer.save_pretrained(folder)
     with open(os.path.join(folder, "training.json"), "w") as f:
         json.dump(info, f, indent=1)
+
+
+def pretrain_cli(arch: str, minutes: float, out: str | None = None, documents: int = 60000, max_steps: int = 100000,
+                 batch_size: int | None = None, lr: float | None = None, seed: int = 0) -> str:
+    """``rlcore pretrain``: a GPT-Neo of ``arch``, trained from scratch on the world corpus for ``minutes``
+    with the shipped tokenizer, saved as a Hugging Face checkpoint. On CUDA the forward pass runs under
+    bfloat16 autocast; on a CPU too (AVX-512 BF16 makes that fast)."""
+    import json
+
+    from rlcore.models import load_base
+    from rlcore.world.corpus import corpus
+
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
+    if minutes <= 0:
+        raise ValueError(f"--minutes must be > 0, got {minutes}")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    out = out or os.path.join("runs", f"pretrain-{arch}")
+    _, tokenizer = load_base("tiny")  # the world's BPE tokenizer (shipped)
+    batch_size = batch_size or (8 if arch == "gpt-neo-125m" else 16)
+    lr = lr or {"tiny": 3e-3, "tiny-labeler": 2e-3}.get(arch, 6e-4)
+    start = time.time()
+    docs = corpus(documents, seed=seed)
+    model, info = pretrain(tokenizer, docs, arch=arch, steps=max_steps, batch_size=batch_size, lr=lr, seed=seed,
+                           device=device, max_seconds=60 * minutes, warmup=min(100, max_steps // 10 + 1))
+    info.update(arch=arch, documents=documents, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                minutes=minutes, corpus_seconds=round(time.time() - start - info["wall_seconds"], 1),
+                torch=torch.__version__)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    with open(os.path.join(out, "training.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    first, last = info["loss"][0][1], info["loss"][-1][1]
+    print(f"{arch}: {info['parameters']:,} parameters, {info['steps_done']} steps in {info['wall_seconds']}s on "
+          f"{device}, loss {first} -> {last}")
+    return out
