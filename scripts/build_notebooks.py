@@ -105,6 +105,14 @@ def build(name: str) -> nbformat.NotebookNode:
     return nb
 
 
+def stable_metadata(nb: nbformat.NotebookNode, name: str) -> None:
+    """Drop execution timestamps and give cells ids derived from the notebook and position, so a
+    rebuild that computes the same outputs leaves the file unchanged (widget model ids still vary)."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{name[:2]}-{i:03d}"
+        cell.metadata.pop("execution", None)
+
+
 def execute(nb: nbformat.NotebookNode, timeout: int = 900) -> float:
     from nbclient import NotebookClient
 
@@ -125,6 +133,7 @@ def main(argv=None) -> int:
     for name in names:
         nb = build(name)
         seconds = 0.0 if args.no_execute else execute(nb)
+        stable_metadata(nb, name)
         nbformat.write(nb, os.path.join(OUT, f"{name}.ipynb"))
         print(f"{name}: {seconds:.1f}s")
     return 0

@@ -36,6 +36,8 @@ def test_badge_install_and_profile_cells(name):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "get_profile()" in code
     assert "widgets" not in nb.metadata, "commit notebooks without widget state"
+    assert all("execution" not in c.metadata for c in nb.cells), "no execution timestamps (rebuilds stay quiet)"
+    assert [c.id for c in nb.cells] == [f"{name[:2]}-{i:03d}" for i in range(len(nb.cells))]
     text = nbformat.writes(nb)
     assert not any(p in text for p in ("/work/", "/home/", "/root/", "/tmp/")), "absolute path in the notebook"
     assert all(c.get("outputs") is not None for c in nb.cells if c.cell_type == "code")
