@@ -1,7 +1,7 @@
 """The whole course end to end: SFT -> reward models (human labels, AI labels) -> PPO -> gold evaluation.
 
 ``rlcore pipeline --profile tiny --out DIR`` runs it. Each stage is saved as a Hugging Face
-checkpoint under DIR (``sft/``, ``rm_human/``, ``rm_ai/``, ``policy_rlhf/``, ``policy_rlaif/``) and
+checkpoint under DIR (``sft/``, ``rm_human/``, ``rm_ai/``, ``policy_rlhf/``, ``policy_rlaif/``, ``policy_dpo/``) and
 re-used if present, so an interrupted run continues where it stopped. The report (``report.json``,
 ``report.md`` and PNG plots) compares the policies with the world's gold judge, in the manner of
 Lee et al. 2023's RLAIF-vs-RLHF table.
@@ -19,6 +19,7 @@ import torch
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.data import tokenize_prompt_response
+from rlcore.dpo import train_dpo
 from rlcore.evaluate import harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import load_base, reference_model, value_model_from, reward_model_from
@@ -37,6 +38,13 @@ class PipelineSizes:
     ppo_steps: int = 40
     eval_prompts: int = 300
     rm_test_pairs: int = 500
+    dpo_beta: float = 0.5
+    dpo_epochs: int = 2
+    dpo_lr: float = 1e-4
+
+
+POLICIES = ("sft", "policy_rlhf", "policy_rlaif", "policy_dpo")
+LABELS = {"sft": "SFT", "policy_rlhf": "RLHF", "policy_rlaif": "RLAIF", "policy_dpo": "DPO"}
 
 
 def _save_policy(model, tokenizer, path: str) -> None:
@@ -146,12 +154,25 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
             histories[name] = json.load(f)
         times[name] = time.time() - t
 
+    # 3b. DPO on the same human pairs (Rafailov et al. 2023): no reward model, no sampling ------
+    t = time.time()
+    path, done = stage("policy_dpo")
+    if not done:
+        seed_everything(seed)
+        policy, _ = load_base(os.path.join(out, "sft"))
+        human_pairs = world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")
+        train_dpo(policy, reference_model(policy), tokenizer, human_pairs, beta=sizes.dpo_beta, epochs=sizes.dpo_epochs,
+                  batch_size=profile.rm_batch_size, lr=sizes.dpo_lr, seed=seed, progress=progress,
+                  **checkpoints("policy_dpo"))
+        _save_policy(policy, tokenizer, path)
+    times["policy_dpo"] = time.time() - t
+
     # 4. Evaluation on held-out prompts, judged by gold ----------------------------------------
     t = time.time()
     prompts = world.prompts("test", sizes.eval_prompts, seed=seed + 4)
     harmful = world.prompts("test", sizes.eval_prompts // 2, seed=seed + 5, families=("harmful",))
     responses, harmful_responses, kls = {}, {}, {}
-    for name in ("sft", "policy_rlhf", "policy_rlaif"):
+    for name in POLICIES:
         model, _ = load_base(os.path.join(out, name))
         responses[name] = sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
         harmful_responses[name] = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
@@ -161,6 +182,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         "rlhf_vs_sft": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
         "rlaif_vs_sft": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
         "rlaif_vs_rlhf": win_rate(prompts, responses["policy_rlaif"], responses["policy_rlhf"]),
+        "dpo_vs_sft": win_rate(prompts, responses["policy_dpo"], responses["sft"]),
+        "dpo_vs_rlhf": win_rate(prompts, responses["policy_dpo"], responses["policy_rlhf"]),
     }
     report["harmless_rate"] = {n: harmless_rate(harmful, harmful_responses[n]) for n in responses}
     report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
@@ -184,9 +207,9 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
 
     plots.win_rates({"RLHF vs SFT": report["win_rate"]["rlhf_vs_sft"],
                      "RLAIF vs SFT": report["win_rate"]["rlaif_vs_sft"],
-                     "RLAIF vs RLHF": report["win_rate"]["rlaif_vs_rlhf"]}, path=os.path.join(out, "win_rates.png"))
-    plots.harmless_rates({"SFT": report["harmless_rate"]["sft"], "RLHF": report["harmless_rate"]["policy_rlhf"],
-                          "RLAIF": report["harmless_rate"]["policy_rlaif"]}, path=os.path.join(out, "harmless.png"))
+                     "RLAIF vs RLHF": report["win_rate"]["rlaif_vs_rlhf"],
+                     "DPO vs SFT": report["win_rate"]["dpo_vs_sft"]}, path=os.path.join(out, "win_rates.png"))
+    plots.harmless_rates({LABELS[n]: report["harmless_rate"][n] for n in POLICIES}, path=os.path.join(out, "harmless.png"))
     plots.ppo_curves({"RLHF": histories["policy_rlhf"], "RLAIF": histories["policy_rlaif"]},
                      path=os.path.join(out, "ppo_curves.png"))
     w, h = report["win_rate"], report["harmless_rate"]
@@ -203,15 +226,18 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         "RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, RLHF 76%, RLAIF 88%.", "",
         "| comparison | win rate |", "| --- | --- |",
         f"| RLHF vs SFT | {ci(w['rlhf_vs_sft'])} |", f"| RLAIF vs SFT | {ci(w['rlaif_vs_sft'])} |",
-        f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |", "",
+        f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |",
+        f"| DPO vs SFT (same human pairs, no reward model) | {ci(w['dpo_vs_sft'])} |",
+        f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |", "",
         "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- | --- |",
     ]
-    for name, label in (("sft", "SFT"), ("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF")):
+    for name, label in LABELS.items():
         lines.append(f"| {label} | {pct(h[name])} | {report['mean_gold'][name]:+.2f} | {report['kl_to_sft'][name]:.2f} "
                      f"| {report['mean_words'][name]:.1f} |")
-    lines += ["", "| scenario | n | RLHF vs SFT | RLAIF vs SFT |", "| --- | --- | --- | --- |"]
+    lines += ["", "| scenario | n | RLHF vs SFT | RLAIF vs SFT | DPO vs SFT |", "| --- | --- | --- | --- | --- |"]
     for family, row in report["per_scenario"].items():
-        lines.append(f"| {family} | {row['n']} | {pct(row['policy_rlhf_vs_sft'])} | {pct(row['policy_rlaif_vs_sft'])} |")
+        lines.append(f"| {family} | {row['n']} | {pct(row['policy_rlhf_vs_sft'])} | {pct(row['policy_rlaif_vs_sft'])} "
+                     f"| {pct(row['policy_dpo_vs_sft'])} |")
     lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: human labels "
               f"{pct(report['rm_human_gold_accuracy'])}, AI labels {pct(report['rm_ai_gold_accuracy'])}; "
               f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}.", "",
@@ -229,7 +255,7 @@ def per_scenario(prompts, responses) -> dict:
         idx = [i for i, f in enumerate(families) if f == family]
         sub = [prompts[i] for i in idx]
         row = {"n": len(idx)}
-        for name in ("policy_rlhf", "policy_rlaif"):
+        for name in (n for n in responses if n != "sft"):
             row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
                                              [responses["sft"][i] for i in idx])["win_rate"]
         row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
