@@ -44,7 +44,7 @@ def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16
         for i in range(0, len(texts), batch_size):
             enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
                             max_length=max_length, add_special_tokens=False).to(device)
-            logits = forward_logits(model, enc["input_ids"], enc["attention_mask"])[:, -1].float()  # (B, V)
+            logits = forward_logits(model, enc["input_ids"], enc["attention_mask"], logits_to_keep=1)[:, -1].float()  # (B, V)
             out.append(F.log_softmax(logits, dim=-1).cpu())
     return torch.cat(out)
 

@@ -260,13 +260,14 @@ class PPOTrainer:
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         rollout = generate(self.policy, self.tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                            temperature=cfg.temperature, top_k=cfg.top_k, max_prompt_tokens=cfg.max_prompt_tokens,
-                           seed=sample_seed)
+                           seed=sample_seed, return_logprobs=True)
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
         mask = rollout.response_mask.float()  # (B, T)
 
-        # 2. Log-probs under policy and reference, values, score. No gradients here.
+        # 2. Log-probs under policy and reference, values, score. No gradients here. The policy's own
+        #    ("old") log-probs come from the logits generate() computed while sampling: no extra forward.
         with torch.no_grad():
-            old_logprobs = response_logprobs(self.policy, ids, attn, P)  # (B, T)
+            old_logprobs = rollout.logprobs  # (B, T)
             ref_logprobs = response_logprobs(self.ref_policy, ids, attn, P)  # (B, T)
             old_values = self.value_model(ids, attn)[:, P - 1:-1] * mask  # (B, T): V(s_t) before token t
             scores = self.score(rollout)  # (B,)

@@ -119,11 +119,22 @@ def require_pad_token(tokenizer) -> None:
         )
 
 
-def forward_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Logits (B, L, V) of a causal LM, with positions computed from the attention mask."""
-    out = model(input_ids=input_ids, attention_mask=attention_mask,
-                position_ids=position_ids_from_mask(attention_mask), use_cache=False)
-    return out.logits
+def forward_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int = 0) -> torch.Tensor:
+    """Logits (B, L, V) of a causal LM, with positions computed from the attention mask.
+
+    ``logits_to_keep=k`` returns only the last k positions (B, k, V): the LM head and every softmax
+    after it then skip the prompt, which is most of the sequence in PPO and all but one position for
+    the labeler. (Models whose ``forward`` lacks the argument compute all positions, then slice.)
+    """
+    inputs = dict(input_ids=input_ids, attention_mask=attention_mask,
+                  position_ids=position_ids_from_mask(attention_mask), use_cache=False)
+    if not logits_to_keep:
+        return model(**inputs).logits
+    try:
+        logits = model(**inputs, logits_to_keep=logits_to_keep).logits
+    except TypeError:  # an older architecture without logits_to_keep
+        logits = model(**inputs).logits
+    return logits[:, -logits_to_keep:]
 
 
 def response_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_len: int,
@@ -131,13 +142,16 @@ def response_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     """Log-probs of the response tokens of ``input_ids`` = [prompt (P) | response (T)].
 
     input_ids, attention_mask: (B, P + T). The logit at position i predicts token i + 1, so the
-    response tokens at P .. P+T-1 are scored by the logits at P-1 .. P+T-2.
-    Returns logprobs (B, T) (and entropy (B, T) if asked).
+    response tokens at P .. P+T-1 are scored by the logits at P-1 .. P+T-2: the last T + 1 positions
+    but the very last. Returns logprobs (B, T), and with ``return_entropy`` the entropy (B, T) of each
+    next-token distribution, for logging (computed without gradient).
     """
-    logits = forward_logits(model, input_ids, attention_mask)[:, prompt_len - 1:-1]  # (B, T, V)
+    T = input_ids.shape[1] - prompt_len
+    logits = forward_logits(model, input_ids, attention_mask, logits_to_keep=T + 1)[:, :-1]  # (B, T, V)
     logprobs = logprobs_from_logits(logits, input_ids[:, prompt_len:])
     if return_entropy:
-        return logprobs, entropy_from_logits(logits)
+        with torch.no_grad():
+            return logprobs, entropy_from_logits(logits.detach())
     return logprobs
 
 
@@ -157,6 +171,7 @@ class Rollout:
     response_ids: torch.Tensor
     response_mask: torch.Tensor
     eos_token_id: int | None = None
+    logprobs: torch.Tensor | None = None  # (B, T) log p(token) under the sampling model, if asked for
 
     @property
     def input_ids(self) -> torch.Tensor:  # (B, P + T)
@@ -210,8 +225,13 @@ def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, devi
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_sample: bool = True,
              temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, max_prompt_tokens: int = 64,
-             seed: int | None = None) -> Rollout:
-    """Sample one response per prompt with the KV cache, left padding, and a cut after the first EOS."""
+             seed: int | None = None, return_logprobs: bool = False) -> Rollout:
+    """Sample one response per prompt with the KV cache, left padding, and a cut after the first EOS.
+
+    ``return_logprobs=True`` also keeps the log-probs of the sampled tokens under the model's *raw*
+    logits (before temperature, top-k or any other processing), read from the logits ``generate``
+    computed anyway: PPO's "old" log-probs without another forward pass (TRL does the same).
+    """
     if temperature <= 0 and do_sample:
         raise ValueError(f"temperature must be > 0 when sampling, got {temperature}")
     device = next(model.parameters()).device
@@ -226,16 +246,24 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_
             torch.manual_seed(seed)
         out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,
                              min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
-                             eos_token_id=tokenizer.eos_token_id, **sampling)
+                             eos_token_id=tokenizer.eos_token_id, output_logits=return_logprobs,
+                             return_dict_in_generate=True, **sampling)
     model.train(was_training)
-    response_ids = out[:, prompt_ids.shape[1]:]
+    response_ids = out.sequences[:, prompt_ids.shape[1]:]
+    logprobs = None
+    if return_logprobs:  # out.logits: one (B, V) tensor per generated position
+        logprobs = logprobs_from_logits(torch.stack(out.logits, dim=1), response_ids)  # (B, T')
     if response_ids.shape[1] < max_new_tokens:  # every row stopped early: pad to a fixed width
-        pad = response_ids.new_full((response_ids.shape[0], max_new_tokens - response_ids.shape[1]), tokenizer.pad_token_id)
-        response_ids = torch.cat([response_ids, pad], dim=1)
+        width = max_new_tokens - response_ids.shape[1]
+        response_ids = torch.cat([response_ids, response_ids.new_full((response_ids.shape[0], width), tokenizer.pad_token_id)], 1)
+        if logprobs is not None:
+            logprobs = torch.cat([logprobs, logprobs.new_zeros((logprobs.shape[0], width))], 1)
     mask = response_mask_from_eos(response_ids, tokenizer.eos_token_id)
+    if logprobs is not None:
+        logprobs = logprobs * mask
     response_ids = torch.where(mask.bool(), response_ids, torch.full_like(response_ids, tokenizer.pad_token_id))
     texts = decode_responses(tokenizer, response_ids, mask)
-    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask, tokenizer.eos_token_id)
+    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask, tokenizer.eos_token_id, logprobs)
 
 
 def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch.Tensor) -> list[str]:

@@ -33,7 +33,11 @@ def n_batches(n: int, batch_size: int, epochs: int) -> int:
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     if not lr > 0:
         raise ValueError(f"learning rate must be > 0, got {lr}")
-    return torch.optim.AdamW(model.parameters(), lr=lr)
+    params = [p for p in model.parameters() if p.requires_grad]
+    # The fused AdamW (one kernel for all parameters) is several times faster than the default loop on
+    # CPU and GPU alike; it needs floating-point parameters on one of those devices.
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=lr, fused=fused or None)
 
 
 def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,

@@ -102,3 +102,46 @@ def test_generate_rejects_empty_batch_and_missing_pad(tiny_model, tokenizer):
     no_pad.pad_token = None
     with pytest.raises(ValueError, match="pad_token = tokenizer.eos_token"):
         generate(tiny_model, no_pad, ["hi"], max_new_tokens=4)
+
+
+def test_logits_to_keep_gives_the_last_positions_of_the_full_forward(tokenizer, tiny_model):
+    from rlcore.rollout import forward_logits, response_logprobs
+
+    enc = tokenizer(["a cat is a small animal", "bake"], return_tensors="pt", padding=True)
+    ids, attn = enc["input_ids"], enc["attention_mask"]
+    with torch.no_grad():
+        full = forward_logits(tiny_model, ids, attn)
+        kept = forward_logits(tiny_model, ids, attn, logits_to_keep=3)
+    torch.testing.assert_close(kept, full[:, -3:])
+
+    class NoKeep(torch.nn.Module):  # a model whose forward does not know logits_to_keep
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, position_ids, use_cache):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+
+    with torch.no_grad():
+        torch.testing.assert_close(forward_logits(NoKeep(tiny_model), ids, attn, logits_to_keep=3), full[:, -3:])
+    # response log-probs read from the kept positions equal a gather over the full logits
+    P = 4
+    lp = response_logprobs(tiny_model, ids, attn, P)
+    want = torch.log_softmax(full[:, P - 1:-1], -1).gather(2, ids[:, P:].unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(lp, want)
+
+
+def test_generation_logprobs_equal_a_full_forward_pass(tokenizer, tiny_model):
+    """The log-probs kept while sampling (KV cache, left padding, EOS cut) are the log-probs a plain
+    forward pass over [prompt | response] gives, on every kept token; masked tokens are 0."""
+    from rlcore.rollout import response_logprobs
+
+    prompts = ["\n\nHuman: What is a cat?\n\nAssistant:", "\n\nHuman: Hi\n\nAssistant:", "Tell me a joke."]
+    rollout = generate(tiny_model, tokenizer, prompts, max_new_tokens=12, temperature=1.3, top_k=20, seed=3,
+                       return_logprobs=True)
+    with torch.no_grad():
+        full = response_logprobs(tiny_model, rollout.input_ids, rollout.attention_mask, rollout.prompt_len)
+    mask = rollout.response_mask.float()
+    assert rollout.logprobs.shape == full.shape == mask.shape
+    torch.testing.assert_close(rollout.logprobs, full * mask, atol=1e-4, rtol=1e-4)
+    assert generate(tiny_model, tokenizer, prompts, max_new_tokens=4, seed=3).logprobs is None
