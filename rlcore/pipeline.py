@@ -1,7 +1,8 @@
 """The whole course end to end: SFT -> reward models (human labels, AI labels) -> PPO -> gold evaluation.
 
 ``rlcore pipeline --profile tiny --out DIR`` runs it. Each stage is saved as a Hugging Face
-checkpoint under DIR (``sft/``, ``rm_human/``, ``rm_ai/``, ``policy_rlhf/``, ``policy_rlaif/``, ``policy_dpo/``) and
+checkpoint under DIR (``sft/``, ``rm_human/``, ``rm_ai/``, ``rm_hybrid/``, ``policy_rlhf/``, ``policy_rlaif/``,
+``policy_hybrid/``, ``policy_dpo/``) and
 re-used if present, so an interrupted run continues where it stopped. The report (``report.json``,
 ``report.md`` and PNG plots) compares the policies with the world's gold judge, in the manner of
 Lee et al. 2023's RLAIF-vs-RLHF table.
@@ -38,13 +39,28 @@ class PipelineSizes:
     ppo_steps: int = 40
     eval_prompts: int = 300
     rm_test_pairs: int = 500
+    hybrid_human_pairs: int = 300  # the hybrid reward model: this many human labels, AI labels for the rest
     dpo_beta: float = 0.5
     dpo_epochs: int = 2
     dpo_lr: float = 1e-4
 
 
-POLICIES = ("sft", "policy_rlhf", "policy_rlaif", "policy_dpo")
-LABELS = {"sft": "SFT", "policy_rlhf": "RLHF", "policy_rlaif": "RLAIF", "policy_dpo": "DPO"}
+POLICIES = ("sft", "policy_rlhf", "policy_rlaif", "policy_hybrid", "policy_dpo")
+LABELS = {"sft": "SFT", "policy_rlhf": "RLHF", "policy_rlaif": "RLAIF", "policy_hybrid": "Hybrid", "policy_dpo": "DPO"}
+
+
+def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
+    """The hybrid reward model's data: the same comparisons, the first ``n_human`` with their human label
+    (p_chosen 1), the rest with the AI labeler's soft label. Both lists must hold the same comparisons in
+    the same order."""
+    if len(human) != len(ai):
+        raise ValueError(f"human ({len(human)}) and AI ({len(ai)}) labels must cover the same comparisons")
+    for h, a in zip(human, ai):
+        if h["prompt"] != a["prompt"] or {h["chosen"], h["rejected"]} != {a["chosen"], a["rejected"]}:
+            raise ValueError("human and AI labels are not for the same comparisons, in the same order")
+    if not 0 <= n_human <= len(human):
+        raise ValueError(f"hybrid_human_pairs must be between 0 and {len(human)}, got {n_human}")
+    return human[:n_human] + ai[n_human:]
 
 
 def _save_policy(model, tokenizer, path: str) -> None:
@@ -102,20 +118,35 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     sft, tokenizer = load_base(path)
     times["sft"] = time.time() - t
 
-    # 2. Reward models: simulated human labels (RLHF) and AI labels (RLAIF) ------------------
+    # 2. Reward models: simulated human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human
+    #    labels to ground it, AI labels for the rest (the seeds' "humans to ground, AI to scale") -----
     test_pairs = world.preference_pairs("test", sizes.rm_test_pairs, seed=seed + 1, labels="gold")
+    human_pairs = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected, "p_chosen": 1.0}
+                   for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+
+    def ai_pairs() -> list[dict]:
+        """The labeler's soft labels for the same comparisons the humans labelled (kept in ai_labels.json)."""
+        labels_path = os.path.join(out, "ai_labels.json")
+        if not os.path.exists(labels_path):
+            labeler_model, labeler_tok = load_base(profile.labeler_model)
+            labeler = AILabeler(labeler_model, labeler_tok, swap=True, seed=seed)
+            triples = comparisons("train", sizes.rm_pairs, seed=seed + 2)
+            with open(labels_path, "w") as f:
+                json.dump([dict(r) for r in labeler.label(triples, progress=progress)], f)
+        with open(labels_path) as f:
+            return json.load(f)
+
     reward_models = {}
-    for name in ("rm_human", "rm_ai"):
+    for name in ("rm_human", "rm_ai", "rm_hybrid"):
         t = time.time()
         path, done = stage(name)
         if not done:
             if name == "rm_human":
-                pairs, soft = world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human"), False
+                pairs, soft = human_pairs, False
+            elif name == "rm_ai":
+                pairs, soft = ai_pairs(), True
             else:
-                labeler_model, labeler_tok = load_base(profile.labeler_model)
-                labeler = AILabeler(labeler_model, labeler_tok, swap=True, seed=seed)
-                triples = comparisons("train", sizes.rm_pairs, seed=seed + 2)
-                pairs, soft = [dict(r) for r in labeler.label(triples, progress=progress)], True
+                pairs, soft = hybrid_pairs(human_pairs, ai_pairs(), sizes.hybrid_human_pairs), True
             torch.manual_seed(seed)
             rm = reward_model_from(sft)
             train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
@@ -136,7 +167,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
 
     # 3. PPO against each reward model ---------------------------------------------------------
     histories = {}
-    for name, rm_name in (("policy_rlhf", "rm_human"), ("policy_rlaif", "rm_ai")):
+    for name, rm_name in (("policy_rlhf", "rm_human"), ("policy_rlaif", "rm_ai"), ("policy_hybrid", "rm_hybrid")):
         t = time.time()
         path, done = stage(name)
         if not done:
@@ -160,7 +191,6 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     if not done:
         seed_everything(seed)
         policy, _ = load_base(os.path.join(out, "sft"))
-        human_pairs = world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")
         train_dpo(policy, reference_model(policy), tokenizer, human_pairs, beta=sizes.dpo_beta, epochs=sizes.dpo_epochs,
                   batch_size=profile.rm_batch_size, lr=sizes.dpo_lr, seed=seed, progress=progress,
                   **checkpoints("policy_dpo"))
@@ -182,6 +212,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         "rlhf_vs_sft": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
         "rlaif_vs_sft": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
         "rlaif_vs_rlhf": win_rate(prompts, responses["policy_rlaif"], responses["policy_rlhf"]),
+        "hybrid_vs_sft": win_rate(prompts, responses["policy_hybrid"], responses["sft"]),
         "dpo_vs_sft": win_rate(prompts, responses["policy_dpo"], responses["sft"]),
         "dpo_vs_rlhf": win_rate(prompts, responses["policy_dpo"], responses["policy_rlhf"]),
     }
@@ -208,9 +239,10 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
     plots.win_rates({"RLHF vs SFT": report["win_rate"]["rlhf_vs_sft"],
                      "RLAIF vs SFT": report["win_rate"]["rlaif_vs_sft"],
                      "RLAIF vs RLHF": report["win_rate"]["rlaif_vs_rlhf"],
+                     "Hybrid vs SFT": report["win_rate"]["hybrid_vs_sft"],
                      "DPO vs SFT": report["win_rate"]["dpo_vs_sft"]}, path=os.path.join(out, "win_rates.png"))
     plots.harmless_rates({LABELS[n]: report["harmless_rate"][n] for n in POLICIES}, path=os.path.join(out, "harmless.png"))
-    plots.ppo_curves({"RLHF": histories["policy_rlhf"], "RLAIF": histories["policy_rlaif"]},
+    plots.ppo_curves({LABELS[n]: h for n, h in histories.items()},
                      path=os.path.join(out, "ppo_curves.png"))
     w, h = report["win_rate"], report["harmless_rate"]
 
@@ -227,6 +259,7 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         "| comparison | win rate |", "| --- | --- |",
         f"| RLHF vs SFT | {ci(w['rlhf_vs_sft'])} |", f"| RLAIF vs SFT | {ci(w['rlaif_vs_sft'])} |",
         f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |",
+        f"| Hybrid vs SFT ({report['sizes']['hybrid_human_pairs']} human + AI labels) | {ci(w['hybrid_vs_sft'])} |",
         f"| DPO vs SFT (same human pairs, no reward model) | {ci(w['dpo_vs_sft'])} |",
         f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |", "",
         "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- | --- |",
@@ -234,12 +267,14 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
     for name, label in LABELS.items():
         lines.append(f"| {label} | {pct(h[name])} | {report['mean_gold'][name]:+.2f} | {report['kl_to_sft'][name]:.2f} "
                      f"| {report['mean_words'][name]:.1f} |")
-    lines += ["", "| scenario | n | RLHF vs SFT | RLAIF vs SFT | DPO vs SFT |", "| --- | --- | --- | --- | --- |"]
+    others = POLICIES[1:]
+    lines += ["", "| scenario | n | " + " | ".join(f"{LABELS[n]} vs SFT" for n in others) + " |",
+              "| --- | --- |" + " --- |" * len(others)]
     for family, row in report["per_scenario"].items():
-        lines.append(f"| {family} | {row['n']} | {pct(row['policy_rlhf_vs_sft'])} | {pct(row['policy_rlaif_vs_sft'])} "
-                     f"| {pct(row['policy_dpo_vs_sft'])} |")
+        lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
     lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: human labels "
-              f"{pct(report['rm_human_gold_accuracy'])}, AI labels {pct(report['rm_ai_gold_accuracy'])}; "
+              f"{pct(report['rm_human_gold_accuracy'])}, AI labels {pct(report['rm_ai_gold_accuracy'])}, hybrid "
+              f"{pct(report['rm_hybrid_gold_accuracy'])}; "
               f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}.", "",
               "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
               "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![PPO](ppo_curves.png)", ""]

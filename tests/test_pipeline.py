@@ -8,9 +8,12 @@ import os
 import pytest
 import torch
 
+from rlcore import world
+
 from rlcore.pipeline import POLICIES, PipelineSizes, run_pipeline
 
-SIZES = PipelineSizes(sft_examples=32, rm_pairs=32, ppo_steps=2, eval_prompts=16, rm_test_pairs=16, dpo_epochs=1)
+SIZES = PipelineSizes(sft_examples=32, rm_pairs=32, ppo_steps=2, eval_prompts=16, rm_test_pairs=16, dpo_epochs=1,
+                      hybrid_human_pairs=8)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def test_every_stage_is_a_loadable_hf_checkpoint(first_run):
     for name in POLICIES:
         model = AutoModelForCausalLM.from_pretrained(out / name)
         assert model.config.model_type == "gpt_neo"
-    for name in ("rm_human", "rm_ai"):
+    for name in ("rm_human", "rm_ai", "rm_hybrid"):
         assert (out / name / "config.json").exists()
     for name in ("report.json", "report.md", "win_rates.png", "harmless.png", "ppo_curves.png"):
         assert (out / name).stat().st_size > 0
@@ -37,7 +40,7 @@ def test_every_stage_is_a_loadable_hf_checkpoint(first_run):
 def test_report_numbers_are_consistent(first_run):
     _, report = first_run
     w = report["win_rate"]
-    assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "dpo_vs_sft", "dpo_vs_rlhf"}
+    assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft", "dpo_vs_rlhf"}
     for r in w.values():
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval_prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
@@ -46,17 +49,35 @@ def test_report_numbers_are_consistent(first_run):
     assert n == SIZES.eval_prompts
     for name in POLICIES[1:]:  # the per-scenario win rates average back to the overall one
         overall = sum(row["n"] * row[f"{name}_vs_sft"] for row in report["per_scenario"].values()) / n
-        key = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_dpo": "dpo_vs_sft"}[name]
+        key = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_hybrid": "hybrid_vs_sft",
+               "policy_dpo": "dpo_vs_sft"}[name]
         assert overall == pytest.approx(w[key]["win_rate"])
     assert 0.5 <= report["human_label_bayes_limit"] <= 1
-    assert "| DPO |" in open(os.path.join(first_run[0], "report.md")).read()
+    text = open(os.path.join(first_run[0], "report.md")).read()
+    assert "| DPO |" in text and "| Hybrid |" in text and "Hybrid vs SFT (8 human + AI labels)" in text
 
 
 def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp_path):
     out, report = first_run
     messages = []
     again = run_pipeline(str(out), profile="tiny", seed=0, sizes=SIZES, progress=False, log=messages.append)
-    assert len([m for m in messages if "re-using" in m]) == 1 + 2 + 3  # sft, two reward models, three policies
+    assert len([m for m in messages if "re-using" in m]) == 1 + 3 + 4  # sft, three reward models, four policies
     fresh = run_pipeline(str(tmp_path), profile="tiny", seed=0, sizes=SIZES, progress=False, log=lambda *a: None)
     for r in (again, fresh):
         assert {k: v for k, v in r.items() if k != "seconds"} == {k: v for k, v in report.items() if k != "seconds"}
+
+
+def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
+    from rlcore.pipeline import hybrid_pairs
+
+    out, _ = first_run
+    ai = json.loads((out / "ai_labels.json").read_text())  # saved by the RLAIF stage
+    human = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected, "p_chosen": 1.0}
+             for p in world.preference_pairs("train", SIZES.rm_pairs, seed=2, labels="human")]
+    mixed = hybrid_pairs(human, ai, 8)
+    assert mixed[:8] == human[:8] and mixed[8:] == ai[8:] and len(mixed) == SIZES.rm_pairs
+    assert all(0.0 <= r["p_chosen"] <= 1.0 for r in ai)
+    with pytest.raises(ValueError, match="same comparisons"):
+        hybrid_pairs(human, ai[1:] + ai[:1], 8)
+    with pytest.raises(ValueError, match="between 0 and"):
+        hybrid_pairs(human, ai, 99)
