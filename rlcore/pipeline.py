@@ -19,7 +19,6 @@ import torch
 
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
-from rlcore.data import tokenize_prompt_response
 from rlcore.dpo import train_dpo
 from rlcore.evaluate import harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
@@ -153,11 +152,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
                                lr=profile.rm_lr, soft_labels=soft, seed=seed, progress=progress,
                                **checkpoints(name))
             # normalise on SFT samples so the PPO reward has mean 0 / std 1 at the start
-            ref_prompts = world.prompts("train", 128, seed=seed + 3)
-            ref_responses = sample_responses(sft, tokenizer, ref_prompts, max_new_tokens=profile.max_new_tokens,
-                                             seed=seed)
-            ids, mask, _ = tokenize_prompt_response(tokenizer, ref_prompts, ref_responses, 256)
-            rm.normalise(ids, mask)
+            rm.normalise_on_samples(sft, tokenizer, world.prompts("train", 128, seed=seed + 3),
+                                    max_new_tokens=profile.max_new_tokens, seed=seed)
             rm.save_pretrained(path)
         rm = RewardModel.from_pretrained(path).eval()
         reward_models[name] = rm

@@ -115,6 +115,16 @@ class RewardModel(_ScalarHeadModel):
         self.reward_mean.fill_(rewards.mean().item())
         self.reward_std.fill_(max(rewards.std().item(), 1e-6) if len(rewards) > 1 else 1.0)
 
+    def normalise_on_samples(self, policy, tokenizer, prompts: list[str], max_new_tokens: int, seed: int = 0,
+                             max_length: int = 256) -> None:
+        """:meth:`normalise` on the policy's own samples for ``prompts``, so that the PPO reward starts
+        with mean 0 and std 1 and one KL coefficient means the same for every reward model (Ziegler et al. 2019)."""
+        from rlcore.evaluate import sample_responses
+
+        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
+        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length)
+        self.normalise(ids, mask)
+
     def score(self, tokenizer, prompts: list[str], responses: list[str], max_length: int = 256,
               batch_size: int = 32) -> torch.Tensor:
         """Rewards (B,) for text pairs (tokenised as in training, EOS appended)."""

@@ -90,3 +90,14 @@ def test_soft_label_training_follows_the_labels(tiny_model, tokenizer):
     train_reward_model(model, tokenizer, pairs, epochs=20, batch_size=4, lr=3e-3, soft_labels=True, progress=False)
     chosen, rejected = pair_rewards(model, tokenizer, pairs)
     assert torch.all(chosen < rejected)
+
+
+def test_normalise_on_samples_gives_mean_0_std_1_on_those_samples(tokenizer, tiny_model):
+    from rlcore.evaluate import sample_responses
+    from rlcore.models import reward_model_from
+
+    rm = reward_model_from(tiny_model).eval()
+    prompts = ["\n\nHuman: What is a cat?\n\nAssistant:", "\n\nHuman: Hi\n\nAssistant:", "Tell me a joke."] * 3
+    rm.normalise_on_samples(tiny_model, tokenizer, prompts, max_new_tokens=6, seed=2)
+    scores = rm.score(tokenizer, prompts, sample_responses(tiny_model, tokenizer, prompts, max_new_tokens=6, seed=2))
+    assert abs(scores.mean().item()) < 1e-4 and abs(scores.std().item() - 1) < 1e-4

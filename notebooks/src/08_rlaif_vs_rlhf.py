@@ -65,7 +65,6 @@ print(f"labels that agree with gold: simulated humans {human_agreement:.0%}, AI 
 # Then both reward models are measured on held-out pairs labelled by gold.
 
 # %%
-from rlcore.data import tokenize_prompt_response
 from rlcore.evaluate import sample_responses
 from rlcore.models import reward_model_from
 from rlcore.reward import pair_rewards, preference_accuracy, train_reward_model
@@ -81,12 +80,9 @@ rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_gold)
 print("reward-model gold accuracy on 300 held-out pairs:",
       ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
 
-# normalise on the SFT model's own samples, as lesson 05 did, so one KL coefficient fits both
-ref_prompts = world.prompts("train", 128, seed=3)
-ref_responses = sample_responses(sft, tokenizer, ref_prompts, max_new_tokens=profile.max_new_tokens, seed=0)
-ids, mask, _ = tokenize_prompt_response(tokenizer, ref_prompts, ref_responses, 256)
+# normalise on the SFT model's own samples, as lesson 05 did step by step, so one KL coefficient fits both
 for rm in (rm_human, rm_ai):
-    rm.normalise(ids, mask)
+    rm.normalise_on_samples(sft, tokenizer, world.prompts("train", 128, seed=3), max_new_tokens=profile.max_new_tokens)
 
 # %% [markdown]
 # ## PPO on each reward model
