@@ -23,6 +23,8 @@ ARCHS = {
     "tiny-labeler": (256, 6, 8, 256),
     "gpt-neo-125m": (768, 12, 12, 2048),
 }
+# Peak learning rates the shipped models were trained with (scripts/pretrain_world_models.py).
+SHIPPED_LR = {"tiny": 3e-3, "tiny-labeler": 2e-3}
 # GPT-Neo-125M alternates global and local (window 256) attention; the tiny models use global only.
 ATTENTION = {"gpt-neo-125m": [[["global", "local"], 6]]}
 
@@ -140,7 +142,7 @@ def pretrain_cli(arch: str, minutes: float, out: str | None = None, documents: i
     out = out or os.path.join("runs", f"pretrain-{arch}")
     _, tokenizer = load_base("tiny")  # the world's BPE tokenizer (shipped)
     batch_size = batch_size or (8 if arch == "gpt-neo-125m" else 16)
-    lr = lr or {"tiny": 3e-3, "tiny-labeler": 2e-3}.get(arch, 6e-4)
+    lr = lr or SHIPPED_LR.get(arch, 6e-4)
     start = time.time()
     docs = corpus(documents, seed=seed)
     model, info = pretrain(tokenizer, docs, arch=arch, steps=max_steps, batch_size=batch_size, lr=lr, seed=seed,

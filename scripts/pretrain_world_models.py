@@ -19,7 +19,7 @@ import time
 import torch
 
 from rlcore.models import train_bpe_tokenizer
-from rlcore.pretrain import ARCHS, pretrain, save_shipped
+from rlcore.pretrain import ARCHS, SHIPPED_LR, pretrain, save_shipped
 from rlcore.world.corpus import corpus
 
 
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     print(f"corpus: {len(docs)} documents, tokenizer: {len(tokenizer)} tokens ({time.time() - start:.1f}s)")
     steps = {"tiny": args.tiny_steps, "tiny-labeler": args.labeler_steps}
     for arch in args.only:
-        lr = args.lr or {"tiny": 3e-3, "tiny-labeler": 2e-3}.get(arch, 1e-3)
+        lr = args.lr or SHIPPED_LR.get(arch, 1e-3)
         model, info = pretrain(tokenizer, docs, arch=arch, steps=steps[arch], batch_size=args.batch_size,
                                lr=lr, seed=args.seed)
         info["lr"] = lr
