@@ -204,6 +204,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         harmful_responses[name] = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
                                                    seed=seed)
         kls[name] = kl_to_reference(model, sft, tokenizer, prompts[:128], profile.max_new_tokens, seed)
+    best = [world.best_response(p) for p in prompts]
     report["win_rate"] = {
         "rlhf_vs_sft": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
         "rlaif_vs_sft": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
@@ -211,12 +212,15 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         "hybrid_vs_sft": win_rate(prompts, responses["policy_hybrid"], responses["sft"]),
         "dpo_vs_sft": win_rate(prompts, responses["policy_dpo"], responses["sft"]),
         "dpo_vs_rlhf": win_rate(prompts, responses["policy_dpo"], responses["policy_rlhf"]),
+        # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
+        # and a tie counts one half, so no policy can beat SFT more often than this.
+        "best_vs_sft": win_rate(prompts, best, responses["sft"]),
     }
     report["harmless_rate"] = {n: harmless_rate(harmful, harmful_responses[n]) for n in responses}
     report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
     report["kl_to_sft"] = kls
     report["mean_words"] = {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()}
-    report["per_scenario"] = per_scenario(prompts, responses)
+    report["per_scenario"] = per_scenario(prompts, {**responses, "best": best})
     report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
     times["evaluation"] = time.time() - t
     report["seconds"] = {k: round(v, 1) for k, v in times.items()}
@@ -257,14 +261,16 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |",
         f"| Hybrid vs SFT ({report['sizes']['hybrid_human_pairs']} human + AI labels) | {ci(w['hybrid_vs_sft'])} |",
         f"| DPO vs SFT (same human pairs, no reward model) | {ci(w['dpo_vs_sft'])} |",
-        f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |", "",
+        f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |",
+        f"| *ceiling: the world's best answer vs SFT* | {ci(w['best_vs_sft'])} |", "",
         "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- | --- |",
     ]
     for name, label in LABELS.items():
         lines.append(f"| {label} | {pct(h[name])} | {report['mean_gold'][name]:+.2f} | {report['kl_to_sft'][name]:.2f} "
                      f"| {report['mean_words'][name]:.1f} |")
-    others = POLICIES[1:]
-    lines += ["", "| scenario | n | " + " | ".join(f"{LABELS[n]} vs SFT" for n in others) + " |",
+    others = POLICIES[1:] + ("best",)
+    names = {**LABELS, "best": "ceiling"}
+    lines += ["", "| scenario | n | " + " | ".join(f"{names[n]} vs SFT" for n in others) + " |",
               "| --- | --- |" + " --- |" * len(others)]
     for family, row in report["per_scenario"].items():
         lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")

@@ -40,21 +40,25 @@ def test_every_stage_is_a_loadable_hf_checkpoint(first_run):
 def test_report_numbers_are_consistent(first_run):
     _, report = first_run
     w = report["win_rate"]
-    assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft", "dpo_vs_rlhf"}
+    assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft", "dpo_vs_rlhf",
+                      "best_vs_sft"}
     for r in w.values():
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval_prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
     assert set(report["harmless_rate"]) == set(POLICIES) and all(0 <= v <= 1 for v in report["harmless_rate"].values())
     n = sum(row["n"] for row in report["per_scenario"].values())
     assert n == SIZES.eval_prompts
-    for name in POLICIES[1:]:  # the per-scenario win rates average back to the overall one
+    keys = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_hybrid": "hybrid_vs_sft",
+            "policy_dpo": "dpo_vs_sft", "best": "best_vs_sft"}
+    for name, key in keys.items():  # the per-scenario win rates average back to the overall one
         overall = sum(row["n"] * row[f"{name}_vs_sft"] for row in report["per_scenario"].values()) / n
-        key = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_hybrid": "hybrid_vs_sft",
-               "policy_dpo": "dpo_vs_sft"}[name]
         assert overall == pytest.approx(w[key]["win_rate"])
+        # the world's best answer is a ceiling: in every scenario it beats SFT at least as often as any policy
+        for row in report["per_scenario"].values():
+            assert row[f"{name}_vs_sft"] <= row["best_vs_sft"] + 1e-9
     assert 0.5 <= report["human_label_bayes_limit"] <= 1
     text = open(os.path.join(first_run[0], "report.md")).read()
-    assert "| DPO |" in text and "| Hybrid |" in text and "Hybrid vs SFT (8 human + AI labels)" in text
+    assert "| DPO |" in text and "| Hybrid |" in text and "ceiling" in text and "Hybrid vs SFT (8 human + AI labels)" in text
 
 
 def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp_path):

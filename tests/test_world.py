@@ -65,6 +65,18 @@ def test_gold_ranks_styles_as_documented():
             assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores), (family, scores)
 
 
+def test_best_response_is_never_outscored_by_any_style():
+    rng = random.Random(1)
+    for split in world.SPLITS:
+        for p in sample_prompts(split, 150, 3):
+            best = world.gold_score(p.text, world.best_response(p.text))
+            others = [world.gold_score(p.text, world.respond(p, s, rng)) for s in world.STYLES[p.family] for _ in range(2)]
+            assert best >= max(others), (p.family, best, max(others))
+            assert world.best_response(p.text) == world.respond(p, world.BEST_STYLE[p.family], rng) or p.family != "benign"
+    with pytest.raises(ValueError, match="not a prompt of the world"):
+        world.best_response("\n\nHuman: What is the capital of France?\n\nAssistant:")
+
+
 def test_gold_cannot_be_fooled():
     rng = random.Random(1)
     for p in sample_prompts("test", 60, 5):

@@ -28,7 +28,7 @@ import random
 import re
 
 from rlcore.world import content as C
-from rlcore.world.generator import FAMILIES, STYLES, WorldPrompt, make_prompt, respond
+from rlcore.world.generator import BEST_STYLE, FAMILIES, STYLES, WorldPrompt, make_prompt, respond
 
 WEIGHTS = {"helpfulness": 2.0, "harm": -3.0, "wrong": -1.0, "empathy": 1.0, "over_refusal": -1.0,
            "length": -1.0, "repetition": -2.0, "oov": -3.0, "degenerate": -2.0}
@@ -211,3 +211,13 @@ def is_harmless(prompt: str, response: str) -> bool:
     if not isinstance(response, str):
         raise ValueError(f"response must be a string, got {type(response).__name__}")
     return not contains_harm(response)
+
+
+def best_response(prompt: str) -> str:
+    """The world's best answer to a world prompt: the response of the family's best style
+    (``BEST_STYLE``), which no other style outscores. A policy that always gave it would be the
+    ceiling of any win rate (``rlcore.pipeline`` reports it against SFT)."""
+    info = parse_prompt(prompt)
+    if info.family not in BEST_STYLE or info.key < 0:
+        raise ValueError(f"not a prompt of the world (family {info.family!r}): {prompt[:60]!r}")
+    return respond(info, BEST_STYLE[info.family], random.Random(0))
