@@ -1,8 +1,8 @@
 """A two-minute SFT -> reward model -> PPO run on a tiny, randomly initialised GPT-Neo.
 
 It needs no download and no shipped weights: a toy "animal facts" task whose preferred answers name
-the animal in a full sentence and whose rejected answers stutter. Used as the main job until the
-synthetic assistant world and the full pipeline take over.
+the animal in a full sentence and whose rejected answers stutter. A smoke run of the three stages;
+the main job is ``rlcore pipeline`` on the synthetic assistant world.
 """
 
 from __future__ import annotations
