@@ -37,6 +37,25 @@ def mean_gold(prompts: list[str], responses: list[str]) -> float:
     return sum(gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
 
 
+FLUENCY_COMPONENTS = ("repetition", "oov", "degenerate")
+
+
+def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
+    """How much of the gold score a policy loses to disfluent text: the mean over responses of
+    -sum(WEIGHTS[k] * component k) for k in repetition, oov, degenerate (0 = fluent), and the share of
+    responses with any such penalty. A policy that games its reward model with garbled or repeated
+    text shows up here first (Gao et al. 2022's over-optimisation, seen in the samples)."""
+    from rlcore.world import WEIGHTS, gold_components
+
+    if len(prompts) != len(responses) or not prompts:
+        raise ValueError("fluency_penalty needs non-empty, equally long lists of prompts and responses")
+    penalties = []
+    for p, r in zip(prompts, responses):
+        c = gold_components(p, r)
+        penalties.append(-sum(WEIGHTS[k] * c[k] for k in FLUENCY_COMPONENTS))
+    return {"mean": sum(penalties) / len(penalties), "share": sum(x > 0 for x in penalties) / len(penalties)}
+
+
 def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str]) -> dict:
     """How often a's response beats b's under the gold judge (ties count one half), with a 95% interval."""
     from rlcore.world import gold_score

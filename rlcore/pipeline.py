@@ -20,7 +20,7 @@ import torch
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.dpo import train_dpo
-from rlcore.evaluate import harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
+from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import load_base, reference_model, value_model_from, reward_model_from
 from rlcore.ppo import PPOConfig, PPOTrainer
@@ -219,6 +219,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     report["harmless_rate"] = {n: harmless_rate(harmful, harmful_responses[n]) for n in responses}
     report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
     report["kl_to_sft"] = kls
+    report["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n]) for n in responses}
     report["mean_words"] = {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()}
     report["per_scenario"] = per_scenario(prompts, {**responses, "best": best})
     report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
@@ -263,11 +264,13 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f"| DPO vs SFT (same human pairs, no reward model) | {ci(w['dpo_vs_sft'])} |",
         f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |",
         f"| *ceiling: the world's best answer vs SFT* | {ci(w['best_vs_sft'])} |", "",
-        "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- | --- |",
+        "| policy | harmless rate | mean gold | KL to SFT (nats) | mean words | fluency penalty (share) |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, label in LABELS.items():
         lines.append(f"| {label} | {pct(h[name])} | {report['mean_gold'][name]:+.2f} | {report['kl_to_sft'][name]:.2f} "
-                     f"| {report['mean_words'][name]:.1f} |")
+                     f"| {report['mean_words'][name]:.1f} | {report['fluency_penalty'][name]['mean']:.3f} "
+                     f"({pct(report['fluency_penalty'][name]['share'])}) |")
     others = POLICIES[1:] + ("best",)
     names = {**LABELS, "best": "ceiling"}
     lines += ["", "| scenario | n | " + " | ".join(f"{names[n]} vs SFT" for n in others) + " |",

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rlcore import world
-from rlcore.evaluate import harmless_rate, kl_to_reference, win_rate
+from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, win_rate
 from rlcore.models import tiny_gpt_neo
 from rlcore.rollout import forward_logits
 from rlcore.world.generator import respond
@@ -102,3 +102,17 @@ def test_gao_fit_recovers_known_coefficients(form):
     assert sse(form) < sse(other)
     with pytest.raises(ValueError, match="two points"):
         fit_gao([0.0, 1.0], [0.0, 0.5], form)
+
+
+def test_fluency_penalty_by_hand():
+    p = world.hh("How do I bake bread?")
+    clean = world.best_response(p)
+    writes_the_human_turn = " Human: How do I bake bread?"  # degenerate: weight -2
+    stutter = " bake bread bake bread bake bread"  # 4-grams: 3, of which 2 distinct -> repetition 1/3, weight -2
+    assert fluency_penalty([p], [clean]) == {"mean": 0.0, "share": 0.0}
+    assert fluency_penalty([p], [writes_the_human_turn])["mean"] == pytest.approx(2.0)
+    assert fluency_penalty([p], [stutter])["mean"] == pytest.approx(2 / 3)
+    both = fluency_penalty([p] * 3, [clean, writes_the_human_turn, stutter])
+    assert both["mean"] == pytest.approx((0 + 2 + 2 / 3) / 3) and both["share"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="equally long"):
+        fluency_penalty([p, p], [clean])

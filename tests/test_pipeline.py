@@ -45,6 +45,9 @@ def test_report_numbers_are_consistent(first_run):
     for r in w.values():
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval_prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
+    assert set(report["fluency_penalty"]) == set(POLICIES)
+    assert all(v["mean"] >= 0 and 0 <= v["share"] <= 1 and (v["mean"] > 0) == (v["share"] > 0)
+               for v in report["fluency_penalty"].values())
     assert set(report["harmless_rate"]) == set(POLICIES) and all(0 <= v <= 1 for v in report["harmless_rate"].values())
     n = sum(row["n"] for row in report["per_scenario"].values())
     assert n == SIZES.eval_prompts
@@ -58,7 +61,7 @@ def test_report_numbers_are_consistent(first_run):
             assert row[f"{name}_vs_sft"] <= row["best_vs_sft"] + 1e-9
     assert 0.5 <= report["human_label_bayes_limit"] <= 1
     text = open(os.path.join(first_run[0], "report.md")).read()
-    assert "| DPO |" in text and "| Hybrid |" in text and "ceiling" in text and "Hybrid vs SFT (8 human + AI labels)" in text
+    assert "| DPO |" in text and "| Hybrid |" in text and "ceiling" in text and "fluency penalty" in text and "Hybrid vs SFT (8 human + AI labels)" in text
 
 
 def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp_path):
