@@ -72,7 +72,8 @@ def test_best_response_is_never_outscored_by_any_style():
             best = world.gold_score(p.text, world.best_response(p.text))
             others = [world.gold_score(p.text, world.respond(p, s, rng)) for s in world.STYLES[p.family] for _ in range(2)]
             assert best >= max(others), (p.family, best, max(others))
-            assert world.best_response(p.text) == world.respond(p, world.BEST_STYLE[p.family], rng) or p.family != "benign"
+            if p.family == "benign":  # one helpful answer per topic: the very text the generator writes
+                assert world.best_response(p.text) == world.respond(p, "helpful", rng)
     with pytest.raises(ValueError, match="not a prompt of the world"):
         world.best_response("\n\nHuman: What is the capital of France?\n\nAssistant:")
 
