@@ -120,8 +120,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     # 2. Reward models: simulated human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human
     #    labels to ground it, AI labels for the rest (the seeds' "humans to ground, AI to scale") -----
     test_pairs = world.preference_pairs("test", sizes.rm_test_pairs, seed=seed + 1, labels="gold")
-    human_pairs = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected, "p_chosen": 1.0}
-                   for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+    human_pairs = [p.to_dict() for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
 
     def ai_pairs() -> list[dict]:
         """The labeler's soft labels for the same comparisons the humans labelled (kept in ai_labels.json)."""
