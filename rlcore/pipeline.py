@@ -65,6 +65,18 @@ def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
     return human[:n_human] + ai[n_human:]
 
 
+def unseen_prompt_pairs(train_pairs: list[dict], n: int, seed: int) -> list:
+    """``n`` gold-labelled pairs on *train* topics whose prompts never occur in ``train_pairs``.
+
+    The held-out pairs of the report are on held-out topics; these tell apart two ways a reward model can
+    fall short: not learning its labels (low here too) or not carrying them to new topics (high here only).
+    Train prompts repeat a lot, so candidates are drawn generously and filtered.
+    """
+    seen = {p["prompt"] for p in train_pairs}
+    candidates = world.preference_pairs("train", 8 * n, seed=seed, labels="gold")
+    return [p for p in candidates if p.prompt not in seen][:n]
+
+
 def _save_policy(model, tokenizer, path: str) -> None:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -124,6 +136,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     #    labels to ground it, AI labels for the rest (the seeds' "humans to ground, AI to scale") -----
     test_pairs = world.preference_pairs("test", sizes.rm_test_pairs, seed=seed + 1, labels="gold")
     human_pairs = [p.to_dict() for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+    train_topic_pairs = unseen_prompt_pairs(human_pairs, sizes.rm_test_pairs, seed=seed + 6)
 
     def ai_pairs() -> list[dict]:
         """The labeler's soft labels for the same comparisons the humans labelled (kept in ai_labels.json)."""
@@ -160,6 +173,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         rm = RewardModel.from_pretrained(path).eval()
         reward_models[name] = rm
         report[f"{name}_gold_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
+        report[f"{name}_gold_accuracy_train_topics"] = preference_accuracy(*pair_rewards(rm, tokenizer,
+                                                                                          train_topic_pairs))
         times[name] = time.time() - t
     report["human_label_bayes_limit"] = expected_human_agreement("train", 2000, seed)
 
@@ -279,10 +294,13 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
               "| --- | --- |" + " --- |" * len(others)]
     for family, row in report["per_scenario"].items():
         lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
-    lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: human labels "
+    lines += ["", f"Reward models, gold pairwise accuracy on pairs of held-out topics: human labels "
               f"{pct(report['rm_human_gold_accuracy'])}, AI labels {pct(report['rm_ai_gold_accuracy'])}, hybrid "
               f"{pct(report['rm_hybrid_gold_accuracy'])}; "
-              f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}.", "",
+              f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}. On train topics, with prompts "
+              f"no reward model trained on: human {pct(report['rm_human_gold_accuracy_train_topics'])}, AI "
+              f"{pct(report['rm_ai_gold_accuracy_train_topics'])}, hybrid "
+              f"{pct(report['rm_hybrid_gold_accuracy_train_topics'])}.", "",
               "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
               "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![PPO](ppo_curves.png)", ""]
     with open(os.path.join(out, "report.md"), "w") as f:

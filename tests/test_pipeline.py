@@ -88,3 +88,25 @@ def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
         hybrid_pairs(human, ai[1:] + ai[:1], 8)
     with pytest.raises(ValueError, match="between 0 and"):
         hybrid_pairs(human, ai, 99)
+
+
+def test_train_topic_pairs_avoid_every_prompt_the_reward_models_saw(first_run):
+    from rlcore.models import load_tokenizer
+    from rlcore.pipeline import unseen_prompt_pairs
+    from rlcore.reward import RewardModel, pair_rewards, preference_accuracy
+    from rlcore.world.gold import gold_score
+
+    out, report = first_run
+    human = [p.to_dict() for p in world.preference_pairs("train", SIZES.rm_pairs, seed=2, labels="human")]
+    pairs = unseen_prompt_pairs(human, SIZES.rm_test_pairs, seed=6)
+    assert len(pairs) == SIZES.rm_test_pairs
+    assert not {p.prompt for p in pairs} & {p["prompt"] for p in human}
+    assert all(gold_score(p.prompt, p.chosen) >= gold_score(p.prompt, p.rejected) for p in pairs)
+    # a training set that already holds every candidate prompt leaves nothing unseen
+    everything = [p.to_dict() for p in world.preference_pairs("train", 8 * 5, seed=6, labels="gold")]
+    assert unseen_prompt_pairs(everything, 5, seed=6) == []
+    # the report's figure is the saved reward model's accuracy on exactly these pairs
+    rm, tokenizer = RewardModel.from_pretrained(out / "rm_human").eval(), load_tokenizer(str(out / "sft"))
+    expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))
+    assert report["rm_human_gold_accuracy_train_topics"] == pytest.approx(expected)
+    assert "On train topics, with prompts no reward model trained on" in (out / "report.md").read_text()
