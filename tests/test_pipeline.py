@@ -110,3 +110,15 @@ def test_train_topic_pairs_avoid_every_prompt_the_reward_models_saw(first_run):
     expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))
     assert report["rm_human_gold_accuracy_train_topics"] == pytest.approx(expected)
     assert "On train topics, with prompts no reward model trained on" in (out / "report.md").read_text()
+
+
+def test_stopping_script_says_which_stage_is_missing(tmp_path):
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "measure_pipeline_stopping.py")
+    (tmp_path / "sft").mkdir()
+    (tmp_path / "sft" / "config.json").write_text("{}")
+    done = subprocess.run([sys.executable, script, "--run", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert f"{tmp_path}/rm_human is missing" in done.stderr and "rlcore pipeline --out" in done.stderr
