@@ -19,6 +19,7 @@ import torch
 
 from rlcore import world
 from rlcore.config import Profile, get_profile, seed_everything
+from rlcore.data import PreferencePair
 from rlcore.dpo import train_dpo
 from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, mean_gold, sample_responses, win_rate
 from rlcore.labeler import AILabeler
@@ -66,8 +67,9 @@ def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
     return human[:n_human] + ai[n_human:]
 
 
-def unseen_prompt_pairs(train_pairs: list[dict], n: int, seed: int) -> list:
-    """``n`` gold-labelled pairs on *train* topics whose prompts never occur in ``train_pairs``.
+def unseen_prompt_pairs(train_pairs: list[dict], n: int, seed: int) -> list[PreferencePair]:
+    """``n`` gold-labelled pairs on *train* topics whose prompts never occur in ``train_pairs`` (fewer if
+    the ``8 * n`` candidates run out).
 
     The held-out pairs of the report are on held-out topics; these tell apart two ways a reward model can
     fall short: not learning its labels (low here too) or not carrying them to new topics (high here only).
