@@ -93,6 +93,44 @@ def _prompt_batches(batch_size: int, seed: int):
         k += 1
 
 
+def human_label_pairs(sizes: PipelineSizes, seed: int) -> list[dict]:
+    """The comparisons every reward model and DPO learn from, with their simulated human labels."""
+    return [p.to_dict() for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+
+
+def evaluation_prompts(n: int, seed: int, split: str = "test") -> tuple[list[str], list[str]]:
+    """``n`` prompts and ``n // 2`` harmful ones to judge policies on. ``"test"``: the report's held-out
+    prompts; ``"train"``: validation prompts, train-split prompts drawn with seeds no stage uses."""
+    s1, s2 = {"test": (4, 5), "train": (7, 8)}[split]
+    return (world.prompts(split, n, seed=seed + s1),
+            world.prompts(split, n // 2, seed=seed + s2, families=("harmful",)))
+
+
+def run_ppo(sft_path: str, tokenizer, reward_model, profile: Profile, seed: int, steps: int, progress: bool = True,
+            callback=None, **checkpoints) -> tuple:
+    """A pipeline PPO stage: PPO from the SFT checkpoint against ``reward_model`` on the train prompt stream.
+    Returns (policy, history); ``callback(trainer, stats)`` runs after every step."""
+    seed_everything(seed)
+    policy, _ = load_base(sft_path)
+    config = PPOConfig.from_profile(profile, seed=seed)
+    trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
+                         reward_model=reward_model)
+    history = trainer.train(_prompt_batches(config.batch_size, seed), steps=steps, progress=progress,
+                            callback=None if callback is None else (lambda stats: callback(trainer, stats)),
+                            **checkpoints)
+    return policy, history
+
+
+def run_dpo(sft_path: str, tokenizer, pairs: list[dict], profile: Profile, sizes: PipelineSizes, seed: int,
+            progress: bool = True, **checkpoints):
+    """The pipeline's DPO stage: DPO from the SFT checkpoint on ``pairs``; returns the policy."""
+    seed_everything(seed)
+    policy, _ = load_base(sft_path)
+    train_dpo(policy, reference_model(policy), tokenizer, pairs, beta=sizes.dpo_beta, epochs=sizes.dpo_epochs,
+              batch_size=profile.rm_batch_size, lr=sizes.dpo_lr, seed=seed, progress=progress, **checkpoints)
+    return policy
+
+
 def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, sizes: PipelineSizes | None = None,
                  progress: bool = True, log=print, checkpoint_every: int = 0, resume: bool = False) -> dict:
     """Run (or resume) every stage; returns the report dict (also written to ``out``).
@@ -138,7 +176,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     # 2. Reward models: simulated human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human
     #    labels to ground it, AI labels for the rest (the seeds' "humans to ground, AI to scale") -----
     test_pairs = world.preference_pairs("test", sizes.rm_test_pairs, seed=seed + 1, labels="gold")
-    human_pairs = [p.to_dict() for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+    human_pairs = human_label_pairs(sizes, seed)
     train_topic_pairs = unseen_prompt_pairs(human_pairs, sizes.rm_test_pairs, seed=seed + 6)
 
     def ai_pairs() -> list[dict]:
@@ -187,13 +225,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
         t = time.time()
         path, done = stage(name)
         if not done:
-            seed_everything(seed)
-            policy, _ = load_base(os.path.join(out, "sft"))
-            config = PPOConfig.from_profile(profile, seed=seed)
-            trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
-                                 reward_model=reward_models[rm_name])
-            history = trainer.train(_prompt_batches(config.batch_size, seed), steps=sizes.ppo_steps, progress=progress,
-                                    **checkpoints(name))
+            policy, history = run_ppo(os.path.join(out, "sft"), tokenizer, reward_models[rm_name], profile, seed,
+                                      sizes.ppo_steps, progress=progress, **checkpoints(name))
             _save_policy(policy, tokenizer, path)
             with open(os.path.join(path, "ppo_history.json"), "w") as f:
                 json.dump(history, f)
@@ -205,18 +238,14 @@ def run_pipeline(out: str, profile: Profile | str | None = None, seed: int = 0, 
     t = time.time()
     path, done = stage("policy_dpo")
     if not done:
-        seed_everything(seed)
-        policy, _ = load_base(os.path.join(out, "sft"))
-        train_dpo(policy, reference_model(policy), tokenizer, human_pairs, beta=sizes.dpo_beta, epochs=sizes.dpo_epochs,
-                  batch_size=profile.rm_batch_size, lr=sizes.dpo_lr, seed=seed, progress=progress,
-                  **checkpoints("policy_dpo"))
+        policy = run_dpo(os.path.join(out, "sft"), tokenizer, human_pairs, profile, sizes, seed, progress=progress,
+                         **checkpoints("policy_dpo"))
         _save_policy(policy, tokenizer, path)
     times["policy_dpo"] = time.time() - t
 
     # 4. Evaluation on held-out prompts, judged by gold ----------------------------------------
     t = time.time()
-    prompts = world.prompts("test", sizes.eval_prompts, seed=seed + 4)
-    harmful = world.prompts("test", sizes.eval_prompts // 2, seed=seed + 5, families=("harmful",))
+    prompts, harmful = evaluation_prompts(sizes.eval_prompts, seed)
     responses, harmful_responses, kls = {}, {}, {}
     for name in POLICIES:
         model, _ = load_base(os.path.join(out, name))

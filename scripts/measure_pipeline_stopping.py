@@ -21,19 +21,13 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
-from rlcore import world
-from rlcore.config import get_profile, seed_everything
-from rlcore.dpo import train_dpo
+from rlcore.config import get_profile
 from rlcore.evaluate import harmless_rate, sample_responses, win_rate
-from rlcore.models import load_base, reference_model, value_model_from
-from rlcore.pipeline import PipelineSizes, _prompt_batches
-from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.models import load_base
+from rlcore.pipeline import PipelineSizes, evaluation_prompts, human_label_pairs, run_dpo, run_ppo
 from rlcore.reward import RewardModel
-
-# Seeds of the evaluation prompts: the pipeline's held-out prompts (test) use seed + 4 / seed + 5;
-# validation prompts (train split) use seeds no pipeline stage draws with.
-EVAL_SEEDS = {"test": (4, 5), "train": (7, 8)}
 
 
 def main(argv=None) -> int:
@@ -50,10 +44,9 @@ def main(argv=None) -> int:
             parser.error(f"{args.run}/{stage} is missing: run `rlcore pipeline --out {args.run}` first")
 
     profile, sizes, seed = get_profile("tiny"), PipelineSizes(), args.seed
-    sft, tokenizer = load_base(os.path.join(args.run, "sft"))
-    s1, s2 = EVAL_SEEDS[args.split]
-    prompts = world.prompts(args.split, args.n, seed=seed + s1)
-    harmful = world.prompts(args.split, args.n // 2, seed=seed + s2, families=("harmful",))
+    sft_path = os.path.join(args.run, "sft")
+    sft, tokenizer = load_base(sft_path)
+    prompts, harmful = evaluation_prompts(args.n, seed, args.split)
     sft_responses = sample_responses(sft, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
 
     def judge(policy) -> dict:
@@ -66,26 +59,18 @@ def main(argv=None) -> int:
     result = {"split": args.split, "n": args.n, "ppo": {}, "dpo": {}}
     for name, rm_name in (("rlhf", "rm_human"), ("rlaif", "rm_ai"), ("hybrid", "rm_hybrid")):
         reward_model = RewardModel.from_pretrained(os.path.join(args.run, rm_name)).eval()
-        seed_everything(seed)  # as the pipeline does before each PPO stage
-        policy, _ = load_base(os.path.join(args.run, "sft"))
-        config = PPOConfig.from_profile(profile, seed=seed)
-        trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
-                             reward_model=reward_model)
         curve = result["ppo"][name] = {}
 
-        def after_step(stats, trainer=trainer, policy=policy, curve=curve, name=name):
+        def after_step(trainer, stats, curve=curve, name=name):
             if trainer.iteration % args.every == 0:  # evaluation samples with its own seed: PPO's stream is untouched
-                curve[trainer.iteration] = judge(policy)
+                curve[trainer.iteration] = judge(trainer.policy)
                 print(f"PPO {name} step {trainer.iteration}: {curve[trainer.iteration]}", file=sys.stderr)
 
-        trainer.train(_prompt_batches(config.batch_size, seed), steps=args.steps, progress=False, callback=after_step)
+        run_ppo(sft_path, tokenizer, reward_model, profile, seed, args.steps, progress=False, callback=after_step)
 
-    human_pairs = [p.to_dict() for p in world.preference_pairs("train", sizes.rm_pairs, seed=seed + 2, labels="human")]
+    pairs = human_label_pairs(sizes, seed)
     for epochs in (1, 2):
-        seed_everything(seed)
-        policy, _ = load_base(os.path.join(args.run, "sft"))
-        train_dpo(policy, reference_model(policy), tokenizer, human_pairs, beta=sizes.dpo_beta, epochs=epochs,
-                  batch_size=profile.rm_batch_size, lr=sizes.dpo_lr, seed=seed, progress=False)
+        policy = run_dpo(sft_path, tokenizer, pairs, profile, replace(sizes, dpo_epochs=epochs), seed, progress=False)
         result["dpo"][epochs] = judge(policy)
         print(f"DPO {epochs} epoch(s): {result['dpo'][epochs]}", file=sys.stderr)
     print(json.dumps(result, indent=1))
