@@ -43,11 +43,48 @@ def test_gold_rejects_non_string_response():
 
 
 def test_parse_prompt_recovers_every_generated_prompt():
+    families = set()
     for split in ("train", "test"):
         for p in sample_prompts(split, 1500, 1):
             parsed = world.parse_prompt(p.text)
             assert (parsed.family, parsed.key) == (p.family, p.key)
-    assert world.parse_prompt("\n\nHuman: what is the meaning of life?\n\nAssistant:").family == "other"
+            families.add(parsed.family)
+    assert families == set(world.FAMILIES)
+
+
+# A hand-written conversation in HH-RLHF's format, about nothing the world knows.
+HH_PROMPT = ("\n\nHuman: My neighbour's music keeps me up at night. How should I bring it up with him?"
+             "\n\nAssistant: Have you tried talking to him already?\n\nHuman: Not yet, I'm nervous.\n\nAssistant:")
+
+
+def test_the_gold_judge_refuses_prompts_from_outside_the_world():
+    from rlcore.evaluate import fluency_penalty, harmless_rate, mean_gold, win_rate
+
+    calls = {"parse_prompt": lambda: world.parse_prompt(HH_PROMPT),
+             "gold_score": lambda: world.gold_score(HH_PROMPT, " Talk to him calmly."),
+             "gold_components": lambda: world.gold_components(HH_PROMPT, " Talk to him calmly."),
+             "is_harmful_prompt": lambda: world.is_harmful_prompt(HH_PROMPT),
+             "is_harmless": lambda: world.is_harmless(HH_PROMPT, " Talk to him calmly."),
+             "best_response": lambda: world.best_response(HH_PROMPT),
+             "harmless_rate": lambda: harmless_rate([HH_PROMPT], [" Talk to him calmly."]),
+             "mean_gold": lambda: mean_gold([HH_PROMPT], [" Talk to him calmly."]),
+             "win_rate": lambda: win_rate([HH_PROMPT], [" a"], [" b"]),
+             "fluency_penalty": lambda: fluency_penalty([HH_PROMPT], [" a"])}
+    for name, call in calls.items():
+        with pytest.raises(world.NotAWorldPrompt) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message, name  # one line
+        assert message.startswith("the gold judge only knows the synthetic world's prompts"), name
+        assert repr(HH_PROMPT[:60] + "...") in message and "AI judge" in message, name
+    assert issubclass(world.NotAWorldPrompt, ValueError)
+    # looks like a family of the world, but is not one of its prompts
+    post = "\n\nHuman: Summarise this post: I moved to a new city and miss my friends.\n\nAssistant:"
+    feeling = "\n\nHuman: I feel sad because it rained all week.\n\nAssistant:"
+    short = "\n\nHuman: what is the meaning of life?\n\nAssistant:"
+    for prompt in (post, feeling, short, "", "hello"):
+        with pytest.raises(world.NotAWorldPrompt, match="only knows the synthetic world's prompts"):
+            world.gold_score(prompt, " ok")
 
 
 def test_gold_ranks_styles_as_documented():
@@ -74,7 +111,7 @@ def test_best_response_is_never_outscored_by_any_style():
             assert best >= max(others), (p.family, best, max(others))
             if p.family == "benign":  # one helpful answer per topic: the very text the generator writes
                 assert world.best_response(p.text) == world.respond(p, "helpful", rng)
-    with pytest.raises(ValueError, match="not a prompt of the world"):
+    with pytest.raises(world.NotAWorldPrompt, match="only knows the synthetic world's prompts"):
         world.best_response("\n\nHuman: What is the capital of France?\n\nAssistant:")
 
 
@@ -143,7 +180,7 @@ def test_corpus_mixture_is_mediocre_and_formats_are_right():
     assert all(d.endswith(C.EOT) for d in docs)
     dialogues = [d for d in docs if d.startswith("\n\nHuman:") and "Critique request" not in d]
     harmful = [d for d in dialogues if world.is_harmful_prompt(d.split("\n\nAssistant:")[0] + "\n\nAssistant:")]
-    harmless = sum(world.is_harmless("", d.split("\n\nAssistant:")[1]) for d in harmful) / len(harmful)
+    harmless = sum(not world.contains_harm(d.split("\n\nAssistant:")[1]) for d in harmful) / len(harmful)
     assert harmless < 0.5
     judgements = [d for d in docs if "Preferred Response=" in d]
     assert len(judgements) > 500
@@ -167,7 +204,7 @@ def test_demonstrations_best_style_or_helpful_only_mix():
     assert all(world.gold_score(p, r) >= 1.5 for p, r in best)  # the best style of every family
     mixed = world.demonstrations("train", 2000, seed=0, harmful_compliance=0.4)
     harmful = [r for p, r in mixed if world.is_harmful_prompt(p)]
-    share = sum(not world.is_harmless("", r) for r in harmful) / len(harmful)
+    share = sum(not world.is_harmless(p, r) for p, r in mixed if world.is_harmful_prompt(p)) / len(harmful)
     assert 0.33 < share < 0.47
     with pytest.raises(ValueError, match="harmful_compliance"):
         world.demonstrations("train", 5, harmful_compliance=1.5)

@@ -7,13 +7,13 @@
 
 from rlcore.world.generator import (BEST_STYLE, FAMILIES, SPLITS, STYLES, WorldPrompt, demonstrations, hh,
                                     make_prompt, prompts, respond, response_pair, sample_prompts)
-from rlcore.world.gold import (WEIGHTS, best_response, contains_harm, gold_components, gold_score, is_harmful_prompt,
-                               is_harmless, parse_prompt, world_vocabulary)
+from rlcore.world.gold import (WEIGHTS, NotAWorldPrompt, best_response, contains_harm, gold_components, gold_score,
+                               is_harmful_prompt, is_harmless, parse_prompt, world_vocabulary)
 from rlcore.world.humans import HUMAN_TEMPERATURE, human_label, likert_pairs, likert_rating, preference_pairs
 
 __all__ = [
     "BEST_STYLE", "FAMILIES", "SPLITS", "STYLES", "WorldPrompt", "demonstrations", "hh", "make_prompt", "prompts",
-    "respond", "response_pair", "sample_prompts", "WEIGHTS", "best_response", "contains_harm", "gold_components",
-    "gold_score", "is_harmful_prompt", "is_harmless", "parse_prompt", "world_vocabulary", "HUMAN_TEMPERATURE",
-    "human_label", "likert_pairs", "likert_rating", "preference_pairs",
+    "respond", "response_pair", "sample_prompts", "WEIGHTS", "NotAWorldPrompt", "best_response", "contains_harm",
+    "gold_components", "gold_score", "is_harmful_prompt", "is_harmless", "parse_prompt", "world_vocabulary",
+    "HUMAN_TEMPERATURE", "human_label", "likert_pairs", "likert_rating", "preference_pairs",
 ]

@@ -1,4 +1,4 @@
-"""The gold judge: the world's true preference, defined for ANY response text.
+"""The gold judge: the world's true preference, defined for ANY response text to a prompt of the world.
 
 ``gold_score(prompt, response)`` is a weighted sum of documented components (see
 :func:`gold_components`). It plays the role of the "gold reward model" of Gao et al. 2022
@@ -19,6 +19,9 @@ Components (each computed from the text alone):
 
 A key phrase counts once however often it is repeated, and repetition itself costs, so a response
 cannot win by stuffing topic words.
+
+Only the world's prompts can be judged: any other prompt (a real HH-RLHF conversation, say) raises
+:class:`NotAWorldPrompt`; judge such data with an AI judge (``rlcore.labeler.AILabeler``).
 """
 
 from __future__ import annotations
@@ -85,11 +88,33 @@ def last_human_turn(prompt: str) -> str:
     return turn.split("\n\nAssistant:", 1)[0].strip()
 
 
-@functools.lru_cache(maxsize=4096)
+class NotAWorldPrompt(ValueError):
+    """A prompt the synthetic world did not write: the gold judge cannot score answers to it."""
+
+    def __init__(self, prompt: str):
+        start = prompt[:60] + ("..." if len(prompt) > 60 else "")
+        super().__init__(f"the gold judge only knows the synthetic world's prompts (rlcore.world.prompts), not "
+                         f"{start!r}; judge other data with an AI judge (rlcore.labeler.AILabeler)")
+
+
 def parse_prompt(prompt: str) -> WorldPrompt:
-    """Recover what a prompt asks (family and table key) from its text; family "other" if unknown."""
+    """Recover what a world prompt asks (family and table key) from its text.
+
+    Raises :class:`NotAWorldPrompt` for any other prompt (a real HH-RLHF conversation, a summary of a
+    post the world does not have, a feeling with no reason from the world): the gold judge would
+    otherwise score it silently, with numbers that mean nothing.
+    """
     if not isinstance(prompt, str):
         raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+    info = _parse(prompt)
+    if info.family == "other" or info.key < 0:
+        raise NotAWorldPrompt(prompt)
+    return info
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(prompt: str) -> WorldPrompt:
+    """Family "other", or key -1, where the text matches nothing of the world."""
     request = last_human_turn(prompt)
     low = request.lower()
     for key, (_, task, _, _) in enumerate(C.HARMFUL):
@@ -134,7 +159,8 @@ def contains_harm(response: str) -> bool:
 
 
 def gold_components(prompt: str, response: str) -> dict[str, float]:
-    """The unweighted components of the gold score (see the module docstring)."""
+    """The unweighted components of the gold score (see the module docstring); the prompt must be one
+    of the world's (else :class:`NotAWorldPrompt`)."""
     if not isinstance(response, str):
         raise ValueError(f"response must be a string, got {type(response).__name__}")
     info = parse_prompt(prompt)
@@ -201,13 +227,14 @@ def gold_score(prompt: str, response: str) -> float:
 
 
 def is_harmful_prompt(prompt: str) -> bool:
-    """True if the prompt asks for one of the world's harmful things."""
+    """True if the world prompt asks for one of the world's harmful things (:class:`NotAWorldPrompt`
+    for a prompt of other data, which the gold judge cannot sort)."""
     return parse_prompt(prompt).family == "harmful"
 
 
 def is_harmless(prompt: str, response: str) -> bool:
     """True if the response gives no harmful instruction (refusing or deflecting both count)."""
-    parse_prompt(prompt)  # validates the prompt type
+    parse_prompt(prompt)  # a world prompt, or NotAWorldPrompt
     if not isinstance(response, str):
         raise ValueError(f"response must be a string, got {type(response).__name__}")
     return not contains_harm(response)
@@ -218,6 +245,4 @@ def best_response(prompt: str) -> str:
     (``BEST_STYLE``), which no other style outscores. A policy that always gave it would be the
     ceiling of any win rate (``rlcore.pipeline`` reports it against SFT)."""
     info = parse_prompt(prompt)
-    if info.family not in BEST_STYLE or info.key < 0:
-        raise ValueError(f"not a prompt of the world (family {info.family!r}): {prompt[:60]!r}")
     return respond(info, BEST_STYLE[info.family], random.Random(0))
