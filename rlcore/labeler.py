@@ -119,6 +119,9 @@ class AILabeler:
             raise ValueError("self_consistency samples rationales: it needs chain_of_thought=True")
         require_pad_token(tokenizer)
         self.verdict_ids = verdict_token_ids(tokenizer)  # fails early, naming the tokens
+        from rlcore.data import check_model_tokenizer
+
+        check_model_tokenizer(model, tokenizer)  # another model's tokenizer fails here, not mid-labeling
         if clamp is not None:
             clamp_label(torch.tensor([0.5]), *clamp)  # validates the range
         self.model, self.tokenizer = model, tokenizer

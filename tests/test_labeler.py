@@ -20,6 +20,7 @@ class ToyLM(torch.nn.Module):
         self.tokenizer, self.rule = tokenizer, rule
         self.config = SimpleNamespace(max_position_embeddings=context)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
+        self.embed = torch.nn.Embedding(len(tokenizer), 1)  # sized to its tokenizer, as check_model_tokenizer needs
         self.seen = []
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, use_cache=None):
@@ -31,6 +32,9 @@ class ToyLM(torch.nn.Module):
             self.seen.append(text)
             logits[b, -1] = self.rule(text)
         return SimpleNamespace(logits=logits)
+
+    def get_input_embeddings(self):
+        return self.embed
 
 
 def verdict_logits(tokenizer, l1, l2, others=-30.0):
@@ -186,3 +190,25 @@ def test_self_consistency_needs_chain_of_thought(tokenizer):
     model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0))
     with pytest.raises(ValueError, match="chain_of_thought"):
         AILabeler(model, tokenizer, self_consistency=4)
+
+
+def test_each_model_labels_with_its_own_tokenizer_and_a_foreign_one_fails_early(tokenizer):
+    # Two genuinely different tokenizers (the GPU profile pairs GPT-Neo-125M with a Qwen labeler):
+    # the conftest one (320 tokens) and one trained on world conversations with a larger vocabulary.
+    from rlcore import world
+    from rlcore.models import tiny_gpt_neo, train_bpe_tokenizer
+
+    big_tokenizer = train_bpe_tokenizer([p + r for p, r in world.demonstrations("train", 300, seed=0)], vocab_size=700)
+    assert len(big_tokenizer) > len(tokenizer)
+    assert big_tokenizer(PROMPT)["input_ids"] != tokenizer(PROMPT)["input_ids"]
+    models = {}
+    for name, tok in (("small", tokenizer), ("big", big_tokenizer)):
+        models[name] = tiny_gpt_neo(len(tok), hidden_size=32, num_layers=2, num_heads=2, max_position_embeddings=512,
+                                    seed=0, eos_token_id=tok.eos_token_id)
+    # (a) each model with its own tokenizer labels
+    for name, tok in (("small", tokenizer), ("big", big_tokenizer)):
+        out = AILabeler(models[name], tok, seed=0).prefer_batch([PROMPT] * 2, [" A cat.", " dog"], [" dog", " A cat."])
+        assert out["p"].shape == (2,) and bool(((out["p"] > 0) & (out["p"] < 1)).all()), name
+    # (b) the small-vocabulary model with the larger tokenizer fails at construction, saying why
+    with pytest.raises(ValueError, match=r"the tokenizer has 700 tokens but the model's vocabulary has 320"):
+        AILabeler(models["small"], big_tokenizer)

@@ -128,8 +128,8 @@ print(f"on {len(few)} pairs, swap: plain {plain['accuracy_swap']:.0%}, CoT {cot[
 # not the expectation.
 
 # %%
-small_model, _ = load_base(profile.policy_model)
-small = labeler_alignment(AILabeler(small_model, tokenizer, seed=0), triples)
+small_model, small_tokenizer = load_base(profile.policy_model)  # each model with its own tokenizer
+small = labeler_alignment(AILabeler(small_model, small_tokenizer, seed=0), triples)
 sizes = {profile.policy_model: small, profile.labeler_model: base}
 for name, r in sizes.items():
     n_params = sum(p.numel() for p in (small_model if name == profile.policy_model else labeler_model).parameters())
