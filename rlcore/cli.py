@@ -28,18 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--batch-size", type=int, default=None, help="sequences per step (default: 16, 8 for gpt-neo-125m)")
     pre.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per architecture)")
     pre.add_argument("--seed", type=int, default=0)
-    check = sub.add_parser("check-data", help="validate a preference file (.jsonl/.json/.csv) and count its pairs")
+    check = sub.add_parser("check-data", help="validate a preference file (.jsonl/.json/.csv/.parquet) and count its pairs")
     check.add_argument("path")
-    check.add_argument("--format", choices=["pairs", "hh"], default="pairs",
-                       help="pairs: chosen/rejected are responses; hh: they are prompt + response")
+    check.add_argument("--format", choices=["auto", "pairs", "hh", "tldr"], default="auto",
+                       help="pairs: chosen/rejected are responses; hh: whole conversations (HH-RLHF); "
+                            "tldr: TL;DR summary comparisons; auto (default): chosen per row from its columns")
+    check.add_argument("--max-chars", type=int, default=None, metavar="N",
+                       help="skip (and count) rows whose prompt + response is longer than N characters")
     args = parser.parse_args(argv)
     try:
         if args.command == "check-data":
-            from rlcore.data import load_preferences
+            from rlcore.data import describe_skipped, read_preferences
 
-            pairs = load_preferences(args.path, format=args.format)
+            pairs, skipped = read_preferences(args.path, format=args.format, max_chars=args.max_chars)
             soft = sum(p.p_chosen != 1.0 for p in pairs)
-            print(f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels)")
+            skips = f"{sum(skipped.values())} skipped" + (f": {describe_skipped(skipped)}" if skipped else "")
+            print(f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})")
         elif args.command == "pretrain":
             from rlcore.pretrain import pretrain_cli
 

@@ -3,6 +3,10 @@
 A :class:`PreferencePair` is a prompt and two responses, ``chosen`` preferred over ``rejected``;
 ``p_chosen`` is an optional soft label P(chosen is better) (an AI labeler's probability, for RLAIF).
 The responses do not repeat the prompt: the full conversation is ``prompt + chosen``.
+
+Every loader (:func:`as_pairs`, :func:`load_preferences`, :func:`rlcore.sources.normalise`, ``rlcore
+check-data``) goes through :func:`collect_pairs`: rows that teach nothing (:class:`SkippedRow`) are
+skipped and counted by reason; structurally broken rows stop the load with one line naming the row.
 """
 
 from __future__ import annotations
@@ -13,6 +17,18 @@ from dataclasses import asdict, dataclass
 import torch
 
 from rlcore.rollout import require_pad_token
+
+
+class SkippedRow(ValueError):
+    """A well-formed row that teaches nothing (an empty response, chosen == rejected, ...).
+
+    Loaders skip such rows and count them by ``reason``; structurally broken input (not a dict, a
+    missing column, a non-string field) stays a plain ValueError that stops the load.
+    """
+
+    def __init__(self, reason: str, message: str | None = None):
+        super().__init__(message or reason)
+        self.reason = reason  # the key it is counted under, e.g. "empty response"
 
 
 @dataclass(frozen=True)
@@ -28,9 +44,10 @@ class PreferencePair:
             if not isinstance(value, str):
                 raise ValueError(f"PreferencePair.{name} must be a string, got {type(value).__name__}")
         if not self.chosen.strip() or not self.rejected.strip():
-            raise ValueError("PreferencePair: chosen and rejected must be non-empty")
+            raise SkippedRow("empty response", "PreferencePair: chosen and rejected must be non-empty")
         if self.chosen == self.rejected:
-            raise ValueError(f"PreferencePair: chosen == rejected ({self.chosen[:40]!r}...); such a pair teaches nothing")
+            raise SkippedRow("identical pair", f"PreferencePair: chosen == rejected ({self.chosen[:40]!r}...); "
+                                               "such a pair teaches nothing")
         if not 0.0 <= float(self.p_chosen) <= 1.0:
             raise ValueError(f"PreferencePair.p_chosen must be in [0, 1], got {self.p_chosen}")
 
@@ -38,48 +55,79 @@ class PreferencePair:
         return asdict(self)
 
 
-def as_pairs(rows, format: str = "pairs") -> list[PreferencePair]:
-    """Accept PreferencePair objects or dicts with prompt / chosen / rejected (/ p_chosen).
+def describe_skipped(skipped: dict[str, int]) -> str:
+    """``{"empty response": 3, "identical pair": 2}`` -> ``"3 empty response, 2 identical pair"``."""
+    return ", ".join(f"{n} {reason}" for reason, n in skipped.items())
 
-    ``format="pairs"``: chosen and rejected are the responses only. ``format="hh"``: they are whole
-    conversations that start with the prompt (as in HH-RLHF), and the prompt is cut off them.
+
+def collect_pairs(numbered_rows, convert, max_chars: int | None = None,
+                  what: str = "the rows") -> tuple[list[PreferencePair], dict[str, int]]:
+    """The one skip policy for preference rows, shared by every loader and by ``rlcore check-data``.
+
+    ``numbered_rows`` yields (where, row), ``where`` naming the row in errors ("row 3", "f.jsonl line 4");
+    ``convert(row)`` returns a PreferencePair. A :class:`SkippedRow` (empty response, chosen == rejected,
+    a conversation that cannot be split, or prompt + longer response over ``max_chars`` characters) is
+    skipped and counted by reason; any other ValueError is re-raised as one line naming the row.
+    Returns (pairs, {reason: count}); zero usable pairs is an error that says what was skipped.
     """
-    if format not in ("pairs", "hh"):
-        raise ValueError(f"unknown preference format {format!r}; use 'pairs' or 'hh'")
-    pairs = []
-    for i, row in enumerate(rows):
-        if isinstance(row, PreferencePair):
-            pairs.append(row)
-            continue
-        if not isinstance(row, dict):
-            raise ValueError(f"preference row {i} is a {type(row).__name__}, not a dict with prompt, chosen, rejected")
-        missing = [k for k in ("prompt", "chosen", "rejected") if k not in row]
-        if missing:
-            raise ValueError(f"preference row {i} is missing field(s) {missing}; each row needs prompt, chosen, rejected")
-        prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
-        for name, value in (("prompt", prompt), ("chosen", chosen), ("rejected", rejected)):
-            if not isinstance(value, str):
-                raise ValueError(f"preference row {i}: {name} must be a string, got {type(value).__name__}")
-            if not value.strip():
-                raise ValueError(f"preference row {i}: {name} is empty")
-        if format == "hh":
-            for name, value in (("chosen", chosen), ("rejected", rejected)):
-                if not value.startswith(prompt):
-                    raise ValueError(f"preference row {i}: {name} does not start with the prompt; in the 'hh' "
-                                     "format chosen and rejected are prompt + response (use format='pairs' "
-                                     "if they hold the responses only)")
-            chosen, rejected = chosen[len(prompt):], rejected[len(prompt):]
+    pairs, skipped, n_rows = [], {}, 0
+    for where, row in numbered_rows:
+        n_rows += 1
         try:
-            pairs.append(PreferencePair(prompt, chosen, rejected, float(row.get("p_chosen", 1.0))))
+            if isinstance(row, PreferencePair):
+                pair = row
+            elif isinstance(row, dict):
+                pair = convert(row)
+            else:
+                raise ValueError(f"expected a dict with prompt, chosen, rejected, got a {type(row).__name__}")
+            if max_chars is not None and len(pair.prompt) + max(len(pair.chosen), len(pair.rejected)) > max_chars:
+                raise SkippedRow("too long")
+        except SkippedRow as skip:
+            skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
+            continue
         except ValueError as err:
-            raise ValueError(f"preference row {i}: {str(err).removeprefix('PreferencePair: ')}") from None
+            message = str(err).removeprefix("PreferencePair: ").removeprefix("PreferencePair.")
+            raise ValueError(f"{where}: {message}") from None
+        pairs.append(pair)
+    if n_rows == 0:
+        raise ValueError(f"no preference pairs in {what}: it has zero rows (after any filtering)")
     if not pairs:
-        raise ValueError("no preference pairs: the dataset has zero rows (after any filtering)")
+        raise ValueError(f"no usable pairs in {what}: all rows were skipped ({describe_skipped(skipped)})")
+    return pairs, skipped
+
+
+def warn_skipped(pairs: list[PreferencePair], skipped: dict[str, int], what: str) -> None:
+    """One warning with the skip counts (nothing when no row was skipped)."""
+    if skipped:
+        n = sum(skipped.values())
+        warnings.warn(f"{what}: skipped {n} of {n + len(pairs)} rows that are not valid pairs "
+                      f"({describe_skipped(skipped)})", stacklevel=3)
+
+
+def read_pairs(rows, format: str = "pairs", max_chars: int | None = None,
+               what: str = "the rows") -> tuple[list[PreferencePair], dict[str, int]]:
+    """PreferencePairs from PreferencePair objects or dicts, and the skip counts {reason: n}.
+
+    ``format`` (see :data:`rlcore.sources.FORMATS`): ``"pairs"``, chosen / rejected are the responses
+    only; ``"hh"``, they are whole conversations (cut at the prompt if the row has one, else split at
+    the last shared "\\n\\nAssistant:"); ``"tldr"``, TL;DR summarisation comparisons; ``"auto"``, chosen
+    per row from the columns it has.
+    """
+    from rlcore.sources import converter  # sources builds on PreferencePair, so it is imported late
+
+    return collect_pairs(((f"preference row {i}", row) for i, row in enumerate(rows)), converter(format),
+                         max_chars, what)
+
+
+def as_pairs(rows, format: str = "pairs", max_chars: int | None = None) -> list[PreferencePair]:
+    """:func:`read_pairs` without the counts: rows that teach nothing are skipped with one warning."""
+    pairs, skipped = read_pairs(rows, format, max_chars)
+    warn_skipped(pairs, skipped, "preference rows")
     return pairs
 
 
-def load_preferences(path: str, format: str = "pairs") -> list[PreferencePair]:
-    """Read preference pairs from a .jsonl, .json (a list of rows) or .csv file and validate them."""
+def read_rows(path: str) -> list[tuple[str, object]]:
+    """The rows of a .jsonl, .json (a list of rows), .csv or .parquet file, each as (where, row)."""
     import csv
     import json
     import os
@@ -87,24 +135,58 @@ def load_preferences(path: str, format: str = "pairs") -> list[PreferencePair]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no preference file at {path}")
     ext = os.path.splitext(path)[1].lower()
-    with open(path, encoding="utf-8") as f:
+    if ext == ".parquet":
+        try:
+            import pandas
+
+            records = pandas.read_parquet(path).to_dict("records")
+        except ImportError:
+            from datasets import Dataset
+
+            records = list(Dataset.from_parquet(path))
+        return [(f"{path} row {i}", row) for i, row in enumerate(records)]
+    with open(path, encoding="utf-8", newline="" if ext == ".csv" else None) as f:
         if ext == ".jsonl":
             rows = []
             for line_no, line in enumerate(f, 1):
                 if line.strip():
                     try:
-                        rows.append(json.loads(line))
+                        rows.append((f"{path} line {line_no}", json.loads(line)))
                     except json.JSONDecodeError as err:
                         raise ValueError(f"{path} line {line_no} is not valid JSON: {err.msg}") from None
-        elif ext == ".json":
-            rows = json.load(f)
-            if not isinstance(rows, list):
-                raise ValueError(f"{path} must hold a JSON list of rows, found a {type(rows).__name__}")
-        elif ext == ".csv":
-            rows = list(csv.DictReader(f))
-        else:
-            raise ValueError(f"cannot read {path}: use a .jsonl, .json or .csv file")
-    return as_pairs(rows, format=format)
+            return rows
+        if ext == ".json":
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} is not valid JSON (line {err.lineno}): {err.msg}") from None
+            if not isinstance(data, list):
+                raise ValueError(f"{path} must hold a JSON list of rows, found a {type(data).__name__}")
+            return [(f"{path} row {i}", row) for i, row in enumerate(data)]
+        if ext == ".csv":
+            reader = csv.DictReader(f)
+            return [(f"{path} line {reader.line_num}", row) for row in reader]
+    raise ValueError(f"cannot read {path}: use a .jsonl, .json, .csv or .parquet file")
+
+
+def read_preferences(path: str, format: str = "auto",
+                     max_chars: int | None = None) -> tuple[list[PreferencePair], dict[str, int]]:
+    """Preference pairs from a file and the skip counts {reason: n}: what ``rlcore check-data`` prints."""
+    from rlcore.sources import converter
+
+    convert = converter(format)  # an unknown format fails before the file is read
+    return collect_pairs(read_rows(path), convert, max_chars, what=path)
+
+
+def load_preferences(path: str, format: str = "auto", max_chars: int | None = None) -> list[PreferencePair]:
+    """Read and validate preference pairs from a .jsonl, .json, .csv or .parquet file.
+
+    Rows that teach nothing are skipped, with one warning that counts them by reason; see
+    :func:`read_preferences` for the counts themselves.
+    """
+    pairs, skipped = read_preferences(path, format, max_chars)
+    warn_skipped(pairs, skipped, path)
+    return pairs
 
 
 def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str], max_length: int,

@@ -32,14 +32,17 @@ def run_script(tmp_path, code: str, *args, launcher=()):
 
 # ------------------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("row, message", [
-    ({"prompt": "p", "chosen": "a"}, r"row 0 is missing field\(s\) \['rejected'\]"),
+    ({"prompt": "p", "chosen": "a"}, r"row 0: missing field\(s\) \['rejected'\]"),
     ({"chosen": "a", "rejected": "b"}, r"missing field\(s\) \['prompt'\]"),
-    ({**GOOD, "chosen": ""}, "row 0: chosen is empty"),
-    ({**GOOD, "rejected": "   "}, "row 0: rejected is empty"),
     ({**GOOD, "chosen": 3}, "row 0: chosen must be a string, got int"),
     ({**GOOD, "prompt": None}, "row 0: prompt must be a string, got NoneType"),
-    ({**GOOD, "rejected": GOOD["chosen"]}, "row 0: chosen == rejected"),
-    ({**GOOD, "p_chosen": 1.5}, r"p_chosen must be in \[0, 1\]"),
+    ({**GOOD, "p_chosen": 1.5}, r"row 0: p_chosen must be in \[0, 1\]"),
+    ({**GOOD, "p_chosen": "high"}, r"row 0: p_chosen must be a number in \[0, 1\], got 'high'"),
+    ("a string", "row 0: expected a dict with prompt, chosen, rejected, got a str"),
+    # rows that teach nothing are skipped, not fatal; with no other row left that is an error
+    ({**GOOD, "chosen": ""}, r"no usable pairs .*all rows were skipped \(1 empty response\)"),
+    ({**GOOD, "rejected": "   "}, r"all rows were skipped \(1 empty response\)"),
+    ({**GOOD, "rejected": GOOD["chosen"]}, r"all rows were skipped \(1 identical pair\)"),
 ])
 def test_bad_preference_rows_name_the_row_and_the_field(row, message):
     with pytest.raises(ValueError, match=message):
@@ -74,7 +77,7 @@ def test_preference_files_are_read_and_validated(tmp_path):
         load_preferences(str(tmp_path / "missing.jsonl"))
     text = tmp_path / "pairs.txt"
     text.write_text("x")
-    with pytest.raises(ValueError, match="use a .jsonl, .json or .csv"):
+    with pytest.raises(ValueError, match=r"use a \.jsonl, \.json, \.csv or \.parquet file"):
         load_preferences(str(text))
 
 
@@ -86,13 +89,14 @@ def test_cli_prints_one_line_and_exits_nonzero_without_a_traceback(tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rlcore: error: ValueError: preference row 0: chosen == rejected")
+    assert len(lines) == 1 and lines[0].startswith("rlcore: error: ValueError: no usable pairs in ")
+    assert lines[0].endswith("all rows were skipped (1 identical pair)")
     debug = subprocess.run([cmd[0], "-m", "rlcore.cli", "--debug", *cmd[3:]], env=ENV, capture_output=True, text=True)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(GOOD) + "\n")
     ok = subprocess.run([*cmd[:4], str(good)], env=ENV, capture_output=True, text=True)
-    assert ok.returncode == 0 and "1 preference pairs OK" in ok.stdout
+    assert ok.returncode == 0 and ok.stdout == f"{good}: 1 preference pairs OK (0 with soft labels; 0 skipped)\n"
 
 
 def test_tokenizer_without_pad_token_says_how_to_fix_it(tokenizer, tiny_model):

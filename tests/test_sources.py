@@ -2,8 +2,9 @@
 
 import pytest
 
+from rlcore.data import as_pairs
 from rlcore.models import HubUnreachableError
-from rlcore.sources import load_preference_source, normalise, split_hh
+from rlcore.sources import detect_format, load_preference_source, normalise, read_source, split_hh
 
 HH = {  # Anthropic/hh-rlhf: two whole conversations, the last assistant turn differs
     "chosen": "\n\nHuman: How do I boil an egg?\n\nAssistant: Put it in boiling water.\n\nHuman: For how long?"
@@ -29,11 +30,17 @@ def test_hh_rlhf_responses_sharing_their_first_words_are_not_cut_inside_the_resp
 def test_hh_rlhf_rows_that_are_not_pairs_are_skipped_and_counted():
     same = {"chosen": HH["chosen"], "rejected": HH["chosen"]}
     no_turn = {"chosen": "hello there", "rejected": "hello world"}
-    with pytest.warns(UserWarning, match="skipped 2 of 3 rows"):
+    with pytest.warns(UserWarning, match=r"skipped 2 of 3 rows .*\(1 identical pair, 1 unsplittable conversation\)"):
         pairs = normalise("Anthropic/hh-rlhf", [HH, same, no_turn])
     assert len(pairs) == 1
-    with pytest.raises(ValueError, match="no usable pairs"):
+    assert read_source("Anthropic/hh-rlhf", [no_turn, HH, no_turn])[1] == {"unsplittable conversation": 2}
+    with pytest.raises(ValueError, match=r"no usable pairs in Anthropic/hh-rlhf: .*\(1 unsplittable conversation\)"):
         normalise("Anthropic/hh-rlhf", [no_turn])
+
+
+def test_a_source_row_without_its_columns_is_an_error_naming_the_row():
+    with pytest.raises(ValueError, match=r"^Anthropic/hh-rlhf row 1: missing field\(s\) \['rejected'\]"):
+        normalise("Anthropic/hh-rlhf", [HH, {"chosen": HH["chosen"]}])
 
 
 def test_dahoas_prompt_and_responses():
@@ -46,12 +53,46 @@ def test_dahoas_prompt_and_responses():
     assert pair.prompt == "\n\nHuman: Name a colour. Assistant:"
 
 
-def test_tldr_comparisons_drop_the_repeated_tldr_marker():
+# CarperAI/openai_summarize_comparisons: the prompt ends with the post; each response starts with "TL;DR: "
+TLDR = {"prompt": "SUBREDDIT: r/cooking\nTITLE: My rice always burns at the bottom\nPOST: I use a steel pot, one cup "
+                  "of rice and two cups of water on low heat, and the bottom still burns every time.",
+        "chosen": "TL;DR: rice burns at the bottom of my steel pot even on low heat, what am I doing wrong?",
+        "rejected": "TL;DR: rice"}
+
+
+def test_tldr_comparisons_ask_for_a_summary_and_drop_the_marker_from_the_responses():
+    (pair,) = normalise("CarperAI/openai_summarize_comparisons", [TLDR])
+    assert pair.prompt == TLDR["prompt"] + "\nTL;DR:"
+    assert pair.chosen == " rice burns at the bottom of my steel pot even on low heat, what am I doing wrong?"
+    assert pair.rejected == " rice"
+    assert as_pairs([TLDR], format="auto") == [pair]  # the same normaliser for a local file
+
+
+def test_tldr_prompts_that_already_end_with_the_marker_keep_one_marker():
     row = {"prompt": "SUBREDDIT: r/dogs\nTITLE: barking\nPOST: My dog barks when I leave.\nTL;DR: ",
            "chosen": "TL;DR: dog barks when left alone", "rejected": "TL;DR: dogs"}
     (pair,) = normalise("CarperAI/openai_summarize_comparisons", [row])
-    assert pair.prompt.endswith("TL;DR:")
+    assert pair.prompt == "SUBREDDIT: r/dogs\nTITLE: barking\nPOST: My dog barks when I leave.\nTL;DR:"
     assert (pair.chosen, pair.rejected) == (" dog barks when left alone", " dogs")
+    with pytest.warns(UserWarning, match=r"\(1 empty response\)"):
+        normalise("CarperAI/openai_summarize_comparisons", [row, {**row, "rejected": "TL;DR: "}])
+
+
+def test_auto_format_is_read_from_each_rows_columns():
+    prompt = "\n\nHuman: Name a colour.\n\nAssistant:"
+    assert detect_format(HH) == "hh"
+    assert detect_format(TLDR) == "tldr"
+    assert detect_format({"prompt": prompt, "chosen": " Blue.", "rejected": " No."}) == "pairs"
+    assert detect_format({"prompt": prompt, "chosen": prompt + " Blue.", "rejected": prompt + " No."}) == "hh"
+    dahoas = {"prompt": prompt, "response": " Blue.", "chosen": " Blue.", "rejected": " No."}
+    assert detect_format(dahoas) == "pairs"
+    rows = [HH, {"prompt": prompt, "chosen": prompt + " Blue.", "rejected": prompt + " No."}, dahoas]
+    hh_prompt = "\n\nHuman: How do I boil an egg?\n\nAssistant: Put it in boiling water.\n\nHuman: For how long?\n\nAssistant:"
+    assert [(p.prompt, p.chosen, p.rejected) for p in as_pairs(rows, format="auto")] == [
+        (hh_prompt, " About nine minutes for a hard egg.", " About an hour."),
+        (prompt, " Blue.", " No."),
+        (prompt, " Blue.", " No."),
+    ]
 
 
 def test_unknown_source_and_offline_hub_give_one_clear_error(monkeypatch):
