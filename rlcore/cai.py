@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore import formats
 from rlcore.rollout import generate
@@ -49,7 +49,7 @@ def critique_and_revise(model, tokenizer, prompts: list[str], responses: list[st
     records = [{"prompt": p, "initial": r, "critiques": [], "revisions": [], "principles": []}
                for p, r in zip(prompts, responses)]
     current = list(responses)
-    for k in tqdm(range(rounds), desc="critique -> revision", disable=not progress):
+    for k in progress_bar(range(rounds), desc="critique -> revision", disable=not progress):
         chosen = [rng.choice(principles) for _ in prompts]
         critiques = _continue(model, tokenizer, [formats.critique_prompt(p, r, c) for p, r, c in
                                                  zip(prompts, current, chosen)],

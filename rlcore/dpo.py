@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.data import as_pairs, check_model_tokenizer, tokenize_pairs
 from rlcore.rollout import forward_logits, logprobs_from_logits
@@ -53,7 +53,7 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
     run = TrainingRun("DPO", {"policy": policy}, {"policy": make_optimizer(policy, lr)}, checkpoint_dir,
                       checkpoint_every, resume)
     net = run.wrapped("policy")
-    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="DPO", disable=not progress)
+    bar = progress_bar(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="DPO", disable=not progress)
     for idx in run.batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]
         n = len(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.rollout import generate, response_logprobs
 
@@ -14,7 +14,7 @@ def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int =
                      seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list[str]:
     """One response per prompt, in batches (seeded)."""
     out = []
-    for i in tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
+    for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
         rollout = generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens,
                            do_sample=do_sample, temperature=temperature, seed=seed + i, max_prompt_tokens=192)
         out.extend(rollout.responses)

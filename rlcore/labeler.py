@@ -220,13 +220,13 @@ class AILabeler:
         chosen is the response the labeler prefers, p_chosen its probability (>= 0.5 before clamping).
         """
         from datasets import Dataset
-        from tqdm.auto import tqdm
+        from rlcore.progress import progress_bar
 
         triples = list(triples)
         if not triples:
             raise ValueError("no pairs to label")
         rows = {"prompt": [], "chosen": [], "rejected": [], "p_chosen": [], "p_first_order": []}
-        for start in tqdm(range(0, len(triples), chunk), desc="AI labels", disable=not progress):
+        for start in progress_bar(range(0, len(triples), chunk), desc="AI labels", disable=not progress):
             part = triples[start:start + chunk]
             prompts, a, b = (list(x) for x in zip(*part))
             probs = self.prefer_batch(prompts, a, b, offset=start)

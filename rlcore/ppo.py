@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import torch
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.gae import compute_gae
 from rlcore.training import TrainingRun
@@ -336,7 +336,7 @@ class PPOTrainer:
         batches = iter(prompt_batches)
         for _ in range(self.iteration):  # batches used before the checkpoint
             next(batches)
-        bar = tqdm(total=steps, initial=self.iteration, desc=f"{self.config.algorithm.upper()}", disable=not progress)
+        bar = progress_bar(total=steps, initial=self.iteration, desc=f"{self.config.algorithm.upper()}", disable=not progress)
         while self.iteration < steps:
             stats = self.step(next(batches))
             bar.update(1)

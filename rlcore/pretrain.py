@@ -12,7 +12,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.config import seed_everything
 from rlcore.models import tiny_gpt_neo
@@ -80,7 +80,7 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
     log = []
     model.train()
     start = time.process_time()
-    bar = tqdm(range(steps), desc=f"pretrain {arch}", disable=not progress)
+    bar = progress_bar(range(steps), desc=f"pretrain {arch}", disable=not progress)
     window = []  # losses since the last log line
     wall = time.time()
     for step in bar:

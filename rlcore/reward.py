@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
 from rlcore.rollout import position_ids_from_mask
@@ -241,7 +241,7 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
                       checkpoint_every, resume)
     net = run.wrapped("model")
     model.train()
-    bar = tqdm(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="reward model",
+    bar = progress_bar(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="reward model",
                disable=not progress)
     for idx in run.batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]

@@ -7,7 +7,7 @@ The prompt is context, not something the model should learn to write, so its tok
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
+from rlcore.progress import progress_bar
 
 from rlcore.data import check_model_tokenizer, tokenize_prompt_response, warn_truncated
 from rlcore.rollout import forward_logits, logprobs_from_logits, masked_mean
@@ -45,7 +45,7 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
                       checkpoint_every, resume)
     net = run.wrapped("model")
     model.train()
-    bar = tqdm(total=n_batches(len(prompts), batch_size, epochs), initial=run.step, desc="SFT", disable=not progress)
+    bar = progress_bar(total=n_batches(len(prompts), batch_size, epochs), initial=run.step, desc="SFT", disable=not progress)
     for idx in run.batches(len(prompts), batch_size, epochs, seed):
         ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
                                                    [responses[j] for j in idx], max_length, device=device)

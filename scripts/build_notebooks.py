@@ -4,15 +4,19 @@
     python scripts/build_notebooks.py                 # build + execute all (tiny profile), write notebooks/*.ipynb
     python scripts/build_notebooks.py 04_gae_and_ppo  # just one
     python scripts/build_notebooks.py --no-execute    # structure only
+    python scripts/build_notebooks.py --update-saved  # saved notebooks: widgets -> text, fresh install cell
 
 Sources live in ``notebooks/src/NN_topic.py`` in the "percent" format (``# %%`` starts a code cell,
 ``# %% [markdown]`` a markdown cell). The badge and the install cell come from ONE setting, the
-repository URL in pyproject's ``[project.urls]``. Executed notebooks are saved without widget state.
+repository URL in pyproject's ``[project.urls]``. Executed notebooks are saved without widgets: GitHub
+and the course site cannot draw them (a tqdm bar would show frozen at its first draw, 0%), so each widget
+output becomes text first (``widgets_to_text``).
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import re
 import sys
@@ -41,9 +45,11 @@ def badge_cell(name: str) -> nbformat.NotebookNode:
 
 def install_cell() -> nbformat.NotebookNode:
     source = ("# On Colab, install the course package (a GPU runtime picks the GPT-Neo-125M profile).\n"
+              "# Colab's own torch stays: rlcore asks for torch >= 2.2, and pip upgrades a dependency only\n"
+              "# if the installed version falls short (no -U here: it would replace Colab's CUDA torch).\n"
               "import sys\n"
               "if \"google.colab\" in sys.modules:\n"
-              f"    !pip install -q \"rlcore @ git+{repository_url()}\"")
+              f"    !pip install -q --upgrade-strategy only-if-needed \"rlcore @ git+{repository_url()}\"")
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["rlcore-install"]})
 
 
@@ -107,10 +113,78 @@ def build(name: str) -> nbformat.NotebookNode:
 
 def stable_metadata(nb: nbformat.NotebookNode, name: str) -> None:
     """Drop execution timestamps and give cells ids derived from the notebook and position, so a
-    rebuild that computes the same outputs leaves the file unchanged (widget model ids still vary)."""
+    rebuild that computes the same outputs leaves the file unchanged (the times in tqdm's bars still vary)."""
     for i, cell in enumerate(nb.cells):
         cell.id = f"{name[:2]}-{i:03d}"
         cell.metadata.pop("execution", None)
+
+
+# --------------------------------------------------------------------------- widgets -> text
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+INTERACTIVE_NOTE = "(An interactive widget: run the notebook in Jupyter or Colab to use it.)"
+# tqdm's text always has the elapsed time in brackets: "SFT:   0%|          | 0/76 [00:00<?, ?it/s]"
+TQDM_TEXT = re.compile(r"\[\d+:\d\d[<,]")
+
+
+def text_output(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("display_data", data={"text/plain": text})
+
+
+def widget_as_text(output: nbformat.NotebookNode, state: dict) -> list[nbformat.NotebookNode]:
+    """The outputs that stand for one widget output on a page that cannot run widgets.
+
+    ``state``: the widget models nbclient recorded (model id -> {"state": {...}}), empty for a saved
+    notebook. A tqdm bar (an HBox of HTML, FloatProgress, HTML) becomes its final text, the one a terminal
+    shows, e.g. "SFT: 100%|██████████| 76/76 [00:05<00:00, 14.1it/s]"; a bar that hid itself (leave=False)
+    is dropped. Another widget (``interact``) becomes a note plus what its Output widgets captured, i.e.
+    the function's output at the default values. Without recorded state only the widget's first draw is
+    known (a bar at 0%): a bar is dropped, another widget becomes the note.
+    """
+    def model(ref: str) -> dict:
+        return state.get(ref.removeprefix("IPY_MODEL_"), {}).get("state", {})
+
+    def text(html_widget: dict) -> str:  # tqdm escapes HTML and pads with figure spaces
+        return html.unescape(html_widget.get("value", "")).replace("\u2007", " ")
+
+    model_id = output["data"][WIDGET_VIEW]["model_id"]
+    box = model(model_id)
+    if not box:
+        return [] if TQDM_TEXT.search(output["data"].get("text/plain", "")) else [text_output(INTERACTIVE_NOTE)]
+    children = [model(c) for c in box.get("children", [])]
+    if [c.get("_model_name") for c in children] == ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        if model(box.get("layout", "")).get("visibility") == "hidden":
+            return []
+        left, right, bar = text(children[0]), text(children[2]), children[1]
+        if right.lstrip().split(" ")[0].endswith("/?") or not bar.get("max"):  # no total: a terminal shows no bar
+            return [text_output((left + right).strip())]
+        filled = max(0, min(10, int(10 * bar.get("value", 0) / bar["max"])))
+        return [text_output(f"{left}|{'█' * filled}{' ' * (10 - filled)}|{right}")]
+    captured, todo = [], [model_id]
+    while todo:  # the widget and its children, depth first, in display order
+        m = model(todo.pop(0))
+        todo[:0] = m.get("children", [])
+        if m.get("_model_name") == "OutputModel":
+            captured += [nbformat.from_dict(o) for o in m.get("outputs", [])]
+    return [text_output(INTERACTIVE_NOTE)] + captured
+
+
+def widgets_to_text(nb: nbformat.NotebookNode) -> int:
+    """Replace every widget output by text (``widget_as_text``) and drop the widget state; returns how many."""
+    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    replaced = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.outputs:
+            if WIDGET_VIEW in output.get("data", {}):
+                outputs += widget_as_text(output, state)
+                replaced += 1
+            else:
+                outputs.append(output)
+        cell.outputs = outputs
+    return replaced
 
 
 def execute(nb: nbformat.NotebookNode, timeout: int = 900) -> float:
@@ -119,17 +193,41 @@ def execute(nb: nbformat.NotebookNode, timeout: int = 900) -> float:
     start = time.time()
     env_profile = os.environ.setdefault("RLCORE_PROFILE", "tiny")
     assert env_profile == "tiny", "notebooks are committed with the outputs of the tiny profile"
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": OUT}}).execute()
-    nb.metadata.pop("widgets", None)  # no widget state in the repository
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": OUT}},
+                   store_widget_state=True).execute()
+    widgets_to_text(nb)  # finished text bars instead of widgets; no widget state in the repository
     return time.time() - start
+
+
+def update_saved(name: str) -> int:
+    """Bring a saved notebook up to date without executing it: its badge and install cell are built
+    afresh and its widget outputs become text. Returns the number of widget outputs replaced."""
+    path = os.path.join(OUT, f"{name}.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    assert "rlcore-badge" in nb.cells[1].metadata.get("tags", []), f"{name}: cell 1 is not the badge"
+    assert "rlcore-install" in nb.cells[2].metadata.get("tags", []), f"{name}: cell 2 is not the install cell"
+    install = install_cell()
+    install.execution_count, install.outputs = nb.cells[2].execution_count, nb.cells[2].outputs
+    nb.cells[1:3] = [badge_cell(name), install]
+    replaced = widgets_to_text(nb)
+    stable_metadata(nb, name)
+    nbformat.write(nb, path)
+    return replaced
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("names", nargs="*")
     parser.add_argument("--no-execute", action="store_true")
+    parser.add_argument("--update-saved", action="store_true",
+                        help="do not build or execute: rewrite the saved notebooks with text for widgets "
+                             "and a fresh badge and install cell")
     args = parser.parse_args(argv)
     names = args.names or sorted(f[:-3] for f in os.listdir(SRC) if f.endswith(".py"))
+    if args.update_saved:
+        for name in names:
+            print(f"{name}: {update_saved(name)} widget outputs replaced by text")
+        return 0
     for name in names:
         nb = build(name)
         seconds = 0.0 if args.no_execute else execute(nb)

@@ -27,6 +27,8 @@ def test_there_are_notebooks_in_course_order():
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_badge_install_and_profile_cells(name):
+    from build_notebooks import install_cell
+
     nb = nbformat.read(os.path.join(NB_DIR, name), as_version=4)
     url = repo_url()
     repo = url.split("github.com/")[1]
@@ -36,6 +38,13 @@ def test_badge_install_and_profile_cells(name):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "get_profile()" in code
     assert "widgets" not in nb.metadata, "commit notebooks without widget state"
+    assert install.source == install_cell().source, "run scripts/build_notebooks.py --update-saved"
+    pip = [line.split() for line in install.source.splitlines() if "pip install" in line]
+    assert len(pip) == 1 and "only-if-needed" in pip[0], "keep Colab's torch"
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(pip[0]), "never upgrade Colab's torch"
+    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert not widgets, "widget outputs show frozen (a tqdm bar at 0%) on GitHub: build_notebooks.widgets_to_text"
     assert all("execution" not in c.metadata for c in nb.cells), "no execution timestamps (rebuilds stay quiet)"
     assert [c.id for c in nb.cells] == [f"{name[:2]}-{i:03d}" for i in range(len(nb.cells))]
     text = nbformat.writes(nb)
@@ -109,3 +118,59 @@ def test_nbval_tags_follow_the_cell_kind():
     assert nbval_tag("x = 1\nassert x") == "nbval-ignore-output"
     assert nbval_tag("from rlcore.exercises import check_kl_k3\n\nassert check_kl_k3(f)") == "nbval-check-output"
     assert nbval_tag("import math") == "nbval-ignore-output"
+
+
+def _widget_state(**models):
+    """Widget state as nbclient records it: model id -> {"state": {"_model_name": ..., ...}}."""
+    return {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {
+        k: {"model_name": v["_model_name"], "state": v} for k, v in models.items()}}}}
+
+
+def _widget_output(model_id, text):
+    return nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": model_id, "version_major": 2, "version_minor": 0},
+        "text/plain": text})
+
+
+def test_widgets_become_finished_text_bars_and_notes():
+    from build_notebooks import INTERACTIVE_NOTE, widgets_to_text
+
+    f = "\u2007"  # tqdm pads its HTML with figure spaces and escapes "<"
+    state = _widget_state(
+        # a finished tqdm bar: HBox(HTML, FloatProgress, HTML)
+        bar={"_model_name": "HBoxModel", "children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"], "layout": "IPY_MODEL_lay"},
+        l={"_model_name": "HTMLModel", "value": f"SFT:{f}100%"},
+        p={"_model_name": "FloatProgressModel", "value": 76.0, "max": 76.0, "bar_style": "success"},
+        r={"_model_name": "HTMLModel", "value": f"{f}76/76{f}[00:05&lt;00:00,{f}14.10it/s]"},
+        lay={"_model_name": "LayoutModel", "visibility": None},
+        # a bar that hid itself (leave=False)
+        gone={"_model_name": "HBoxModel", "children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"], "layout": "IPY_MODEL_hid"},
+        hid={"_model_name": "LayoutModel", "visibility": "hidden"},
+        # interact(): a VBox of a slider and an Output widget holding the function's first output
+        box={"_model_name": "VBoxModel", "children": ["IPY_MODEL_s", "IPY_MODEL_o"]},
+        s={"_model_name": "FloatSliderModel", "value": 1.0},
+        o={"_model_name": "OutputModel", "outputs": [{"output_type": "stream", "name": "stdout", "text": "x is 1\n"}]},
+    )
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [_widget_output("bar", "SFT:   0%|          | 0/76 [00:00<?, ?it/s]"),
+                    _widget_output("gone", "  0%|          | 0/5 [00:00<?, ?it/s]"),
+                    nbformat.v4.new_output("stream", name="stdout", text="loss 1.2\n"),
+                    _widget_output("box", "interactive(children=(FloatSlider(value=1.0), Output()))")]
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata=state)
+    assert widgets_to_text(nb) == 3
+    assert "widgets" not in nb.metadata
+    texts = [o.get("data", {}).get("text/plain", o.get("text")) for o in cell.outputs]
+    assert texts == ["SFT: 100%|██████████| 76/76 [00:05<00:00, 14.10it/s]", "loss 1.2\n", INTERACTIVE_NOTE, "x is 1\n"]
+    nbformat.validate(nb)
+
+
+def test_saved_widgets_without_state_lose_the_frozen_bar_and_keep_a_note():
+    from build_notebooks import INTERACTIVE_NOTE, widgets_to_text
+
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [_widget_output("a", "Loading weights:   0%|          | 0/56 [00:00<?, ?it/s]"),
+                    _widget_output("b", "0it [00:00, ?it/s]"),
+                    _widget_output("c", "interactive(children=(Text(value='How do I bake bread?'),))")]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert widgets_to_text(nb) == 3
+    assert [o["data"]["text/plain"] for o in cell.outputs] == [INTERACTIVE_NOTE]
