@@ -2,7 +2,7 @@
 """Time ONE PPO iteration of rlcore and of TRL's PPOTrainer (``trl.experimental.ppo``, TRL 0.29.x).
 
     python benchmarks/ppo_vs_trl.py --reps 3                    # CPU: the shipped tiny GPT-Neo (1M params)
-    python benchmarks/ppo_vs_trl.py --device cuda --reps 5      # GPU: a GPT-Neo-125M-shaped model, random weights
+    python benchmarks/ppo_vs_trl.py --device cuda --reps 5      # GPU: the GPT-Neo-125M shape, random weights
     python benchmarks/ppo_vs_trl.py --json results.json         # also write the numbers as JSON
 
 One iteration = rollout (generate) -> log-probs, reference log-probs, values, reward score -> KL-penalised
@@ -59,22 +59,29 @@ def now(device: str) -> float:
 
 
 # --------------------------------------------------------------------------- models and prompts (both sides)
+# EleutherAI/gpt-neo-125m's config.json: the shape of the GPU model (built here with random weights).
+GPT_NEO_125M = dict(vocab_size=50257, hidden_size=768, num_layers=12, num_heads=12,
+                    attention_types=[[["global", "local"], 6]], window_size=256, max_position_embeddings=2048)
+
+
 def build_policy(model_name: str, device: str):
     """The policy (a GPT-Neo causal LM, float32) and its tokenizer, the same weights in every process.
 
-    "tiny": the shipped 1M-parameter model. "gpt-neo-125m": the GPT-Neo-125M shape (hidden 768, 12 layers,
-    12 heads) with random weights (seed 0) and the shipped tokenizer, built offline.
+    "tiny": the shipped 1M-parameter model. "gpt-neo-125m": the GPT-Neo-125M shape (``GPT_NEO_125M``:
+    50257-token vocabulary, hidden 768, 12 layers, 12 heads, global and local (window 256) attention in
+    turn, 2048 positions; 125M parameters) with random weights (seed 0), built offline. Its tokenizer is
+    the shipped tiny one (1797 tokens, the EOS id 0): the prompts use only those ids, while the model
+    scores and samples from all 50257, as GPT-Neo-125M does; the sampled ids past the tokenizer decode
+    to nothing readable, which does not change the amount of work.
     """
     from rlcore.models import load_base, load_tokenizer, tiny_gpt_neo
-    from rlcore.pretrain import ARCHS
 
     if model_name == "tiny":
         policy, tokenizer = load_base("tiny")
     else:
         tokenizer = load_tokenizer("tiny")
-        hidden, layers, heads, context = ARCHS[model_name]
-        policy = tiny_gpt_neo(len(tokenizer), hidden_size=hidden, num_layers=layers, num_heads=heads,
-                              max_position_embeddings=context, seed=SEED, eos_token_id=tokenizer.eos_token_id)
+        assert len(tokenizer) <= GPT_NEO_125M["vocab_size"]
+        policy = tiny_gpt_neo(**GPT_NEO_125M, seed=SEED, eos_token_id=tokenizer.eos_token_id)
     # Fixed response length on both sides: EOS can never be sampled, so every response has exactly
     # response_tokens tokens. Both trainers call policy.generate(), which reads this from generation_config.
     policy.generation_config.suppress_tokens = [tokenizer.eos_token_id]
