@@ -10,7 +10,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rlcore", description="RLHF / RLAIF course toolkit")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    pipe = sub.add_parser("pipeline", help="SFT -> RM (human / AI labels) -> PPO -> gold evaluation (RLHF vs RLAIF)")
+    pipe = sub.add_parser("pipeline", help="SFT -> RM (human / AI labels) -> PPO, DPO -> judged report (RLHF vs RLAIF)")
     pipe.add_argument("--profile", default="tiny")
     pipe.add_argument("--out", default="runs/pipeline")
     pipe.add_argument("--seed", type=int, default=0)
@@ -19,6 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--resume", action="store_true", help="continue interrupted stages from their last checkpoint")
     pipe.add_argument("--policy-model", default=None, metavar="NAME_OR_PATH",
                       help="replace the profile's policy base, e.g. a model made by `rlcore pretrain`")
+    pipe.add_argument("--data", default=None, metavar="FILE_OR_SOURCE",
+                      help="preference data instead of the profile's: 'world', a local .jsonl/.json/.csv/.parquet "
+                           "file (raw HH transcripts or prompt/chosen/rejected), or a hub source such as "
+                           "Anthropic/hh-rlhf/harmless-base")
+    pipe.add_argument("--judge-model", default=None, metavar="NAME_OR_PATH",
+                      help="the AI judge for data other than the world (default: the profile's judge_model)")
+    pipe.add_argument("--labeler-model", default=None, metavar="NAME_OR_PATH", help="the AI labeler of RLAIF")
+    pipe.add_argument("--device", default=None, help="auto, cpu, cuda[:N] or mps (default: the profile's)")
+    pipe.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"],
+                      help="compute dtype (default: the profile's)")
     pre = sub.add_parser("pretrain", help="pretrain a GPT-Neo of a given architecture on the world corpus, for a time budget")
     pre.add_argument("--arch", default="gpt-neo-125m", help="tiny, tiny-labeler or gpt-neo-125m (default)")
     pre.add_argument("--minutes", type=float, required=True, help="wall-clock budget for the training steps")
@@ -52,16 +62,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"saved to {out}/ (load it with rlcore.models.load_base({out!r}), or run "
                   f"`rlcore pipeline --policy-model {out}`)")
         elif args.command == "pipeline":
-            import dataclasses
-
             from rlcore.config import get_profile
             from rlcore.pipeline import run_pipeline
 
-            profile = get_profile(args.profile)
-            if args.policy_model:
-                profile = dataclasses.replace(profile, policy_model=args.policy_model)
-            report = run_pipeline(args.out, profile=profile, seed=args.seed,
-                                  checkpoint_every=args.checkpoint_every, resume=args.resume)
+            overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
+                         "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
+            profile = get_profile(args.profile, seed=args.seed,
+                                  **{k: v for k, v in overrides.items() if v is not None})
+            run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume)
             with open(f"{args.out}/report.md") as f:
                 print(f.read())
         return 0

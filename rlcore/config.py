@@ -1,10 +1,13 @@
-"""Profiles (one object decides models, data, sizes, device), seeding and device choice.
+"""Profiles (one object decides models, data, judge, sizes, device and dtype), seeding and device choice.
 
 Two profiles ship with the course:
 
 * ``"tiny"``: CPU, no network. Tiny GPT-Neo models shipped in ``rlcore/assets`` and the synthetic
   assistant world (``rlcore.world``) whose true preference is a known gold judge.
-* ``"gpt-neo-125m"``: GPU + hub. ``EleutherAI/gpt-neo-125m`` on real preference data.
+* ``"gpt-neo-125m"``: GPU + hub. ``EleutherAI/gpt-neo-125m`` on Anthropic HH-RLHF, judged by an AI judge.
+
+Any field can be overridden: ``get_profile("tiny", dataset="pairs.jsonl")`` runs the tiny models on your
+own preference file (judged by ``judge_model``, since only the world has a gold judge).
 
 Notebooks call :func:`get_profile` with no argument: it reads ``RLCORE_PROFILE`` and otherwise
 picks ``"tiny"`` without a GPU and ``"gpt-neo-125m"`` with one, so the same cell runs everywhere.
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-_DTYPES = ("float32", "bfloat16", "float16")
+_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -29,10 +32,17 @@ class Profile:
 
     name: str
     policy_model: str  # shipped name ("tiny") or a hub id / local path
-    labeler_model: str
-    dataset: str  # "world" or a hub dataset id
+    labeler_model: str  # the AI labeler of RLAIF
+    dataset: str  # "world", a known hub source (rlcore.sources.SOURCES) or a local preference file
+    # Who judges the policies on data other than the world (the world always has its gold judge):
+    # any causal LM. Not the labeler by default: a policy judged by its own labeler is flattered.
+    judge_model: str = "tiny"
     device: str = "auto"  # "auto" = cuda if available else cpu; "mps" only when asked for
-    dtype: str = "float32"  # autocast dtype on CUDA; CPU always computes in float32
+    # "float32"; "bfloat16" / "float16": trained models keep float32 weights and compute under autocast
+    # (bfloat16 only: float16 training would need loss scaling, so it trains in float32), frozen models
+    # (reference, reward model in PPO, labeler, judge) are stored in that dtype; "auto": bfloat16 on a GPU
+    # that supports it, float16 on an older GPU (a T4), float32 on the CPU.
+    dtype: str = "float32"
     seed: int = 0
     max_prompt_tokens: int = 64
     max_new_tokens: int = 24
@@ -53,16 +63,26 @@ class Profile:
     ppo_steps: int = 40
     init_kl_coef: float = 0.05
     target_kl: float | None = 6.0  # None = fixed KL coefficient
+    # How much data each stage of a course run sees (the pipeline and the notebooks alike)
+    sft_examples: int = 1500
+    rm_pairs: int = 1500  # comparisons labelled by humans, and again by the AI labeler
+    rm_test_pairs: int = 500  # held-out pairs for reward-model accuracy (and the judge's agreement)
+    hybrid_human_pairs: int = 300  # the hybrid reward model: this many human labels, AI labels for the rest
+    dpo_beta: float = 0.5
+    dpo_epochs: int = 1
+    dpo_lr: float = 1e-4
+    eval_prompts: int = 300  # held-out prompts the policies are judged on (half as many for the harmless rate)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("max_prompt_tokens", "max_new_tokens", "sft_batch_size", "sft_epochs",
                      "rm_batch_size", "rm_epochs", "ppo_batch_size", "ppo_num_minibatches",
-                     "ppo_epochs", "ppo_steps"):
+                     "ppo_epochs", "ppo_steps", "sft_examples", "rm_pairs", "rm_test_pairs", "dpo_epochs",
+                     "eval_prompts"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Profile.{name} must be a positive integer, got {value!r}")
-        for name in ("sft_lr", "rm_lr", "ppo_lr"):
+        for name in ("sft_lr", "rm_lr", "ppo_lr", "dpo_lr", "dpo_beta"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"Profile.{name} (a learning rate) must be > 0, got {value!r}")
@@ -81,6 +101,31 @@ class Profile:
             raise ValueError(f"Profile.init_kl_coef must be >= 0, got {self.init_kl_coef}")
         if self.target_kl is not None and self.target_kl <= 0:
             raise ValueError(f"Profile.target_kl must be > 0 or None, got {self.target_kl}")
+        if not isinstance(self.hybrid_human_pairs, int) or not 0 <= self.hybrid_human_pairs <= self.rm_pairs:
+            raise ValueError(f"Profile.hybrid_human_pairs must be between 0 and rm_pairs ({self.rm_pairs}), "
+                             f"got {self.hybrid_human_pairs!r}")
+
+    # -- device and dtype ---------------------------------------------------------------------------
+    @property
+    def torch_device(self) -> torch.device:
+        return choose_device(self.device)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype forward passes run in ("auto" resolved for this machine)."""
+        name = self.dtype
+        if name == "auto":
+            device = self.torch_device
+            if device.type != "cuda":
+                name = "float32"
+            else:
+                name = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        return getattr(torch, name)
+
+    @property
+    def train_autocast_dtype(self) -> torch.dtype | None:
+        """Autocast dtype for models being trained (float32 weights): bfloat16 only, else None."""
+        return torch.bfloat16 if self.compute_dtype == torch.bfloat16 else None
 
     @classmethod
     def from_dict(cls, values: dict) -> "Profile":
@@ -101,29 +146,44 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "tiny": Profile(
-        name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world",
+        name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world", judge_model="tiny",
         device="cpu", max_new_tokens=48, sft_lr=3e-4, sft_epochs=2, rm_lr=3e-4, rm_epochs=2,
         ppo_lr=2e-5, init_kl_coef=0.1,
+        # PPO stops where the gold win rate over SFT peaks on validation prompts (train-split prompts no
+        # stage uses; scripts/measure_pipeline_stopping.py): later the policy exploits its reward model
+        # (over-optimisation, Gao et al. 2022; lesson 09). A second DPO epoch adds nothing there either.
+        ppo_steps=20,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
         labeler_model="Qwen/Qwen2.5-1.5B-Instruct", dataset="Anthropic/hh-rlhf",
-        dtype="bfloat16", max_prompt_tokens=256, max_new_tokens=64,
+        judge_model="Qwen/Qwen2.5-3B-Instruct",
+        dtype="auto", max_prompt_tokens=256, max_new_tokens=64,
         sft_lr=2e-5, sft_batch_size=16, rm_lr=1e-5, rm_batch_size=16,
         ppo_lr=1.4e-6, ppo_batch_size=64, ppo_num_minibatches=4, ppo_epochs=4, ppo_steps=100,
         init_kl_coef=0.05, target_kl=6.0,
+        sft_examples=5000, rm_pairs=4000, rm_test_pairs=500, hybrid_human_pairs=500, dpo_beta=0.1, dpo_lr=5e-7,
+        eval_prompts=200,
     ),
 }
 
 
+ENV_OVERRIDES = ("dataset", "policy_model", "labeler_model", "judge_model", "device", "dtype")
+
+
 def get_profile(name: str | None = None, **overrides) -> Profile:
-    """The profile called ``name``; default ``$RLCORE_PROFILE``, else "tiny" on CPU, "gpt-neo-125m" on GPU."""
+    """The profile called ``name``; default ``$RLCORE_PROFILE``, else "tiny" on CPU, "gpt-neo-125m" on GPU.
+
+    Environment variables ``RLCORE_DATASET``, ``RLCORE_POLICY_MODEL``, ``RLCORE_LABELER_MODEL``,
+    ``RLCORE_JUDGE_MODEL``, ``RLCORE_DEVICE`` and ``RLCORE_DTYPE`` override those fields (so every
+    notebook runs on your data without editing a cell); keyword ``overrides`` win over both.
+    """
     if name is None:
         name = os.environ.get("RLCORE_PROFILE") or ("gpt-neo-125m" if torch.cuda.is_available() else "tiny")
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    profile = PROFILES[name]
-    return profile.replace(**overrides) if overrides else dataclasses.replace(profile)
+    from_env = {f: os.environ[f"RLCORE_{f.upper()}"] for f in ENV_OVERRIDES if os.environ.get(f"RLCORE_{f.upper()}")}
+    return PROFILES[name].replace(**{**from_env, **overrides})
 
 
 def seed_everything(seed: int) -> torch.Generator:

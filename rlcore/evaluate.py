@@ -1,4 +1,5 @@
-"""Evaluation against the world's gold judge: gold scores, harmless rate, win rate, labeler alignment."""
+"""Evaluation: win rate and harmless rate through a judge (gold on the world, an AI judge elsewhere), gold scores,
+KL to the reference, labeler alignment, over-optimisation curves."""
 
 from __future__ import annotations
 
@@ -21,8 +22,16 @@ def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int =
     return out
 
 
-def harmless_rate(prompts: list[str], responses: list[str]) -> float:
-    """Share of harmful prompts whose response gives no harmful instruction (gold judge)."""
+def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
+    """Share of harmful prompts whose response gives no harmful instruction.
+
+    Without a ``judge``: the world's gold judge, on the harmful prompts among ``prompts``. With one
+    (``rlcore.judges``): that judge's verdict on every prompt given (pass the harmful ones).
+    """
+    if judge is not None:
+        if len(prompts) != len(responses) or not prompts:
+            raise ValueError("harmless_rate needs non-empty, equally long lists of prompts and responses")
+        return judge.harmless(prompts, responses).float().mean().item()
     from rlcore.world import is_harmful_prompt, is_harmless
 
     judged = [is_harmless(p, r) for p, r in zip(prompts, responses) if is_harmful_prompt(p)]
@@ -56,16 +65,17 @@ def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
     return {"mean": sum(penalties) / len(penalties), "share": sum(x > 0 for x in penalties) / len(penalties)}
 
 
-def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str]) -> dict:
-    """How often a's response beats b's under the gold judge (ties count one half), with a 95% interval."""
-    from rlcore.world import gold_score
+def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str], judge=None) -> dict:
+    """How often a's response beats b's (ties count one half), with a 95% interval (normal approximation).
+
+    ``judge`` (``rlcore.judges``): the world's gold judge by default; an AI judge gives a soft verdict
+    P(a better) per prompt, averaged the same way.
+    """
+    from rlcore.judges import GoldJudge
 
     if not (len(prompts) == len(responses_a) == len(responses_b)) or not prompts:
         raise ValueError("win_rate needs non-empty, equally long lists of prompts and responses")
-    wins = []
-    for p, a, b in zip(prompts, responses_a, responses_b):
-        ga, gb = gold_score(p, a), gold_score(p, b)
-        wins.append(1.0 if ga > gb else 0.5 if ga == gb else 0.0)
+    wins = (judge or GoldJudge()).prefer(prompts, responses_a, responses_b).tolist()
     n, rate = len(wins), sum(wins) / len(wins)
     half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / n)
     return {"win_rate": rate, "ci95": (max(0.0, rate - half), min(1.0, rate + half)), "n": n}
@@ -86,6 +96,16 @@ def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tok
         log_ratio = response_logprobs(model, ids, attn, P) - response_logprobs(reference, ids, attn, P)  # (B, T)
         total += (log_ratio * rollout.response_mask).sum().item()
     return total / len(prompts)
+
+
+def judge_agreement(judge, pairs) -> float:
+    """How often ``judge`` prefers the chosen response of held-out human-labelled pairs (soft verdicts
+    counted as P(chosen)): how far to trust a judge on data without a gold judge."""
+    from rlcore.data import as_pairs
+
+    pairs = as_pairs(pairs)
+    p = judge.prefer([x.prompt for x in pairs], [x.chosen for x in pairs], [x.rejected for x in pairs])
+    return (p > 0.5).float().mean().item() + 0.5 * (p == 0.5).float().mean().item()
 
 
 def labeler_alignment(labeler, triples) -> dict:

@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPTNeoConfig, GPTNeoForCausalLM, PreTrainedTokenizerFast
 
 from rlcore.data import check_model_tokenizer
+from rlcore.precision import autocast_dtype, use_autocast
 from rlcore.reward import RewardModel, ValueModel
 
 ASSETS = Path(__file__).parent / "assets"
@@ -56,7 +57,7 @@ def load_tokenizer(name_or_path: str):
     return tokenizer
 
 
-def load_base(name_or_path: str, dtype: torch.dtype | None = None):
+def load_base(name_or_path: str, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
     """(model, tokenizer) for a shipped name ("tiny", "tiny-labeler"), a hub id, or a local path."""
     # float32 unless asked otherwise (the tiny models ship as float16 to keep the wheel small;
     # recent transformers would otherwise keep the checkpoint's dtype)
@@ -64,25 +65,55 @@ def load_base(name_or_path: str, dtype: torch.dtype | None = None):
     model = _from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs)
     tokenizer = load_tokenizer(name_or_path)
     check_model_tokenizer(model, tokenizer)
+    return (model.to(device) if device is not None else model), tokenizer
+
+
+def load_trainable(name_or_path: str, profile):
+    """(model, tokenizer) to train: float32 weights on the profile's device, forward passes under
+    autocast in the profile's dtype (bfloat16 only; see rlcore.precision)."""
+    model, tokenizer = load_base(name_or_path, device=profile.torch_device)
+    return use_autocast(model, profile.train_autocast_dtype), tokenizer
+
+
+def load_frozen(name_or_path: str, profile):
+    """(model, tokenizer) for inference only (labeler, judge, a finished policy): weights in the profile's
+    compute dtype on its device, eval mode, no gradients."""
+    model, tokenizer = load_base(name_or_path, dtype=profile.compute_dtype, device=profile.torch_device)
+    model.eval().requires_grad_(False)
     return model, tokenizer
 
 
-def reference_model(policy):
-    """A frozen copy of the policy: pi_ref for the KL penalty."""
+def load_reward_model(path: str, profile=None) -> RewardModel:
+    """A saved reward model for scoring (frozen, eval mode); on the profile's device and dtype if given."""
+    if profile is None:
+        return RewardModel.from_pretrained(path).eval()
+    model = RewardModel.from_pretrained(path, dtype=profile.compute_dtype).to(profile.torch_device)
+    model.eval().requires_grad_(False)
+    return model
+
+
+def reference_model(policy, dtype: torch.dtype | None = None):
+    """A frozen copy of the policy: pi_ref for the KL penalty (stored in ``dtype`` if given)."""
     ref = copy.deepcopy(policy)
+    if dtype is not None:
+        ref.to(dtype)
     ref.eval()
     ref.requires_grad_(False)
     return ref
 
 
 def value_model_from(causal_lm) -> ValueModel:
-    """A value model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head)."""
-    return ValueModel(copy.deepcopy(causal_lm.base_model))
+    """A value model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head, same
+    device and mixed-precision setting)."""
+    body = copy.deepcopy(causal_lm.base_model)
+    return use_autocast(ValueModel(body).to(body.device, body.dtype), autocast_dtype(causal_lm))
 
 
 def reward_model_from(causal_lm) -> RewardModel:
-    """A reward model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head)."""
-    return RewardModel(copy.deepcopy(causal_lm.base_model))
+    """A reward model whose body starts as a copy of ``causal_lm``'s body (a fresh scalar head, same
+    device and mixed-precision setting)."""
+    body = copy.deepcopy(causal_lm.base_model)
+    return use_autocast(RewardModel(body).to(body.device, body.dtype), autocast_dtype(causal_lm))
 
 
 # --------------------------------------------------------------------------- tiny models from scratch

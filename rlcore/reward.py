@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from rlcore.progress import progress_bar
 
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
+from rlcore.precision import autocast
 from rlcore.rollout import position_ids_from_mask
 from rlcore.training import TrainingRun, make_optimizer, n_batches
 
@@ -58,8 +59,9 @@ class _ScalarHeadModel(nn.Module):
 
     def per_token(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Scalar at every position: (B, L)."""
-        hidden = _hidden_states(self.backbone, input_ids, attention_mask)
-        return getattr(self, self.head_name)(hidden).squeeze(-1).float()
+        with autocast(self):  # mixed precision if the profile asked for it (rlcore.precision)
+            hidden = _hidden_states(self.backbone, input_ids, attention_mask)
+            return getattr(self, self.head_name)(hidden).squeeze(-1).float()
 
     def save_pretrained(self, path: str, extra: dict | None = None) -> None:
         """HF checkpoint of the body, the head as safetensors, and a small JSON of settings."""
@@ -75,7 +77,8 @@ class _ScalarHeadModel(nn.Module):
     def from_pretrained(cls, path: str, **kwargs):
         from transformers import AutoModel
 
-        model = cls(AutoModel.from_pretrained(path, **kwargs))
+        backbone = AutoModel.from_pretrained(path, **kwargs)
+        model = cls(backbone).to(backbone.dtype)  # the head in the body's dtype
         getattr(model, cls.head_name).load_state_dict(load_file(os.path.join(path, f"{cls.head_name}.safetensors")))
         with open(os.path.join(path, "rlcore_head.json")) as f:
             model._load_extra(json.load(f))

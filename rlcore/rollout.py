@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rlcore.precision import autocast
+
 
 # --------------------------------------------------------------------------- masked statistics
 def _check_same_shape(values: torch.Tensor, mask: torch.Tensor, what: str) -> None:
@@ -128,12 +130,13 @@ def forward_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     """
     inputs = dict(input_ids=input_ids, attention_mask=attention_mask,
                   position_ids=position_ids_from_mask(attention_mask), use_cache=False)
-    if not logits_to_keep:
-        return model(**inputs).logits
-    try:
-        logits = model(**inputs, logits_to_keep=logits_to_keep).logits
-    except TypeError:  # an older architecture without logits_to_keep
-        logits = model(**inputs).logits
+    with autocast(model):  # mixed precision if the profile asked for it (rlcore.precision)
+        if not logits_to_keep:
+            return model(**inputs).logits
+        try:
+            logits = model(**inputs, logits_to_keep=logits_to_keep).logits
+        except TypeError:  # an older architecture without logits_to_keep
+            logits = model(**inputs).logits
     return logits[:, -logits_to_keep:]
 
 
@@ -241,7 +244,7 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_
     sampling = dict(do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p) if do_sample else dict(do_sample=False)
     # generate() samples from torch's global RNG; with a seed we fork it so the caller's stream is untouched.
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None), autocast(model):
         if seed is not None:
             torch.manual_seed(seed)
         out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,

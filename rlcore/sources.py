@@ -162,8 +162,9 @@ def normalise(source: str, rows, max_chars: int | None = None) -> list[Preferenc
 
 
 def load_preference_source(source: str, split: str = "train", n: int | None = None,
-                           max_chars: int | None = None) -> list[PreferencePair]:
-    """Download (or read from the local cache) ``source`` and normalise its first ``n`` rows."""
+                           max_chars: int | None = None, data_dir: str | None = None) -> list[PreferencePair]:
+    """Download (or read from the local cache) ``source`` and normalise its first ``n`` rows. ``data_dir``
+    picks a subset, e.g. "harmless-base" or "helpful-base" of Anthropic/hh-rlhf."""
     if source not in SOURCES:
         raise ValueError(f"unknown preference source {source!r}; known: {sorted(SOURCES)}")
     from datasets import load_dataset
@@ -171,7 +172,7 @@ def load_preference_source(source: str, split: str = "train", n: int | None = No
     from rlcore.models import HubUnreachableError
 
     try:
-        data = load_dataset(source, split=split if n is None else f"{split}[:{n}]")
+        data = load_dataset(source, data_dir=data_dir, split=split if n is None else f"{split}[:{n}]")
     except Exception as err:  # datasets raises ConnectionError, OSError or its own errors offline
         raise HubUnreachableError(
             f"could not load the dataset {source!r}: the Hugging Face hub is unreachable or the dataset is not "

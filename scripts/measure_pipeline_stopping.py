@@ -10,7 +10,7 @@ gold judge. The first k steps of this run are the pipeline's whole run with ``pp
 run gives every stopping point. Then DPO for 1 and 2 epochs.
 
 ``--split train`` (the default) evaluates on *validation* prompts: train-split prompts drawn with a
-seed no stage uses. That is where the pipeline's choices (20 PPO steps, 1 DPO epoch) come from;
+seed no stage uses. That is where the tiny profile's choices (20 PPO steps, 1 DPO epoch) come from;
 ``--split test`` shows the same curves on the held-out prompts of the report. Prints one JSON object.
 About 5 minutes on 2 CPU cores.
 """
@@ -21,13 +21,12 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 
+from rlcore import stages
 from rlcore.config import get_profile
-from rlcore.evaluate import harmless_rate, sample_responses, win_rate
-from rlcore.models import load_base
-from rlcore.pipeline import PipelineSizes, evaluation_prompts, human_label_pairs, run_dpo, run_ppo
-from rlcore.reward import RewardModel
+from rlcore.course_data import course_data
+from rlcore.evaluate import harmless_rate, win_rate
+from rlcore.models import load_frozen, load_reward_model
 
 
 def main(argv=None) -> int:
@@ -40,25 +39,24 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     for stage in ("sft", "rm_human", "rm_ai", "rm_hybrid"):
-        if not os.path.exists(os.path.join(args.run, stage, "config.json")):
+        if not stages.is_done(os.path.join(args.run, stage)):
             parser.error(f"{args.run}/{stage} is missing: run `rlcore pipeline --out {args.run}` first")
 
-    profile, sizes, seed = get_profile("tiny"), PipelineSizes(), args.seed
+    profile = get_profile("tiny", seed=args.seed)
+    data = course_data(profile)
     sft_path = os.path.join(args.run, "sft")
-    sft, tokenizer = load_base(sft_path)
-    prompts, harmful = evaluation_prompts(args.n, seed, args.split)
-    sft_responses = sample_responses(sft, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
+    sft, tokenizer = load_frozen(sft_path, profile)
+    prompts, harmful = data.evaluation_prompts(args.n, args.split)
+    sft_responses = stages.sample(profile, sft, tokenizer, prompts)
 
     def judge(policy) -> dict:
-        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=seed)
-        harmful_responses = sample_responses(policy, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
-                                             seed=seed)
+        responses = stages.sample(profile, policy, tokenizer, prompts)
         return {"win_rate_vs_sft": round(win_rate(prompts, responses, sft_responses)["win_rate"], 3),
-                "harmless_rate": round(harmless_rate(harmful, harmful_responses), 3)}
+                "harmless_rate": round(harmless_rate(harmful, stages.sample(profile, policy, tokenizer, harmful)), 3)}
 
     result = {"split": args.split, "n": args.n, "ppo": {}, "dpo": {}}
     for name, rm_name in (("rlhf", "rm_human"), ("rlaif", "rm_ai"), ("hybrid", "rm_hybrid")):
-        reward_model = RewardModel.from_pretrained(os.path.join(args.run, rm_name)).eval()
+        reward_model = load_reward_model(os.path.join(args.run, rm_name), profile)
         curve = result["ppo"][name] = {}
 
         def after_step(trainer, stats, curve=curve, name=name):
@@ -66,11 +64,11 @@ def main(argv=None) -> int:
                 curve[trainer.iteration] = judge(trainer.policy)
                 print(f"PPO {name} step {trainer.iteration}: {curve[trainer.iteration]}", file=sys.stderr)
 
-        run_ppo(sft_path, tokenizer, reward_model, profile, seed, args.steps, progress=False, callback=after_step)
+        stages.ppo(profile, data, sft_path, reward_model, None, steps=args.steps, progress=False, callback=after_step)
 
-    pairs = human_label_pairs(sizes, seed)
+    pairs = data.human_pairs(profile.rm_pairs)
     for epochs in (1, 2):
-        policy = run_dpo(sft_path, tokenizer, pairs, profile, replace(sizes, dpo_epochs=epochs), seed, progress=False)
+        policy = stages.dpo(profile.replace(dpo_epochs=epochs), pairs, sft_path, None, progress=False)
         result["dpo"][epochs] = judge(policy)
         print(f"DPO {epochs} epoch(s): {result['dpo'][epochs]}", file=sys.stderr)
     print(json.dumps(result, indent=1))

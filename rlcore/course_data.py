@@ -1,0 +1,167 @@
+"""What every course stage draws its data from: the synthetic world, or any preference dataset.
+
+:func:`course_data` turns ``profile.dataset`` into a :class:`WorldData` or a :class:`PreferenceData`
+with one interface, so the stages (``rlcore.stages``) never ask which one they have:
+
+| need | world | preference data (HH-RLHF, rm-static, TL;DR, your file) |
+| --- | --- | --- |
+| SFT demonstrations | the world's best answers (a helpful-only demonstrator on harmful prompts) | the chosen responses of train pairs |
+| human-labelled pairs | comparisons labelled by simulated humans | the train pairs as the dataset labelled them |
+| comparisons for the AI labeler | the same comparisons, unlabelled | the same pairs, in a random order |
+| PPO prompts | a stream of train-split prompts | the train pairs' prompts, reshuffled every pass |
+| held-out pairs | test-split pairs labelled by gold | test pairs with their human labels |
+| evaluation prompts | test-split prompts (and harmful ones for the harmless rate) | test prompts (the first half for the harmless rate) |
+
+A hub dataset keeps its own train / test split. A preference file has none: a pair is in the test split
+when a hash of its prompt says so (one in ten), so one prompt never lands on both sides and the split
+does not depend on row order.
+Every random draw is seeded by ``profile.seed``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import zlib
+from typing import Iterator
+
+from rlcore.data import PreferencePair
+
+TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preference file
+
+
+class WorldData:
+    """The offline world (rlcore.world): unlimited prompts, responses and labels, and a gold judge."""
+
+    is_world = True
+    name = "world"
+    skipped: dict = {}
+
+    def __init__(self, profile):
+        self.profile, self.seed = profile, profile.seed
+
+    def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
+        from rlcore import world
+
+        demos = world.demonstrations("train", n, seed=self.seed, harmful_compliance=self.profile.sft_harmful_compliance)
+        return [p for p, _ in demos], [r for _, r in demos]
+
+    def human_pairs(self, n: int) -> list[dict]:
+        from rlcore import world
+
+        return [p.to_dict() for p in world.preference_pairs("train", n, seed=self.seed + 2, labels="human")]
+
+    def comparisons(self, n: int) -> list[tuple[str, str, str]]:
+        from rlcore.world.humans import comparisons
+
+        return comparisons("train", n, seed=self.seed + 2)  # the comparisons of human_pairs(n), in order
+
+    def test_pairs(self, n: int) -> list[PreferencePair]:
+        from rlcore import world
+
+        return world.preference_pairs("test", n, seed=self.seed + 1, labels="gold")
+
+    def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
+        from rlcore import world
+
+        k = 0
+        while True:
+            yield world.prompts("train", batch_size, seed=self.seed * 100003 + k)
+            k += 1
+
+    def normalisation_prompts(self, n: int = 128) -> list[str]:
+        from rlcore import world
+
+        return world.prompts("train", n, seed=self.seed + 3)
+
+    def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:
+        """``n`` prompts and ``n // 2`` harmful ones. ``"test"``: the report's held-out prompts; ``"train"``:
+        validation prompts, train-split prompts drawn with seeds no stage uses."""
+        from rlcore import world
+
+        s1, s2 = {"test": (4, 5), "train": (7, 8)}[split]
+        return (world.prompts(split, n, seed=self.seed + s1),
+                world.prompts(split, n // 2, seed=self.seed + s2, families=("harmful",)))
+
+
+class PreferenceData:
+    """Pairs from a hub source or a local file, split by prompt into train and test (see module doc)."""
+
+    is_world = False
+
+    def __init__(self, profile, train: list[PreferencePair], test: list[PreferencePair], name: str,
+                 skipped: dict | None = None):
+        self.profile, self.seed, self.name, self.skipped = profile, profile.seed, name, dict(skipped or {})
+        self.train, self.test = train, test
+        if len(train) < 2 or not test:
+            raise ValueError(f"{name}: {len(train)} train and {len(test)} test pairs; a course run needs a few "
+                             "of each (give more rows)")
+        self.train_prompts = sorted({p.prompt for p in self.train})
+        self.test_prompts = sorted({p.prompt for p in self.test})
+
+    def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
+        rows = self.train[:n]
+        return [p.prompt for p in rows], [p.chosen for p in rows]
+
+    def human_pairs(self, n: int) -> list[dict]:
+        return [p.to_dict() for p in self.train[:n]]
+
+    def comparisons(self, n: int) -> list[tuple[str, str, str]]:
+        rng = random.Random(f"comparisons-{self.seed}")
+        out = []
+        for p in self.train[:n]:  # the labeler must not learn that the first response is the chosen one
+            out.append((p.prompt, p.chosen, p.rejected) if rng.random() < 0.5 else (p.prompt, p.rejected, p.chosen))
+        return out
+
+    def test_pairs(self, n: int) -> list[PreferencePair]:
+        return self.test[:n]
+
+    def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
+        rng = random.Random(f"ppo-prompts-{self.seed}")
+        order: list[str] = []
+        while True:
+            batch = []
+            while len(batch) < batch_size:
+                if not order:
+                    order = list(self.train_prompts)
+                    rng.shuffle(order)
+                batch.append(order.pop())
+            yield batch
+
+    def normalisation_prompts(self, n: int = 128) -> list[str]:
+        return random.Random(f"normalise-{self.seed}").sample(self.train_prompts, min(n, len(self.train_prompts)))
+
+    def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:
+        """``n`` held-out prompts (fewer if the test split is smaller), and the first half of them for the
+        harmless rate (a dataset does not say which prompts are harmful; HH-RLHF's harmless-base holds
+        red-team prompts only). ``"train"``: train prompts, as validation."""
+        pool = self.test_prompts if split == "test" else self.train_prompts
+        prompts = random.Random(f"eval-{split}-{self.seed}").sample(pool, min(n, len(pool)))
+        return prompts, prompts[: max(1, len(prompts) // 2)]
+
+
+def split_by_prompt(pairs: list[PreferencePair]) -> tuple[list[PreferencePair], list[PreferencePair]]:
+    """(train, test): a pair is in the test split when the CRC-32 of its prompt is 0 modulo TEST_SHARE."""
+    is_test = [zlib.crc32(p.prompt.encode("utf-8")) % TEST_SHARE == 0 for p in pairs]
+    return [p for p, t in zip(pairs, is_test) if not t], [p for p, t in zip(pairs, is_test) if t]
+
+
+def course_data(profile):
+    """The profile's data: "world", a known hub source (rlcore.sources.SOURCES, optionally followed by
+    "/<data_dir>", e.g. "Anthropic/hh-rlhf/harmless-base"), or a local preference file."""
+    from rlcore import sources
+    from rlcore.data import read_preferences
+
+    dataset = profile.dataset
+    if dataset == "world":
+        return WorldData(profile)
+    if os.path.exists(dataset):
+        pairs, skipped = read_preferences(dataset)
+        return PreferenceData(profile, *split_by_prompt(pairs), os.path.basename(dataset), skipped)
+    for source in sources.SOURCES:  # a hub dataset keeps its own train / test split
+        if dataset == source or dataset.startswith(source + "/"):
+            data_dir = dataset[len(source) + 1:] or None
+            return PreferenceData(profile, sources.load_preference_source(source, "train", data_dir=data_dir),
+                                  sources.load_preference_source(source, "test", data_dir=data_dir), dataset)
+    raise ValueError(f"unknown dataset {dataset!r}: use 'world', a local .jsonl/.json/.csv/.parquet file, or one of "
+                     f"{sorted(sources.SOURCES)}")

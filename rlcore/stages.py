@@ -1,0 +1,187 @@
+"""The course stages, driven by one Profile: SFT, reward model, AI labels, PPO, DPO, evaluation.
+
+The pipeline (``rlcore pipeline``), every notebook and every script call these functions; nothing else in
+the course trains a stage. Each stage saves a Hugging Face checkpoint in a folder and re-uses it when the
+folder already holds one (``reuse=False`` trains again), so a notebook can pick up what an earlier
+lesson made and an interrupted run continues where it stopped.
+
+Models go where the profile says (:attr:`Profile.torch_device`) in its dtype policy
+(:mod:`rlcore.precision`): a model being trained keeps float32 weights and computes under autocast;
+frozen models (reference, reward model in PPO, labeler, judge, finished policies) are stored in the
+compute dtype. Sizes (how many examples, pairs, steps) come from the profile; the data from
+:func:`rlcore.course_data.course_data`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+
+from rlcore.config import Profile, seed_everything
+from rlcore.dpo import train_dpo
+from rlcore.evaluate import harmless_rate, kl_to_reference, sample_responses, win_rate
+from rlcore.labeler import AILabeler
+from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
+                           value_model_from)
+from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.reward import train_reward_model
+from rlcore.sft import train_sft
+
+LOG = "training_log.json"  # beside each checkpoint: the losses (or PPO's per-step statistics)
+
+
+def is_done(path: str) -> bool:
+    """Does ``path`` hold a finished stage (a Hugging Face checkpoint)?"""
+    return os.path.exists(os.path.join(path, "config.json"))
+
+
+def training_log(path: str) -> list:
+    """The losses (SFT, reward model, DPO: one number or dict per step) or PPO statistics of a finished stage."""
+    with open(os.path.join(path, LOG)) as f:
+        return json.load(f)
+
+
+def _save(path: str, model, tokenizer, log: list) -> None:
+    model.save_pretrained(path)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(path)
+    with open(os.path.join(path, LOG), "w") as f:
+        json.dump(log, f)
+
+
+def _reusing(path: str, reuse: bool, say) -> bool:
+    if reuse and is_done(path):
+        say(f"[{os.path.basename(os.path.normpath(path))}] found in {path}, re-using it")
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- 1. SFT
+def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print, **checkpoints):
+    """Supervised fine-tuning of ``profile.policy_model`` on ``profile.sft_examples`` demonstrations.
+    Returns (model, tokenizer), the model frozen in the profile's compute dtype."""
+    if not _reusing(path, reuse, say):
+        model, tokenizer = load_trainable(profile.policy_model, profile)
+        prompts, responses = data.demonstrations(profile.sft_examples)
+        losses = train_sft(model, tokenizer, prompts, responses, epochs=profile.sft_epochs,
+                           batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=profile.seed, progress=progress,
+                           **checkpoints)
+        _save(path, model, tokenizer, losses)
+    return load_frozen(path, profile)
+
+
+# --------------------------------------------------------------------------- 2. reward model
+def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_labels: bool = False,
+                 reuse: bool = True, progress: bool = True, say=print, **checkpoints):
+    """A reward model from the SFT body, trained on ``pairs`` (hard labels, or soft ones for AI labels),
+    then normalised on SFT samples so the PPO reward starts at mean 0 / std 1. Returns it frozen.
+    ``pairs`` may be a function that returns them: it is called only if the model must be trained."""
+    if not _reusing(path, reuse, say):
+        pairs = pairs() if callable(pairs) else pairs
+        policy, tokenizer = load_trainable(sft_path, profile)
+        torch.manual_seed(profile.seed)
+        rm = reward_model_from(policy)
+        losses = train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
+                                    lr=profile.rm_lr, soft_labels=soft_labels, seed=profile.seed, progress=progress,
+                                    **checkpoints)
+        rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), max_new_tokens=profile.max_new_tokens,
+                                seed=profile.seed)
+        rm.save_pretrained(path)
+        with open(os.path.join(path, LOG), "w") as f:
+            json.dump(losses, f)
+    return load_reward_model(path, profile)
+
+
+# --------------------------------------------------------------------------- 3. AI labels (RLAIF)
+def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print) -> list[dict]:
+    """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
+    ``profile.rm_pairs`` comparisons the humans labelled; kept as JSON in ``path``."""
+    if not (reuse and os.path.exists(path)):
+        model, tokenizer = load_frozen(profile.labeler_model, profile)
+        labeler = AILabeler(model, tokenizer, swap=True, seed=profile.seed)
+        rows = [dict(r) for r in labeler.label(data.comparisons(profile.rm_pairs), progress=progress)]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(rows, f)
+    else:
+        say(f"[AI labels] found in {path}, re-using them")
+    with open(path) as f:
+        return json.load(f)
+
+
+def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
+    """The hybrid reward model's data: the same comparisons, the first ``n_human`` with their human label,
+    the rest with the AI labeler's soft label. Both lists must hold the same comparisons in the same order."""
+    if len(human) != len(ai):
+        raise ValueError(f"human ({len(human)}) and AI ({len(ai)}) labels must cover the same comparisons")
+    for h, a in zip(human, ai):
+        if h["prompt"] != a["prompt"] or {h["chosen"], h["rejected"]} != {a["chosen"], a["rejected"]}:
+            raise ValueError("human and AI labels are not for the same comparisons, in the same order")
+    if not 0 <= n_human <= len(human):
+        raise ValueError(f"hybrid_human_pairs must be between 0 and {len(human)}, got {n_human}")
+    return human[:n_human] + ai[n_human:]
+
+
+# --------------------------------------------------------------------------- 4. PPO
+def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, steps: int | None = None,
+        reuse: bool = True, progress: bool = True, callback=None, say=print, **checkpoints):
+    """PPO from the SFT checkpoint against ``reward_model`` on the data's train prompts, for ``steps``
+    (default ``profile.ppo_steps``). Returns (policy, history); ``callback(trainer, stats)`` runs after
+    every step. ``path=None`` trains without saving."""
+    if path is not None and _reusing(path, reuse, say):
+        return load_frozen(path, profile)[0], training_log(path)
+    seed_everything(profile.seed)
+    policy, tokenizer = load_trainable(sft_path, profile)
+    config = PPOConfig.from_profile(profile)
+    trainer = PPOTrainer(policy, reference_model(policy, profile.compute_dtype), value_model_from(policy), tokenizer,
+                         config, reward_model=reward_model)
+    history = trainer.train(data.prompt_batches(config.batch_size), steps=steps or profile.ppo_steps,
+                            progress=progress, callback=None if callback is None else (lambda s: callback(trainer, s)),
+                            **checkpoints)
+    if path is not None:
+        _save(path, policy, tokenizer, history)
+    return policy, history
+
+
+# --------------------------------------------------------------------------- 5. DPO
+def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, reuse: bool = True,
+        progress: bool = True, say=print, **checkpoints):
+    """DPO (Rafailov et al. 2023) from the SFT checkpoint on ``pairs``: no reward model, no sampling.
+    Returns the policy. ``path=None`` trains without saving."""
+    if path is not None and _reusing(path, reuse, say):
+        return load_frozen(path, profile)[0]
+    seed_everything(profile.seed)
+    policy, tokenizer = load_trainable(sft_path, profile)
+    losses = train_dpo(policy, reference_model(policy, profile.compute_dtype), tokenizer, pairs, beta=profile.dpo_beta,
+                       epochs=profile.dpo_epochs, batch_size=profile.rm_batch_size, lr=profile.dpo_lr,
+                       seed=profile.seed, progress=progress, **checkpoints)
+    if path is not None:
+        _save(path, policy, tokenizer, losses)
+    return policy
+
+
+# --------------------------------------------------------------------------- 6. evaluation
+def sample(profile: Profile, model, tokenizer, prompts: list[str]) -> list[str]:
+    """One seeded response per prompt, as every evaluation in the course samples them."""
+    return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=profile.seed)
+
+
+def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
+             comparisons: dict[str, tuple[str, str]], reference: str = "sft", kl_prompts: int = 128) -> dict:
+    """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
+    ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.
+    Returns the numbers and every response (``"responses"``), for reports and notebooks."""
+    responses = {n: sample(profile, m, tokenizer, prompts) for n, m in policies.items()}
+    harmful_responses = {n: sample(profile, m, tokenizer, harmful) for n, m in policies.items()}
+    ref = policies[reference]
+    return {
+        "judge": judge.name,
+        "win_rate": {key: win_rate(prompts, responses[a], responses[b], judge) for key, (a, b) in comparisons.items()},
+        "harmless_rate": {n: harmless_rate(harmful, harmful_responses[n], judge) for n in policies},
+        "kl_to_" + reference: {n: kl_to_reference(m, ref, tokenizer, prompts[:kl_prompts], profile.max_new_tokens,
+                                                   profile.seed) for n, m in policies.items()},
+        "mean_words": {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()},
+        "responses": responses,
+    }
