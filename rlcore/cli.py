@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--max-chars", type=int, default=None, metavar="N",
                        help="skip (and count) rows whose prompt + response is longer than N characters")
     args = parser.parse_args(argv)
+    from rlcore.progress import writes_to_log
+
+    if writes_to_log():  # a log file: no transformers "Loading weights" bar for every model loaded
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     try:
         if args.command == "check-data":
             from rlcore.data import describe_skipped, read_preferences

@@ -66,7 +66,7 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
         run.end_step({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
                       "reward_margin": (rc - rr).mean().item()})
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     policy.eval()
     return run.losses

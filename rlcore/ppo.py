@@ -340,7 +340,7 @@ class PPOTrainer:
         while self.iteration < steps:
             stats = self.step(next(batches))
             bar.update(1)
-            bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}")
+            bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}", refresh=False)
             if callback is not None:
                 callback(stats)
         bar.close()

@@ -97,7 +97,7 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
         scheduler.step()
         window.append(loss.item())
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if max_seconds is not None and step == 9:
             per_step = (time.time() - wall) / 10
             total[0] = max(10, min(steps, int(max_seconds / per_step)))

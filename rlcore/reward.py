@@ -258,7 +258,7 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
         run.update("model", loss)
         run.end_step(loss.item())
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     model.eval()
     return run.losses

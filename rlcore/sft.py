@@ -53,7 +53,7 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
         run.update("model", loss)
         run.end_step(loss.item())
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     model.eval()
     return run.losses
