@@ -1,62 +1,47 @@
-"""What the notebooks share: where a course run keeps its checkpoints, and how a later lesson gets
-the SFT model an earlier lesson made (loaded if it is there, re-made with a message if not)."""
+"""Where a course run keeps its checkpoints, and how a later lesson gets what an earlier one made.
+
+Every lesson that needs the SFT model or the reward model of an earlier lesson asks for it here: it is
+loaded from ``COURSE_DIR`` if that lesson ran on this machine, and made now by the stage API
+(:mod:`rlcore.stages`, with a message) if not.
+"""
 
 from __future__ import annotations
 
 import os
 
-from rlcore import world
+from rlcore import stages
 from rlcore.config import Profile
-from rlcore.models import load_base
-from rlcore.sft import train_sft
+from rlcore.course_data import course_data
+from rlcore.models import load_trainable
 
 COURSE_DIR = os.environ.get("RLCORE_COURSE_DIR", os.path.join("runs", "course"))
 
 
-def sft_examples(profile: Profile) -> int:
-    return 600 if profile.name == "tiny" else 5000
+def course_path(name: str) -> str:
+    """The folder of one course checkpoint, e.g. ``course_path("sft")``."""
+    return os.path.join(COURSE_DIR, name)
 
 
-def make_sft(profile: Profile, seed: int = 0, progress: bool = True):
-    """SFT of the profile's base model on world demonstrations; saved under COURSE_DIR/sft."""
-    model, tokenizer = load_base(profile.policy_model)
-    demos = world.demonstrations("train", sft_examples(profile), seed=seed,
-                                 harmful_compliance=profile.sft_harmful_compliance)
-    losses = train_sft(model, tokenizer, [p for p, _ in demos], [r for _, r in demos], epochs=profile.sft_epochs,
-                       batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=seed, progress=progress)
-    path = os.path.join(COURSE_DIR, "sft")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return model, tokenizer, losses
+def make_sft(profile: Profile, progress: bool = True):
+    """Lesson 02: SFT of the profile's base model (the ``sft`` stage, trained again); returns
+    (model, tokenizer, losses)."""
+    model, tokenizer = stages.sft(profile, course_data(profile), course_path("sft"), reuse=False, progress=progress)
+    return model, tokenizer, stages.training_log(course_path("sft"))
 
 
-def load_sft(profile: Profile, seed: int = 0):
-    """The SFT model of lesson 02, re-made (with a message) if this machine does not have it yet."""
-    path = os.path.join(COURSE_DIR, "sft")
-    if os.path.exists(os.path.join(path, "config.json")):
-        return load_base(path)
-    print(f"No SFT model in {path}: making it now, as in notebook 02 (a minute on a CPU).")
-    model, tokenizer, _ = make_sft(profile, seed=seed, progress=False)
-    return model, tokenizer
+def load_sft(profile: Profile):
+    """The SFT model of lesson 02, trainable (float32 weights), made now (with a message) if missing."""
+    if not stages.is_done(course_path("sft")):
+        print(f"No SFT model in {course_path('sft')}: making it now, as in notebook 02.")
+        stages.sft(profile, course_data(profile), course_path("sft"), progress=False)
+    return load_trainable(course_path("sft"), profile)
 
 
-def load_reward_model(profile: Profile, sft=None, tokenizer=None, seed: int = 0):
-    """The reward model of lesson 03 (simulated human labels), re-made (with a message) if missing."""
-    from rlcore.models import reward_model_from
-    from rlcore.reward import RewardModel, train_reward_model
-
-    path = os.path.join(COURSE_DIR, "rm_human")
-    if os.path.exists(os.path.join(path, "config.json")):
-        return RewardModel.from_pretrained(path).eval()
-    print(f"No reward model in {path}: training it now, as in notebook 03 (a minute on a CPU).")
-    if sft is None or tokenizer is None:
-        sft, tokenizer = load_sft(profile, seed=seed)
-    import torch
-
-    torch.manual_seed(seed)
-    rm = reward_model_from(sft)
-    pairs = world.preference_pairs("train", 600 if profile.name == "tiny" else 4000, seed=seed, labels="human")
-    train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
-                       lr=profile.rm_lr, seed=seed, progress=False)
-    rm.save_pretrained(path)
-    return rm.eval()
+def load_reward_model(profile: Profile, sft=None, tokenizer=None):
+    """The reward model of lesson 03 (human labels), frozen, made now (with a message) if missing."""
+    if not stages.is_done(course_path("rm_human")):
+        print(f"No reward model in {course_path('rm_human')}: training it now, as in notebook 03.")
+        load_sft(profile)  # the body it starts from
+    data = course_data(profile)
+    return stages.reward_model(profile, data, lambda: data.human_pairs(profile.rm_pairs), course_path("sft"),
+                               course_path("rm_human"), progress=False, say=lambda *a: None)

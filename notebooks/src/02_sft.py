@@ -57,8 +57,8 @@ torch.testing.assert_close(sft_loss(logits, ids, response_mask), sft_loss(scramb
 # %% [markdown]
 # ## Fine-tune
 #
-# `rlcore.course.make_sft` runs `rlcore.sft.train_sft` on world demonstrations and saves a Hugging Face
-# checkpoint in `runs/course/sft` for the next lessons.
+# `rlcore.course.make_sft` runs the course's SFT stage (`rlcore.stages.sft`, which calls `rlcore.sft.train_sft`)
+# on the profile's demonstrations and saves a Hugging Face checkpoint in `runs/course/sft` for the next lessons.
 
 # %%
 from rlcore.course import make_sft

@@ -13,7 +13,7 @@
 import torch
 
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import load_sft
+from rlcore.course import course_path, load_sft
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -78,7 +78,7 @@ def agreement(pairs):
     return sum(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs) / len(pairs)
 
 
-n_pairs = 600 if profile.name == "tiny" else 4000
+n_pairs = profile.rm_pairs
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
 vote_pairs = world.likert_pairs("train", n_pairs, seed=0)
 bayes_limit = expected_human_agreement("train", 2000)
@@ -117,4 +117,4 @@ print(f"held-out accuracy vs gold preferences: {acc_gold:.0%}; vs simulated huma
 # %%
 assert losses[-1] < losses[0]
 assert acc_gold > 0.65, "the reward model learned the gold preference well above chance"
-rm.save_pretrained("runs/course/rm_human")
+rm.save_pretrained(course_path("rm_human"))

@@ -14,7 +14,7 @@
 import torch
 
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import load_reward_model, load_sft
+from rlcore.course import course_path, load_reward_model, load_sft
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -89,7 +89,7 @@ def prompt_batches():
         k += 1
 
 
-steps = 40 if profile.name == "tiny" else 200
+steps = profile.ppo_steps
 history = trainer.train(prompt_batches(), steps=steps, callback=LivePlot(keys=("score", "kl", "kl_coef"), every=10))
 
 # %%
@@ -124,8 +124,8 @@ import math
 
 assert all(math.isfinite(h["kl"]) for h in history), "the KL stayed finite"
 assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
-policy.save_pretrained("runs/course/policy_rlhf")
-_ = tokenizer.save_pretrained("runs/course/policy_rlhf")
+policy.save_pretrained(course_path("policy_rlhf"))
+_ = tokenizer.save_pretrained(course_path("policy_rlhf"))
 
 # %% [markdown]
 # ## Things to try

@@ -79,7 +79,7 @@ from rlcore.evaluate import labeler_alignment
 from rlcore.labeler import AILabeler
 from rlcore.world.humans import comparisons
 
-n_pairs = 300 if profile.name == "tiny" else 500
+n_pairs = profile.eval_prompts
 triples = comparisons("test", n_pairs, seed=2)
 labeler = AILabeler(labeler_model, tokenizer, seed=0)
 base = labeler_alignment(labeler, triples)

@@ -19,7 +19,7 @@ import torch
 
 from rlcore import world
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import COURSE_DIR, load_reward_model, load_sft
+from rlcore.course import COURSE_DIR, course_path, load_reward_model, load_sft
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -38,7 +38,7 @@ from rlcore.labeler import AILabeler
 from rlcore.models import load_base
 from rlcore.world.humans import comparisons
 
-n_pairs = 600 if profile.name == "tiny" else 4000
+n_pairs = profile.rm_pairs
 triples = comparisons("train", n_pairs, seed=0)
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")  # the same triples, human labels
 labeler_model, labeler_tokenizer = load_base(profile.labeler_model)
@@ -91,26 +91,14 @@ for rm in (rm_human, rm_ai):
 # gets exactly the same PPO: same SFT start, same prompts, same settings; only the reward model differs.
 
 # %%
-from rlcore.models import reference_model, value_model_from
+from rlcore import stages
+from rlcore.course_data import course_data
 from rlcore.plots import ppo_curves
-from rlcore.ppo import PPOConfig, PPOTrainer
-
-
-def prompt_batches(batch_size):
-    k = 0
-    while True:
-        yield world.prompts("train", batch_size, seed=1000 + k)
-        k += 1
 
 
 def run_ppo(reward_model):
-    seed_everything(profile.seed)
-    policy, _ = load_sft(profile)
-    config = PPOConfig.from_profile(profile, seed=0)
-    trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tokenizer, config,
-                         reward_model=reward_model)
-    history = trainer.train(prompt_batches(config.batch_size), steps=40 if profile.name == "tiny" else 200)
-    return policy, history
+    """The course's PPO stage (lesson 05's loop, with the profile's settings) from lesson 02's SFT model."""
+    return stages.ppo(profile, course_data(profile), course_path("sft"), reward_model, None)
 
 
 histories = {}

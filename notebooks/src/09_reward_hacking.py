@@ -113,7 +113,7 @@ def snapshot(step):
             "gold": mean_gold(prompts, responses), "samples": responses[:3]}
 
 
-STEPS, EVERY = (40, 5) if profile.name == "tiny" else (200, 20)
+STEPS, EVERY = 2 * profile.ppo_steps, max(1, profile.ppo_steps // 4)  # twice the usual run
 run = [snapshot(0)]
 for step in tqdm(range(1, STEPS + 1), desc="PPO, no KL penalty"):
     trainer.step(world.prompts("train", config.batch_size, seed=5000 + step))

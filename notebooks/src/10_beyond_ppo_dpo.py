@@ -74,7 +74,7 @@ import matplotlib.pyplot as plt
 from rlcore.dpo import train_dpo
 from rlcore.models import reference_model
 
-n_pairs = 600 if profile.name == "tiny" else 4000
+n_pairs = profile.rm_pairs
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
 reference = reference_model(sft)
 policy, _ = load_sft(profile)  # a second copy of the SFT model: DPO trains this one
