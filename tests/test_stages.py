@@ -125,3 +125,29 @@ def test_the_report_flags_a_judge_that_labelled_rlaifs_data(hh_run):
     assert again["judge_is_labeler"] and again["judge"].startswith("AI judge (tiny-labeler")
     assert "the judge is the model that labelled RLAIF's data" in (folder / "run" / "report.md").read_text()
     assert json.loads((folder / "run" / "report.json").read_text())["judge_is_labeler"] is True
+
+
+def test_a_hub_source_keeps_its_own_split_and_its_subset(monkeypatch):
+    """Offline, `datasets.load_dataset` is replaced by hand-written rows in HH-RLHF's raw shape: the data
+    object asks for the subset (data_dir) and both real splits, and keeps them apart."""
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(name, data_dir=None, split=None):
+        calls.append((name, data_dir, split))
+        rows = [{"chosen": f"\n\nHuman: {split} question {i}?\n\nAssistant: A careful answer {i}.",
+                 "rejected": f"\n\nHuman: {split} question {i}?\n\nAssistant: No."} for i in range(4)]
+        return datasets.Dataset.from_list(rows)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    data = course_data(get_profile("tiny", dataset="Anthropic/hh-rlhf/harmless-base"))
+    assert calls == [("Anthropic/hh-rlhf", "harmless-base", "train"), ("Anthropic/hh-rlhf", "harmless-base", "test")]
+    assert not data.is_world and data.name == "Anthropic/hh-rlhf/harmless-base"
+    assert [p.prompt for p in data.test] == [f"\n\nHuman: test question {i}?\n\nAssistant:" for i in range(4)]
+    assert data.train[0].chosen == " A careful answer 0." and data.train[0].rejected == " No."
+
+
+def test_unknown_dataset_is_one_clear_error():
+    with pytest.raises(ValueError, match="unknown dataset 'nowhere.jsonl'"):
+        course_data(get_profile("tiny", dataset="nowhere.jsonl"))
