@@ -10,10 +10,14 @@
 
 # %%
 from rlcore.config import get_profile, seed_everything
+from rlcore.course_data import course_data
+from rlcore.models import load_frozen
 
 profile = get_profile()  # RLCORE_PROFILE, else "tiny" on a CPU and "gpt-neo-125m" on a GPU
-seed_everything(0)
-print(profile.name, "| policy:", profile.policy_model, "| data:", profile.dataset)
+seed_everything(profile.seed)
+data = course_data(profile)  # the synthetic world, or preference data (HH-RLHF on the GPU track, or your file)
+model, tokenizer = load_frozen(profile.policy_model, profile)  # the pretrained (base) model
+print(f"profile {profile.name} | policy {profile.policy_model} | data {data.name}")
 
 # %% [markdown]
 # ## A language model is a policy
@@ -26,20 +30,55 @@ print(profile.name, "| policy:", profile.policy_model, "| data:", profile.datase
 # | **episode** | one response, ending at EOS (or when we stop it) |
 # | **reward** | a score for the whole response, given at its last token |
 #
-# The CPU track of this course lives in a small synthetic *assistant world* whose true preference is a
-# program, the **gold judge** (see `course/world.md`). Here is one state and two possible episodes:
+# The tiny track of this course lives in a small synthetic *assistant world* whose true preference is a
+# program, the **gold judge** (see `course/world.md`): every response has a true score. On preference data
+# (HH-RLHF on the GPU track, or your own file) there is no such program: what we know is which of two
+# responses people chose. Here is one state and two possible episodes, with what we know about them:
 
 # %%
 import random
 
-from rlcore import world
+if data.is_world:
+    from rlcore import world
+    from rlcore.world.corpus import WEB_STYLE_MIX
 
-prompt = world.sample_prompts("train", 1, seed=3, families=("harmful",))[0]
-rng = random.Random(0)
-for style in ("compliance", "refusal_alternative"):
-    response = world.respond(prompt, style, rng)
-    print(f"{style:>20}: gold = {world.gold_score(prompt.text, response):+.2f} |{response}")
-print("\nprompt:", repr(prompt.text))
+    world_prompt = world.sample_prompts("train", 1, seed=3, families=("harmful",))[0]
+    prompt = world_prompt.text
+    rng = random.Random(0)
+    # every way the world's web answers a harmful request, how often it does, and the gold score of each
+    answers = {style: world.respond(world_prompt, style, rng) for style in WEB_STYLE_MIX["harmful"]}
+    pi_ref = [WEB_STYLE_MIX["harmful"][style] for style in answers]
+    reward = [world.gold_score(prompt, a) for a in answers.values()]
+    for style in ("compliance", "refusal_alternative"):
+        print(f"{style:>20}: gold = {world.gold_score(prompt, answers[style]):+.2f} |{answers[style]}")
+else:
+    pair = min(data.test_pairs(20), key=lambda p: len(p.prompt))  # a short held-out conversation
+    prompt = pair.prompt
+    answers = {"chosen": pair.chosen, "rejected": pair.rejected}
+    reward = [1.0, -1.0]  # all a preference dataset says: people chose one response over the other
+    for name, text in answers.items():
+        print(f"{name:>9}: |{text}")
+print("\nprompt:", repr(prompt))
+
+# %% [markdown]
+# The base model is a policy too. Below it writes one episode for that prompt, one action (token) at a
+# time; each action is drawn from $\pi_\theta(\cdot \mid s_t)$ and changes the state.
+
+# %%
+from rlcore.rollout import generate
+
+rollout = generate(model, tokenizer, [prompt], max_new_tokens=profile.max_new_tokens, seed=profile.seed,
+                   max_prompt_tokens=profile.max_prompt_tokens, return_logprobs=True)
+n_actions = int(rollout.response_mask[0].sum())
+for t in range(min(n_actions, 8)):
+    token = tokenizer.decode([int(rollout.response_ids[0, t])])
+    print(f"a_{t} = {token!r:<14} log pi(a_{t} | s_{t}) = {rollout.logprobs[0, t].item():6.2f}")
+print(f"... {n_actions} actions in all; the episode: |{rollout.responses[0]}")
+
+# %%
+# An episode is the response tokens up to and including EOS: the mask covers a prefix of the row.
+mask = rollout.response_mask[0]
+assert 1 <= n_actions <= profile.max_new_tokens and mask[:n_actions].all() and not mask[n_actions:].any()
 
 # %% [markdown]
 # ## The three steps
@@ -71,18 +110,29 @@ plt.show()
 # RLHF maximises $\;\mathbb{E}_{y\sim\pi}[r(y)] - \beta\,\mathrm{KL}(\pi \,\|\, \pi_\text{ref})$. For a
 # single choice among a few answers this has a closed form (e.g. Rafailov et al. 2023, eq. 4):
 # $\pi^*(y) \propto \pi_\text{ref}(y)\, e^{r(y)/\beta}$.
-# A large β keeps the reference's habits; a small β chases the reward. Below, the "answers" are the
-# world's response styles to a harmful request, $\pi_\text{ref}$ is how often the web writes each, and
-# $r$ is the gold score.
+# A large β keeps the reference's habits; a small β chases the reward. Below, the "answers" are those of
+# the state above. On the world track they are the world's response styles to a harmful request,
+# $\pi_\text{ref}$ is how often the web writes each, and $r$ is the gold score. On preference data they
+# are the chosen and the rejected response, $\pi_\text{ref}$ is the base model's probability of each
+# (renormalised over the two), and $r$ is +1 for the response people chose and −1 for the other.
 
 # %%
 import math
 
-from rlcore.world.corpus import WEB_STYLE_MIX
+import torch
 
-styles = list(WEB_STYLE_MIX["harmful"])
-pi_ref = [WEB_STYLE_MIX["harmful"][s] for s in styles]
-reward = [world.gold_score(prompt.text, world.respond(prompt, s, rng)) for s in styles]
+from rlcore.data import tokenize_prompt_response
+from rlcore.rollout import forward_logits, logprobs_from_logits, masked_sum
+
+if not data.is_world:  # log pi_ref(y | prompt) of each answer: the sum of its token log-probs
+    ids, attention, response_mask = tokenize_prompt_response(tokenizer, [prompt] * len(answers), list(answers.values()),
+                                                             max_length=256, device=model.device)
+    with torch.no_grad():
+        token_logprobs = logprobs_from_logits(forward_logits(model, ids, attention)[:, :-1], ids[:, 1:])  # (B, L-1)
+    log_pi = masked_sum(token_logprobs, response_mask[:, 1:].to(token_logprobs.dtype), dim=1)  # (B,)
+    pi_ref = torch.softmax(log_pi, 0).tolist()
+    print("log pi_ref of each answer:", {k: round(v, 1) for k, v in zip(answers, log_pi.tolist())})
+names = list(answers)
 
 
 def optimal_policy(beta):
@@ -93,24 +143,27 @@ def optimal_policy(beta):
 fig, ax = plt.subplots(figsize=(8, 3))
 betas = [10.0, 1.0, 0.3]
 width = 0.2
-ax.bar([i - width for i in range(len(styles))], pi_ref, width, label="π_ref (the web)")
+ax.bar([i - width for i in range(len(names))], pi_ref, width, label="π_ref")
 for k, beta in enumerate(betas):
-    ax.bar([i + k * width for i in range(len(styles))], optimal_policy(beta), width, label=f"π*, β={beta}")
-ax.set_xticks(range(len(styles)), styles, rotation=15)
+    ax.bar([i + k * width for i in range(len(names))], optimal_policy(beta), width, label=f"π*, β={beta}")
+ax.set_xticks(range(len(names)), names, rotation=15)
 ax.set_ylabel("probability")
 ax.legend()
 plt.show()
 for beta in betas:
     pi = optimal_policy(beta)
-    kl = sum(p * math.log(p / q) for p, q in zip(pi, pi_ref))
-    print(f"beta={beta:>4}: expected gold {sum(p * r for p, r in zip(pi, reward)):+.2f}, KL to reference {kl:.2f} nats")
+    kl = sum(p * math.log(p / q) for p, q in zip(pi, pi_ref) if p > 0)
+    print(f"beta={beta:>4}: expected reward {sum(p * r for p, r in zip(pi, reward)):+.2f}, KL to reference {kl:.2f} nats")
 
 # %%
-# The leash at work: a smaller beta buys more reward and pays in KL.
+# The leash at work: a smaller beta buys at least as much reward and pays in KL.
 pis = [optimal_policy(b) for b in betas]
 gains = [sum(p * r for p, r in zip(pi, reward)) for pi in pis]
-assert gains == sorted(gains), "lower beta must give at least as much expected reward"
+kls = [sum(p * math.log(p / q) for p, q in zip(pi, pi_ref) if p > 0) for pi in pis]
+assert all(a <= b + 1e-9 for a, b in zip(gains, gains[1:])), "lower beta must give at least as much expected reward"
+assert all(a <= b + 1e-9 for a, b in zip(kls, kls[1:])), "lower beta must move at least as far from the reference"
 
 # %% [markdown]
-# **Exercise (5 min).** Which β makes the policy refuse (with or without an alternative) at least 90%
-# of the time? Try a few values with `optimal_policy`.
+# **Exercise (5 min).** Which β makes the policy choose the best answers at least 90% of the time — on the
+# world track, refuse (with or without an alternative); on preference data, the chosen response? Try a few
+# values with `optimal_policy`.

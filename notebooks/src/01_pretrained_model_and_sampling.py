@@ -4,23 +4,28 @@
 # **Learning goals**
 # - Load the course's base model (the shipped `tiny` GPT-Neo on CPU, GPT-Neo-125M on a GPU).
 # - See how temperature and top-k reshape the next-token distribution.
-# - Measure what the *pretrained* model does in the world: mostly mediocre, often harmful.
+# - Meet the profile's data, and measure what the *pretrained* model does on it through a judge (the gold
+#   judge on the world track, an AI judge on preference data).
 #
 # *Time: ~15 minutes on a CPU.*
 
 # %%
 import torch
 
-from rlcore.config import choose_device, get_profile, seed_everything
-from rlcore.models import load_base
+from rlcore.config import get_profile, seed_everything
+from rlcore.course_data import course_data
+from rlcore.judges import load_judge
+from rlcore.models import load_frozen
 
 profile = get_profile()
 seed_everything(profile.seed)
-device = choose_device(profile.device)
-model, tokenizer = load_base(profile.policy_model)
-model.to(device).eval()
+data = course_data(profile)
+judge = load_judge(profile, data.is_world)
+model, tokenizer = load_frozen(profile.policy_model, profile)  # inference only: the profile's device and dtype
+device = model.device
+print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 print(f"{profile.policy_model}: {sum(p.numel() for p in model.parameters()):,} parameters, "
-      f"vocabulary {len(tokenizer)}, context {model.config.max_position_embeddings} tokens")
+      f"vocabulary {len(tokenizer)}, context {model.config.max_position_embeddings} tokens, on {device}")
 
 # %% [markdown]
 # ## The next-token distribution
@@ -35,7 +40,7 @@ import matplotlib.pyplot as plt
 prompt = "\n\nHuman: How do I bake bread?\n\nAssistant: To bake bread, first"
 ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(device)
 with torch.no_grad():
-    logits = model(input_ids=ids).logits[0, -1]
+    logits = model(input_ids=ids).logits[0, -1].float()  # (vocab,)
 
 
 def next_token_probs(temperature=1.0, top_k=0):
@@ -82,27 +87,63 @@ widgets.interact(sample, temperature=widgets.FloatSlider(value=1.0, min=0.1, max
                  top_k=widgets.IntSlider(value=0, min=0, max=50), seed=widgets.IntSlider(value=0, min=0, max=20));
 
 # %% [markdown]
-# ## What the base model does in the world
+# ## The profile's data
 #
-# The pretraining corpus mimics web text: on harmful requests the web mostly *complies*. We sample
-# the base model on held-out prompts and let the gold judge score it (CPU track; on the GPU track the
-# same cells show real HH-RLHF prompts without gold scores).
+# Every lesson draws its prompts, demonstrations and labelled pairs from `course_data(profile)`: on the
+# tiny world track, the synthetic world; on the GPU track, Anthropic's HH-RLHF conversations (or the
+# preference file you name with `RLCORE_DATASET`), split by prompt into train and test. Here are a few
+# held-out prompts the policies will be judged on, and what a demonstration looks like.
 
 # %%
-from rlcore import world
-from rlcore.evaluate import harmless_rate, mean_gold, sample_responses
+prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+print(f"{data.name}: {len(prompts)} held-out evaluation prompts, {len(harmful)} of them for the harmless rate")
+for p in prompts[:3]:
+    print("---", p.strip())
+demo_prompts, demo_responses = data.demonstrations(1)
+print("\n=== a demonstration (what lesson 02 imitates) ===" + demo_prompts[0] + demo_responses[0])
 
-if profile.dataset == "world":
-    harmful = world.prompts("test", 60, seed=0, families=("harmful",))
-    mixed = world.prompts("test", 60, seed=1)
-    harmful_responses = sample_responses(model, tokenizer, harmful, seed=0)
-    mixed_responses = sample_responses(model, tokenizer, mixed, seed=0)
-    base_harmless = harmless_rate(harmful, harmful_responses)
-    print(f"harmless rate on harmful prompts: {base_harmless:.0%}")
-    print(f"mean gold score on a mix of prompts: {mean_gold(mixed, mixed_responses):+.2f}")
-    for p, r in list(zip(harmful, harmful_responses))[:3]:
-        print(f"\n{p.strip()}\n  ->{r}")
+# %% [markdown]
+# ## What the base model does on this data
+#
+# The base model only learned to continue text. We sample it on held-out prompts and let the judge
+# compare each response with the response people preferred in a held-out pair (the `chosen` side; on
+# the world track the pairs are labelled by gold), and rate its responses to the harmfulness prompts
+# (on the world track, harmful requests; on preference data, which does not mark harmful prompts, the
+# first half of the evaluation prompts). On the world track the pretraining corpus mimics web text, and
+# on harmful requests the web mostly *complies*.
 
 # %%
-if profile.dataset == "world":
+from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
+from rlcore import stages
+
+test = data.test_pairs(profile.eval_prompts)
+test_prompts = [p.prompt for p in test]
+base_responses = stages.sample(profile, model, tokenizer, test_prompts)
+harmful_responses = stages.sample(profile, model, tokenizer, harmful)
+base_vs_chosen = win_rate(test_prompts, base_responses, [p.chosen for p in test], judge)
+base_harmless = harmless_rate(harmful, harmful_responses, judge)
+print(f"judge: {judge.name}")
+low, high = base_vs_chosen["ci95"]
+print(f"base model vs the preferred response: wins {base_vs_chosen['win_rate']:.0%} of {base_vs_chosen['n']} "
+      f"held-out prompts (95% CI {low:.0%}-{high:.0%})")
+print(f"harmless rate on {len(harmful)} prompts: {base_harmless:.0%}")
+if data.is_world:  # only the world can score a single response
+    print(f"mean gold score: base model {mean_gold(test_prompts, base_responses):+.2f}, "
+          f"preferred responses {mean_gold(test_prompts, [p.chosen for p in test]):+.2f}")
+else:  # how far to trust the judge: its agreement with the data's held-out human labels
+    agreement = judge_agreement(judge, data.test_pairs(profile.rm_test_pairs))
+    print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
+for p, r in list(zip(harmful, harmful_responses))[:3]:
+    print(f"\n{p.strip()}\n  ->{r}")
+
+# %% [markdown]
+# On the tiny world track the base model is often harmful (it helps with at least half of the harmful
+# requests) and loses to the preferred responses more often than it wins; the cell below checks both
+# there. On preference data, read the numbers beside the judge's agreement with held-out human labels:
+# the closer it is to 50%, the closer the judge's verdicts are to coin flips.
+
+# %%
+assert 0.0 <= base_vs_chosen["win_rate"] <= 1.0 and 0.0 <= base_harmless <= 1.0
+if data.is_world:
     assert base_harmless <= 0.5, "the pretrained model should not be harmless yet"
+    assert base_vs_chosen["win_rate"] < 0.5, "the pretrained model should lose to the preferred responses"

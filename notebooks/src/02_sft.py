@@ -4,8 +4,9 @@
 # **Learning goals**
 # - Build SFT batches: prompt and response tokenised separately, joined, right-padded.
 # - Put the loss on the **response tokens only** — the prompt is context, not something to imitate.
-# - Compare samples before and after SFT with the gold judge. Our demonstrator is *helpful-only*: on
-#   some harmful requests it complies, so the SFT model is helpful but not yet harmless (as in Lee et al.).
+# - Compare samples before and after SFT through the judge (gold on the world track, an AI judge on
+#   preference data). On the world track our demonstrator is *helpful-only*: on some harmful requests it
+#   complies, so the SFT model is helpful but not yet harmless (as in Lee et al.).
 #
 # *Time: ~15 minutes on a CPU.*
 
@@ -13,26 +14,31 @@
 import torch
 
 from rlcore.config import get_profile, seed_everything
+from rlcore.course_data import course_data
+from rlcore.judges import load_judge
 
 profile = get_profile()
 seed_everything(profile.seed)
-print("profile:", profile.name)
+data = course_data(profile)
+judge = load_judge(profile, data.is_world)
+print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]
 # ## Demonstrations and the response mask
 #
-# A demonstration is a prompt and a good response (the world's best style for each family, except that
-# `profile.sft_harmful_compliance` of the harmful requests are answered, not refused).
+# A demonstration is a prompt and a good response. On the world track: the world's best style for each
+# family, except that `profile.sft_harmful_compliance` of the harmful requests are answered, not refused.
+# On preference data: the chosen response of a train pair (`data.demonstrations`).
 
 # %%
-from rlcore import world
 from rlcore.data import tokenize_prompt_response
-from rlcore.models import load_base
+from rlcore.models import load_frozen
 
-base, tokenizer = load_base(profile.policy_model)
-demos = world.demonstrations("train", 3, seed=0)
-ids, attention, response_mask = tokenize_prompt_response(tokenizer, [p for p, _ in demos], [r for _, r in demos], 256)
-print(demos[0][0] + demos[0][1])
+base, tokenizer = load_frozen(profile.policy_model, profile)
+demo_prompts, demo_responses = data.demonstrations(3)
+ids, attention, response_mask = tokenize_prompt_response(tokenizer, demo_prompts, demo_responses, 256,
+                                                         device=base.device)  # each (3, L)
+print(demo_prompts[0] + demo_responses[0])
 print("tokens:        ", [tokenizer.decode([t]) for t in ids[0][:40].tolist()])
 print("response mask: ", response_mask[0][:40].tolist())
 
@@ -46,7 +52,7 @@ from rlcore.rollout import forward_logits
 from rlcore.sft import sft_loss
 
 with torch.no_grad():
-    logits = forward_logits(base, ids, attention)
+    logits = forward_logits(base, ids, attention)  # (3, L, vocab)
 n_prompt = int((response_mask[0] == 0).sum())
 scrambled = logits.clone()
 scrambled[0, : n_prompt - 1] += 100 * torch.randn_like(scrambled[0, : n_prompt - 1])
@@ -58,33 +64,66 @@ torch.testing.assert_close(sft_loss(logits, ids, response_mask), sft_loss(scramb
 # ## Fine-tune
 #
 # `rlcore.course.make_sft` runs the course's SFT stage (`rlcore.stages.sft`, which calls `rlcore.sft.train_sft`)
+<<<<<<< Updated upstream
 # on the profile's demonstrations and saves a Hugging Face checkpoint in `runs/course/sft` for the next lessons.
+=======
+# on `profile.sft_examples` of the profile's demonstrations and saves a Hugging Face checkpoint in
+# `course_path("sft")` for the next lessons. We sample the base model and the SFT model on the same
+# held-out prompts (`data.evaluation_prompts`), with the same seed.
+>>>>>>> Stashed changes
 
 # %%
-from rlcore.course import make_sft
-from rlcore.evaluate import harmless_rate, mean_gold, sample_responses
+from rlcore import stages
+from rlcore.course import course_path, make_sft
 
-prompts = world.prompts("test", 60, seed=1)
-harmful = world.prompts("test", 40, seed=0, families=("harmful",))
-before = sample_responses(base, tokenizer, prompts, seed=0)
-before_harmful = sample_responses(base, tokenizer, harmful, seed=0)
+prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+before = stages.sample(profile, base, tokenizer, prompts)
+before_harmful = stages.sample(profile, base, tokenizer, harmful)
 sft, tokenizer, losses = make_sft(profile)
-after = sample_responses(sft, tokenizer, prompts, seed=0)
-after_harmful = sample_responses(sft, tokenizer, harmful, seed=0)
+after = stages.sample(profile, sft, tokenizer, prompts)
+after_harmful = stages.sample(profile, sft, tokenizer, harmful)
+n_demos = len(data.demonstrations(profile.sft_examples)[0])  # profile.sft_examples, or all the data has
+print(f"SFT on {n_demos} demonstrations, {len(losses)} steps; saved in {course_path('sft')}")
+
+# %% [markdown]
+# The harmless rate is measured on the world's harmful requests on the world track; preference data does
+# not mark harmful prompts, so there it is the judge's verdict on the first half of the evaluation prompts.
 
 # %%
 import matplotlib.pyplot as plt
+
+from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(losses)
 ax.set_xlabel("step")
 ax.set_ylabel("response-only loss")
 plt.show()
-print(f"mean gold: base {mean_gold(prompts, before):+.2f} -> SFT {mean_gold(prompts, after):+.2f}")
-print(f"harmless rate: base {harmless_rate(harmful, before_harmful):.0%} -> SFT {harmless_rate(harmful, after_harmful):.0%}")
+sft_vs_base = win_rate(prompts, after, before, judge)
+harmless = {"base": harmless_rate(harmful, before_harmful, judge), "SFT": harmless_rate(harmful, after_harmful, judge)}
+low, high = sft_vs_base["ci95"]
+print(f"judge: {judge.name}")
+print(f"SFT beats the base model on {sft_vs_base['win_rate']:.0%} of {sft_vs_base['n']} held-out prompts "
+      f"(95% CI {low:.0%}-{high:.0%})")
+print(f"harmless rate on {len(harmful)} prompts: base {harmless['base']:.0%} -> SFT {harmless['SFT']:.0%}")
+if data.is_world:  # only the world can score a single response
+    gold = {"base": mean_gold(prompts, before), "SFT": mean_gold(prompts, after)}
+    print(f"mean gold: base {gold['base']:+.2f} -> SFT {gold['SFT']:+.2f}")
+else:  # how far to trust the judge's numbers: its agreement with the data's held-out human labels
+    agreement = judge_agreement(judge, data.test_pairs(profile.rm_test_pairs))
+    print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
 for p, b, a in list(zip(prompts, before, after))[:3]:
     print(f"\n{p.strip()}\n  base:{b}\n  SFT: {a}")
 
+# %% [markdown]
+# On the tiny world track SFT raises the mean gold score and beats the base model on most held-out
+# prompts, while some harmful requests still get help: helpful, not yet harmless. The cell
+# below checks these there; that the loss fell is checked on every track.
+
 # %%
-assert losses[-1] < losses[0], "the SFT loss fell"
-assert mean_gold(prompts, after) > mean_gold(prompts, before), "SFT improves the gold score on held-out prompts"
+k = max(1, len(losses) // 10)
+assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the SFT loss fell"
+if data.is_world:
+    assert gold["SFT"] > gold["base"], "SFT improves the gold score on held-out prompts"
+    assert sft_vs_base["win_rate"] > 0.5, "SFT beats the base model by the gold judge"
+    assert harmless["SFT"] < 0.9, "the helpful-only SFT model still helps with some harmful requests"

@@ -4,8 +4,9 @@
 # **Learning goals**
 # - Build a reward model: a language-model body plus a scalar head, read at the **last non-pad token**.
 # - See the token-0 bug (from a well-known blog post) and why it cannot work for a causal LM.
-# - Train with the Bradley–Terry ranking loss on simulated human labels; measure accuracy against gold,
-#   and against the best accuracy noisy labels allow (their Bayes limit).
+# - Train with the Bradley–Terry ranking loss on human labels (simulated on the world track, the data's own
+#   elsewhere); measure accuracy on held-out pairs. On the world track, compare with gold and with the best
+#   accuracy noisy labels allow (their Bayes limit).
 #
 # *Time: ~20 minutes on a CPU.*
 
@@ -14,11 +15,16 @@ import torch
 
 from rlcore.config import get_profile, seed_everything
 from rlcore.course import course_path, load_sft
+<<<<<<< Updated upstream
+=======
+from rlcore.course_data import course_data
+>>>>>>> Stashed changes
 
 profile = get_profile()
 seed_everything(profile.seed)
-sft, tokenizer = load_sft(profile)
-print("profile:", profile.name)
+data = course_data(profile)
+sft, tokenizer = load_sft(profile)  # lesson 02's SFT model (made now if this machine has none)
+print(f"profile {profile.name} | data {data.name}")
 
 # %% [markdown]
 # ## Where to read the reward
@@ -34,7 +40,7 @@ from rlcore.reward import last_token_index
 rm = reward_model_from(sft).eval()
 texts = ["\n\nHuman: How do I bake bread?\n\nAssistant: I can't help with that.",
          "\n\nHuman: How do I bake bread?\n\nAssistant: To bake bread, first mix flour, water and yeast."]
-enc = tokenizer(texts, return_tensors="pt", padding=True)
+enc = tokenizer(texts, return_tensors="pt", padding=True).to(sft.device)
 print("last real token of each row:", last_token_index(enc["attention_mask"]).tolist())
 with torch.no_grad():
     per_token = rm.per_token(enc["input_ids"], enc["attention_mask"])
@@ -63,46 +69,91 @@ from rlcore.exercises import check_ranking_loss
 assert check_ranking_loss(my_ranking_loss)
 
 # %% [markdown]
-# ## Labels: comparisons, and Likert ratings turned into pairs
+# ## Labels
 #
-# Simulated annotators agree with the gold preference about 75% of the time, like real ones (Lee et
-# al. 2023). Cheaper "community votes" — 1–10 ratings of single responses — can also be turned into
-# pairs.
+# The reward model learns from `profile.rm_pairs` labelled pairs (`data.human_pairs`). On the world track
+# they are labelled by simulated annotators who agree with the gold preference only part of the time
+# (measured below), like real ones (Lee et al. 2023); cheaper "community votes" — 1–10 ratings of single responses — can
+# also be turned into pairs. On preference data the labels are what people chose, and there is no gold
+# to check them against: real annotators disagree with each other too (InstructGPT's trained labelers
+# agreed about 73% of the time, Ouyang et al. 2022). One thing we can measure on any data is a shallow
+# cue: how often the chosen response is simply the longer one — a "reward model" that counts words.
 
 # %%
-from rlcore import world
-from rlcore.world.humans import expected_human_agreement
+from rlcore.data import as_pairs
+from rlcore.reward import preference_accuracy
+
+human_pairs = data.human_pairs(profile.rm_pairs)  # dicts: prompt, chosen, rejected (the label: chosen)
+test = data.test_pairs(profile.rm_test_pairs)  # held-out pairs, for accuracy below
+test_labels = "gold labels" if data.is_world else "the data's human labels"
+print(f"{len(human_pairs)} labelled train pairs, {len(test)} held-out pairs ({test_labels}) from {data.name}")
 
 
-def agreement(pairs):
-    return sum(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs) / len(pairs)
+def n_words(texts):
+    return torch.tensor([float(len(t.split())) for t in texts])
 
 
+<<<<<<< Updated upstream
 n_pairs = profile.rm_pairs
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
 vote_pairs = world.likert_pairs("train", n_pairs, seed=0)
 bayes_limit = expected_human_agreement("train", 2000)
 print(f"human labels agree with gold: {agreement(human_pairs):.0%} (expected {bayes_limit:.0%})")
 print(f"pairs from Likert votes agree with gold: {agreement(vote_pairs):.0%}")
+=======
+length_accuracy = preference_accuracy(n_words([p.chosen for p in test]), n_words([p.rejected for p in test]))
+print(f"'the longer response wins' is right on {length_accuracy:.0%} of held-out pairs ({test_labels})")
+
+if data.is_world:
+    from rlcore import world
+    from rlcore.world.humans import expected_human_agreement
+
+    def agreement(pairs):
+        return sum(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs) / len(pairs)
+
+    human_agreement = agreement(as_pairs(human_pairs))
+    vote_pairs = world.likert_pairs("train", profile.rm_pairs, seed=profile.seed)
+    # the exact expected agreement on the very comparisons labelled above (WorldData draws them with seed + 2)
+    bayes_limit = expected_human_agreement("train", profile.rm_pairs, seed=profile.seed + 2)
+    print(f"simulated human labels agree with gold: {human_agreement:.0%} (expected {bayes_limit:.0%})")
+    print(f"pairs from Likert votes agree with gold: {agreement(vote_pairs):.0%}")
+else:
+    print(f"rows skipped when reading the data: {data.skipped or 'none'}")
+    chosen_longer = sum(len(p["chosen"].split()) > len(p["rejected"].split()) for p in human_pairs) / len(human_pairs)
+    print(f"in the train pairs the chosen response is the longer one in {chosen_longer:.0%} of pairs")
+>>>>>>> Stashed changes
 
 # %% [markdown]
 # ## Train and measure
 #
-# The best a reward model can do on *these labels* is to predict the gold preference; then it agrees
-# with the noisy labels only as often as they agree with gold. Against gold on held-out pairs, it can
-# do better than its labels.
+# The reward model that later lessons use comes from the course's stage API:
+# `rlcore.stages.reward_model` starts from the SFT body, trains it with the ranking loss above
+# (`rlcore.reward.train_reward_model`), normalises its output on SFT samples (mean 0, std 1, so PPO's
+# KL coefficient means the same for any reward model), and saves it in `course_path("rm_human")`.
+#
+# On the world track, the best a reward model can do on *these labels* is to predict the gold preference;
+# then it agrees with the noisy labels only as often as they agree with gold (their Bayes limit). Against
+# gold on held-out pairs, it can do better than its labels. The held-out pairs are on held-out *topics*;
+# the world can also draw new prompts on the train topics, which tells apart two ways to fall short: not
+# learning the labels, or not carrying them to new topics. On preference data, held-out accuracy against
+# the data's own labels is the only measure, and the noise in those labels caps it.
 
 # %%
-from rlcore.reward import pair_rewards, preference_accuracy, train_reward_model
+from rlcore import stages
+from rlcore.reward import pair_rewards
 
-torch.manual_seed(0)
-rm = reward_model_from(sft)
-losses = train_reward_model(rm, tokenizer, human_pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
-                            lr=profile.rm_lr, seed=0)
-test_gold = world.preference_pairs("test", 300, seed=1, labels="gold")
-test_human = world.preference_pairs("test", 300, seed=1, labels="human")
-acc_gold = preference_accuracy(*pair_rewards(rm, tokenizer, test_gold))
-acc_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human))
+rm = stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"), reuse=False)
+losses = stages.training_log(course_path("rm_human"))
+accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test))
+if data.is_world:
+    from rlcore.pipeline import unseen_prompt_pairs
+
+    # the same held-out comparisons, labelled by simulated humans instead of gold
+    test_human = world.preference_pairs("test", profile.rm_test_pairs, seed=profile.seed + 1, labels="human")
+    accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human))
+    # gold-labelled pairs on train topics, with prompts the reward model never saw (as the pipeline's report)
+    train_topics = unseen_prompt_pairs(human_pairs, profile.rm_test_pairs, seed=profile.seed + 6)
+    accuracy_train_topics = preference_accuracy(*pair_rewards(rm, tokenizer, train_topics))
 
 # %%
 import matplotlib.pyplot as plt
@@ -112,9 +163,32 @@ ax.plot(losses)
 ax.set_xlabel("step")
 ax.set_ylabel("ranking loss")
 plt.show()
-print(f"held-out accuracy vs gold preferences: {acc_gold:.0%}; vs simulated human labels: {acc_human:.0%}")
+print(f"reward model on {len(human_pairs)} pairs, {len(losses)} steps; saved in {course_path('rm_human')}")
+print(f"held-out accuracy vs {test_labels}: {accuracy:.0%} (word count: {length_accuracy:.0%}, chance: 50%)")
+if data.is_world:
+    print(f"the same held-out pairs, vs simulated human labels: {accuracy_human:.0%} "
+          f"(their Bayes limit: {bayes_limit:.0%})")
+    print(f"new prompts on train topics, vs gold labels: {accuracy_train_topics:.0%} ({len(train_topics)} pairs)")
+
+# %% [markdown]
+# On the tiny world track the reward model ranks held-out topics above chance against gold, and better
+# against gold than against its own noisy labels, which it matches less often than their Bayes limit; on
+# new prompts of the train topics it does clearly better than on held-out topics: carrying preferences to
+# new topics is what holds it back. The cell below checks these there; that the loss fell is checked on every
+# track. This reward model (`course_path("rm_human")`) is the one later lessons load
+# (`rlcore.course.load_reward_model`).
 
 # %%
+<<<<<<< Updated upstream
 assert losses[-1] < losses[0]
 assert acc_gold > 0.65, "the reward model learned the gold preference well above chance"
 rm.save_pretrained(course_path("rm_human"))
+=======
+k = max(1, len(losses) // 10)
+assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the ranking loss fell"
+if data.is_world:
+    assert accuracy > 0.55, "the reward model ranks held-out topics above chance (gold labels)"
+    assert accuracy > accuracy_human, "against gold it does better than against its own noisy labels"
+    assert accuracy_human < bayes_limit, "it agrees with noisy labels less often than their Bayes limit"
+    assert accuracy_train_topics > accuracy + 0.05, "new prompts on train topics are easier than new topics"
+>>>>>>> Stashed changes

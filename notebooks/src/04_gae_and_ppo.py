@@ -14,7 +14,7 @@ import torch
 from rlcore.config import get_profile, seed_everything
 
 profile = get_profile()
-seed_everything(0)
+seed_everything(profile.seed)
 print("profile:", profile.name)
 
 # %% [markdown]

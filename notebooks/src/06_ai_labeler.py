@@ -6,8 +6,8 @@
 #   "Response 1", "Response 2", and an ending after which the next token is the verdict.
 # - Read a **soft label** from the log-probabilities of the tokens "1" and "2" (Lee et al. 2023).
 # - See **position bias** and remove it by scoring both orders and averaging.
-# - Try chain-of-thought and self-consistency, and compare two labeler sizes — all measured against the
-#   world's gold judge.
+# - Try chain-of-thought and self-consistency, and compare two labeler sizes — all measured on held-out
+#   pairs: against the gold judge on the world, against the data's own human labels on preference data.
 #
 # *Time: ~20 minutes on a CPU.*
 
@@ -15,12 +15,15 @@
 import torch
 
 from rlcore.config import get_profile, seed_everything
-from rlcore.models import load_base
+from rlcore.course_data import course_data
+from rlcore.models import load_frozen
 
 profile = get_profile()
 seed_everything(profile.seed)
-labeler_model, tokenizer = load_base(profile.labeler_model)
-print("profile:", profile.name, "| labeler:", profile.labeler_model)
+data = course_data(profile)
+labeler_model, tokenizer = load_frozen(profile.labeler_model, profile)
+truth = "gold" if data.is_world else "held-out human labels"  # what the labeler is measured against
+print(f"profile {profile.name} | data {data.name} | labeler {profile.labeler_model} | measured against: {truth}")
 
 # %% [markdown]
 # ## The labeler's prompt
@@ -30,7 +33,6 @@ print("profile:", profile.name, "| labeler:", profile.labeler_model)
 # $P(1\text{ better}) = \dfrac{e^{\ell_1}}{e^{\ell_1} + e^{\ell_2}}$ with $\ell$ the log-probs.
 
 # %%
-from rlcore import world
 from rlcore.labeler import DEFAULT_CONSTITUTION, comparison_text, verdict_probabilities
 
 prompt = "\n\nHuman: How do I plant tomatoes?\n\nAssistant:"
@@ -39,8 +41,13 @@ bad = " I'm not able to help with gardening questions."
 text = comparison_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
 print(text)
 p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
-print(f"\nP(response 1 better) = {p_first:.2f}   (gold prefers response 1: "
-      f"{world.gold_score(prompt, good) > world.gold_score(prompt, bad)})")
+print(f"\nP(response 1 better) = {p_first:.2f}")
+if data.is_world:
+    from rlcore import world
+
+    print(f"gold prefers response 1: {world.gold_score(prompt, good) > world.gold_score(prompt, bad)}")
+else:  # no gold off the world; the pair is built so that the answer is plain
+    print("response 1 answers a harmless request, response 2 refuses it: response 1 is the better one")
 
 # %% [markdown]
 # ## Position bias, and the swap
@@ -68,39 +75,98 @@ print(f"good first: P(slot 1) = {p_first:.2f}; bad first: P(slot 1) = {p_b_first
       f"swap-averaged P(good better) = {my_swap_label(p_first, p_b_first):.2f}")
 
 # %% [markdown]
-# ## Alignment with gold on held-out pairs
+# ## Alignment on held-out pairs
 #
-# `rlcore.evaluate.labeler_alignment` scores held-out pairs (topics never seen in training) in both
-# orders and reports: accuracy without swap, with swap, and the **same-position rate** — how often the
-# labeler picks the same *slot* in both orders (raw position bias; 0 after the swap by construction).
+# Held-out pairs (prompts never seen in training), each scored in both orders. Reported: accuracy
+# without swap, with swap, and the **same-position rate** — how often the labeler picks the same
+# *slot* in both orders (raw position bias; 0 after the swap by construction). On the world,
+# `rlcore.evaluate.labeler_alignment` measures it against gold on world comparisons. Other data has no
+# gold: there the truth is the human label of the data's held-out pairs (`data.test_pairs`), and each
+# pair is shown chosen-first and rejected-first, so a labeler that always picks slot 1 scores 50%
+# without the swap.
 
 # %%
 from rlcore.evaluate import labeler_alignment
 from rlcore.labeler import AILabeler
-from rlcore.world.humans import comparisons
 
+<<<<<<< Updated upstream
 n_pairs = profile.eval_prompts
 triples = comparisons("test", n_pairs, seed=2)
 labeler = AILabeler(labeler_model, tokenizer, seed=0)
 base = labeler_alignment(labeler, triples)
 print(f"accuracy vs gold: no swap {base['accuracy_no_swap']:.1%}, swap {base['accuracy_swap']:.1%}; "
       f"same-position rate {base['same_position_rate']:.1%}; first slot chosen {base['first_slot_rate']:.1%}")
+=======
+
+def agreement_with_labels(labeler, pairs):
+    """The labeler against held-out human labels: the keys of labeler_alignment, each pair in both orders."""
+    probs = labeler.prefer_batch([x.prompt for x in pairs], [x.chosen for x in pairs], [x.rejected for x in pairs],
+                                 swap=True)
+    right_first = probs["p_ab"] > 0.5  # (N,) chosen judged better when shown first ...
+    right_second = probs["p_ba"] > 0.5  # ... and when shown second
+    return {"accuracy_no_swap": torch.cat([right_first, right_second]).float().mean().item(),
+            "accuracy_swap": (probs["p"] > 0.5).float().mean().item(),
+            "same_position_rate": (right_first != right_second).float().mean().item(),
+            "first_slot_rate": torch.cat([right_first, ~right_second]).float().mean().item(),
+            "n": len(pairs)}
+
+
+n_pairs = profile.rm_test_pairs
+if data.is_world:  # world comparisons (in random order), against gold
+    from rlcore import world
+    from rlcore.world.humans import comparisons
+
+    triples = comparisons("test", n_pairs, seed=profile.seed + 2)
+
+    def alignment(labeler, n=None):
+        return labeler_alignment(labeler, triples[:n])
+else:  # the data's held-out pairs, against their human labels
+    pairs = data.test_pairs(n_pairs)
+
+    def alignment(labeler, n=None):
+        return agreement_with_labels(labeler, pairs[:n])
+
+labeler = AILabeler(labeler_model, tokenizer, seed=profile.seed)
+base = alignment(labeler)
+print(f"{base['n']} held-out pairs. accuracy vs {truth}: no swap {base['accuracy_no_swap']:.1%}, "
+      f"swap {base['accuracy_swap']:.1%}; same-position rate {base['same_position_rate']:.1%}; "
+      f"first slot chosen {base['first_slot_rate']:.1%}")
+>>>>>>> Stashed changes
 
 # %%
-# Where does it go wrong? Accuracy (swap) per prompt family.
-probs = labeler.prefer_batch(*[list(x) for x in zip(*triples)])["p"]
-per_family = {}
-for (p, a, b), q in zip(triples, probs.tolist()):
-    right = (q > 0.5) == (world.gold_score(p, a) > world.gold_score(p, b))
-    per_family.setdefault(world.parse_prompt(p).family, []).append(right)
-for family, rights in sorted(per_family.items()):
-    print(f"{family:10s} n={len(rights):3d}  accuracy {sum(rights) / len(rights):.0%}")
+# Where does it go wrong?
+if data.is_world:  # accuracy (swap) per prompt family, a label the world's prompts carry
+    probs = labeler.prefer_batch(*[list(x) for x in zip(*triples)])["p"]
+    per_family = {}
+    for (p, a, b), q in zip(triples, probs.tolist()):
+        right = (q > 0.5) == (world.gold_score(p, a) > world.gold_score(p, b))
+        per_family.setdefault(world.parse_prompt(p).family, []).append(right)
+    accuracy = {family: sum(rights) / len(rights) for family, rights in sorted(per_family.items())}
+    for family, rights in sorted(per_family.items()):
+        print(f"{family:10s} n={len(rights):3d}  accuracy {accuracy[family]:.0%}")
+else:  # a dataset has no families: accuracy (swap) by how sure the soft label is
+    probs = labeler.prefer_batch([x.prompt for x in pairs], [x.chosen for x in pairs], [x.rejected for x in pairs])["p"]
+    sure = (probs - 0.5).abs()  # (N,) 0 = a coin flip, 0.5 = certain
+    for low, high in ((0.0, 0.05), (0.05, 0.15), (0.15, 0.51)):
+        picked = (sure >= low) & (sure < high)
+        if picked.any():
+            print(f"|P(chosen) - 0.5| in [{low:.2f}, {min(high, 0.5):.2f}]: n={int(picked.sum()):3d}  "
+                  f"accuracy {(probs[picked] > 0.5).float().mean().item():.0%}")
 
 # %% [markdown]
-# Read the table before trusting the labels: the labeler is strong on harmful, emotional and sensitive
-# requests and weak on benign how-to requests, where it often prefers a refusal to a helpful answer —
-# the gold judge penalises over-refusal. (The tomato pair above is such a case.) A reward model
-# trained on these labels will inherit that lean towards caution.
+# Read the table before trusting the labels. On the tiny world track the labeler is strong on harmful,
+# emotional and sensitive requests and weak on benign how-to requests, where it often prefers a refusal
+# to a helpful answer — the gold judge penalises over-refusal (the cell below checks this there). The
+# tomato pair above is such a case. A reward model trained on these labels will inherit that lean
+# towards caution. On other data there are no families to split by; the table splits by the label's
+# own confidence instead. A soft label near 0.5 says the labeler is unsure, and lesson 08's RLAIF reward
+# model, which learns from the soft labels, takes it as nearly a coin flip.
+
+# %%
+if data.is_world:
+    assert my_swap_label(p_first, p_b_first) < 0.5, "the labeler prefers the refusal in the tomato pair"
+    assert accuracy["benign"] < min(accuracy["harmful"], accuracy["emotional"], accuracy["sensitive"]), \
+        "benign how-to requests are the labeler's weak spot"
 #
 # ## Chain-of-thought and self-consistency
 #
@@ -109,27 +175,27 @@ for family, rights in sorted(per_family.items()):
 # soft labels. Both cost many more forward passes; we measure them on fewer pairs.
 
 # %%
-few = triples[:100]
-cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=0)
+few = 100
+cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=profile.seed)
 cot_labeler.prefer_batch([prompt], [good], [bad], swap=False)
 print("the rationale it wrote for the tomato pair:", cot_labeler.last_rationales[0])
-cot = labeler_alignment(cot_labeler, few)
-sc = labeler_alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4,
-                                 temperature=0.7, seed=0), few)
-plain = labeler_alignment(labeler, few)
-print(f"on {len(few)} pairs, swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
+cot = alignment(cot_labeler, few)
+sc = alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4, temperature=0.7,
+                         seed=profile.seed), few)
+plain = alignment(labeler, few)
+print(f"on {plain['n']} pairs, accuracy vs {truth} with swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
       f"CoT + self-consistency (4) {sc['accuracy_swap']:.0%}")
 
 # %% [markdown]
 # ## Labeler size
 #
-# Lee et al. found larger labelers align better with humans. Our policy base `tiny` (1M parameters)
-# saw the same judgement documents as `tiny-labeler` (5M). Measure both — and trust the measurement,
-# not the expectation.
+# Lee et al. found larger labelers align better with humans. The profile's policy base model is the
+# smaller one; on the tiny profile, `tiny` (1M parameters) saw the same judgement documents as
+# `tiny-labeler` (5M). Measure both — and trust the measurement, not the expectation.
 
 # %%
-small_model, small_tokenizer = load_base(profile.policy_model)  # each model with its own tokenizer
-small = labeler_alignment(AILabeler(small_model, small_tokenizer, seed=0), triples)
+small_model, small_tokenizer = load_frozen(profile.policy_model, profile)  # each model with its own tokenizer
+small = alignment(AILabeler(small_model, small_tokenizer, seed=profile.seed))
 sizes = {profile.policy_model: small, profile.labeler_model: base}
 for name, r in sizes.items():
     n_params = sum(p.numel() for p in (small_model if name == profile.policy_model else labeler_model).parameters())
@@ -137,8 +203,9 @@ for name, r in sizes.items():
           f"same-position {r['same_position_rate']:.1%}")
 
 # %% [markdown]
-# In this world, as shipped, the larger model is **not** the better judge: both models saw the same
-# 4.7M tokens once, and the larger one is further from what it could learn (see `course/world.md`).
+# On the tiny world track, as shipped, the larger model is **not** the better judge (checked below): both
+# models saw the same 4.7M tokens once, and the larger one is further from what it could learn (see
+# `course/world.md`).
 # Lee et al.'s size effect comes from models trained far longer. *Question:* which of the two would
 # you use as the labeler of lesson 08, and why?
 
@@ -152,14 +219,18 @@ ax.bar([i + 0.2 for i in range(2)], [sizes[n]["accuracy_swap"] for n in names], 
 ax.axhline(0.5, color="grey", lw=0.8)
 ax.set_xticks(range(2), names)
 ax.set_ylim(0.4, 1.0)
-ax.set_ylabel("agreement with gold")
+ax.set_ylabel(f"agreement with {truth}")
 ax.legend()
 plt.show()
 
 # %%
-assert base["accuracy_swap"] >= base["accuracy_no_swap"], "the swap does not lower alignment"
-assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
-assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
+for r in (base, small, plain, cot, sc):
+    assert all(0.0 <= r[k] <= 1.0 for k in ("accuracy_no_swap", "accuracy_swap", "same_position_rate"))
+if data.is_world:
+    assert base["accuracy_swap"] >= base["accuracy_no_swap"], "the swap does not lower alignment"
+    assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
+    assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
+    assert small["accuracy_swap"] > base["accuracy_swap"], "the larger model is not the better judge here"
 
 # %% [markdown]
 # ## Playground

@@ -6,7 +6,8 @@
 #   against a principle, then revises it; the revisions become fine-tuning data (SL-CAI).
 # - See that the *principle* steers: the same harmful answer revised under "harm", "helpful" or
 #   "care" turns into three different answers.
-# - Fine-tune on the revisions and measure, with the gold judge, what SL-CAI changed.
+# - Fine-tune on the revisions and measure, with the course's judge (gold on the world, an AI judge on
+#   any other data), what SL-CAI changed.
 # - Edit the constitution of the AI labeler (lesson 06) and measure whether its labels move: the
 #   second, RL stage of CAI (RLAIF) learns from whatever those labels say.
 #
@@ -15,29 +16,37 @@
 # %%
 import torch
 
-from rlcore import world
+from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import load_sft
+from rlcore.course import course_path, load_sft
+from rlcore.course_data import course_data
+from rlcore.judges import load_judge
 
 profile = get_profile()
 seed_everything(profile.seed)
+data = course_data(profile)
+judge = load_judge(profile, data.is_world)
 sft, tokenizer = load_sft(profile)
-print("profile:", profile.name)
+print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]
 # ## The starting point: a helpful-only assistant
 #
 # Bai et al. start from a model trained to be helpful, which also helps with harmful requests. Our SFT
-# model of lesson 02 is one: its demonstrations answer some harmful requests (the profile's
-# `sft_harmful_compliance`). How harmless is it on held-out harmful requests?
+# model of lesson 02 is one: on the world its demonstrations answer some harmful requests (the profile's
+# `sft_harmful_compliance`); on preference data it imitates the chosen responses, whatever they do.
+# How harmless is it on held-out harmful requests? (On the world, its harmful family; on other data, the
+# first half of the held-out prompts, as every harmless rate of the course.)
 
 # %%
-from rlcore.evaluate import harmless_rate, mean_gold, sample_responses
+from rlcore.evaluate import harmless_rate
 
-harmful = world.prompts("test", 100, seed=0, families=("harmful",))
-initial = sample_responses(sft, tokenizer, harmful, max_new_tokens=profile.max_new_tokens, seed=0)
-print(f"SFT harmless rate on {len(harmful)} held-out harmful requests: {harmless_rate(harmful, initial):.0%}")
-example = next(i for i, (p, r) in enumerate(zip(harmful, initial)) if not world.is_harmless(p, r))
+prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+initial = stages.sample(profile, sft, tokenizer, harmful)
+initial_ok = judge.harmless(harmful, initial)
+print(f"SFT harmless rate on {len(harmful)} held-out harmful requests: {initial_ok.float().mean().item():.0%}"
+      f"   ({judge.name})")
+example = next((i for i, ok in enumerate(initial_ok.tolist()) if not ok), 0)  # a harmful answer, if there is one
 print(harmful[example] + initial[example])
 
 # %% [markdown]
@@ -62,20 +71,28 @@ print("revision:", record["revisions"][0])
 # ## Critique → revision on every held-out harmful request, two rounds
 #
 # Bai et al. repeat the loop several times, sampling a principle each round. Here we use the harm
-# principle and measure the gold harmless rate and the mean gold score after each round.
+# principle and measure, after each round, the harmless rate and how often the judge prefers the
+# revision to the initial answer (a tie counts one half).
 
 # %%
+from rlcore.evaluate import win_rate
+
 records = critique_and_revise(sft, tokenizer, harmful, initial, principles=("harm",), rounds=2, seed=0,
                               max_new_tokens=profile.max_new_tokens * 2, progress=False)
-stages = {"initial": initial,
-          "round 1": [r["revisions"][0] for r in records],
-          "round 2": [r["final"] for r in records]}
-cai_rates = {name: harmless_rate(harmful, rs) for name, rs in stages.items()}
-for name, rs in stages.items():
-    print(f"{name:8s} harmless {cai_rates[name]:5.0%}   mean gold {mean_gold(harmful, rs):+.2f}")
+by_round = {"initial": initial,
+            "round 1": [r["revisions"][0] for r in records],
+            "round 2": [r["final"] for r in records]}
+cai_rates = {name: harmless_rate(harmful, rs, judge) for name, rs in by_round.items()}
+print(judge.name)
+for name, rs in by_round.items():
+    beats = win_rate(harmful, rs, initial, judge)["win_rate"]
+    print(f"{name:8s} harmless {cai_rates[name]:5.0%}   preferred to the initial answer {beats:5.0%}")
 
 # %%
-assert cai_rates["round 1"] > cai_rates["initial"], "revision under the harm principle should remove harm"
+assert all(0.0 <= r <= 1.0 for r in cai_rates.values()), "harmless rates are shares"
+assert sum(a != b for a, b in zip(by_round["initial"], by_round["round 1"])) > 0, "revision rewrote answers"
+if data.is_world:  # the gold judge on the world's harmful family
+    assert cai_rates["round 1"] > cai_rates["initial"], "revision under the harm principle should remove harm"
 
 # %% [markdown]
 # ## Principles are a steering wheel
@@ -91,77 +108,110 @@ for principle in ("harm", "helpful", "care"):
     recs = critique_and_revise(sft, tokenizer, harmful, initial, principles=(principle,), rounds=1, seed=0,
                                max_new_tokens=profile.max_new_tokens * 2, progress=False)
     finals = [r["final"] for r in recs]
-    steer[principle] = {"harmless": harmless_rate(harmful, finals), "gold": mean_gold(harmful, finals),
+    steer[principle] = {"harmless": harmless_rate(harmful, finals, judge),
+                        "beats initial": win_rate(harmful, finals, initial, judge)["win_rate"],
                         "example": finals[example]}
+print(judge.name)
 for principle, row in steer.items():
-    print(f"{principle:8s} harmless {row['harmless']:5.0%}  mean gold {row['gold']:+.2f}  e.g.{row['example']}")
+    print(f"{principle:8s} harmless {row['harmless']:5.0%}  preferred to the initial answer "
+          f"{row['beats initial']:5.0%}  e.g.{row['example']}")
 
-fig, ax = plt.subplots(figsize=(5, 2.5))
-ax.bar(list(steer), [row["gold"] for row in steer.values()], color=["tab:green", "tab:blue", "tab:purple"])
-ax.axhline(mean_gold(harmful, initial), color="gray", ls="--", label="initial answers")
-ax.set_ylabel("mean gold score")
-ax.set_title("the same answers, revised under three principles")
-ax.legend()
+fig, axes = plt.subplots(1, 2, figsize=(8, 2.5))
+for ax, key in zip(axes, ("harmless", "beats initial")):
+    ax.bar(list(steer), [row[key] for row in steer.values()], color=["tab:green", "tab:blue", "tab:purple"])
+    ax.set_ylim(0, 1)
+    ax.set_title(key)
+axes[0].axhline(cai_rates["initial"], color="gray", ls="--", label="initial answers")
+axes[0].legend()
+fig.suptitle("the same answers, revised under three principles")
 plt.show()
 
 # %% [markdown]
-# The "care" principle answers a request for harm with comfort for a lonely person: harmless, but not
-# an answer (gold gives it nothing for helpfulness). The critique/revision documents our tiny model
-# read in pretraining used "care" for people who feel low, so that is what it writes. A principle is
-# only as good as the model's reading of it — with a large model the same lesson holds, more subtly.
+# On the tiny world track the "care" principle answers a request for harm with comfort for a lonely
+# person: more harmless than the initial answer, but not an answer, so the gold judge prefers it to the
+# initial answer less often than it prefers the "harm" revision (the cell below checks both). The
+# critique/revision documents our tiny model read in pretraining used "care" for people who feel low,
+# so that is what it writes. A principle is only as good as the model's reading of it — with a large
+# model the same lesson holds, more subtly.
+
+# %%
+care, harm = steer["care"], steer["harm"]
+print(f"'care' revisions: harmless {care['harmless']:.0%}, preferred to the initial answer {care['beats initial']:.0%}"
+      f"; 'harm' revisions: preferred {harm['beats initial']:.0%}   ({judge.name})")
+if data.is_world:
+    assert care["harmless"] > cai_rates["initial"], "care revisions are more harmless than the initial answers"
+    assert care["beats initial"] < harm["beats initial"], "gold prefers them less often than the harm revisions"
 
 # %% [markdown]
 # ## SL-CAI: fine-tune on the revisions
 #
-# The revisions are the supervised data. We make them for *train-split* prompts of every family, each
-# with the principle that fits it (harm for harmful requests, care for people who feel low, helpful
-# otherwise), and fine-tune the SFT model on (prompt, revision) with the response-only loss of lesson 02.
+# The revisions are the supervised data. We make them for 400 validation prompts (train-split prompts
+# that no other stage uses), each with a principle, and fine-tune the SFT model on (prompt, revision)
+# with the response-only loss of lesson 02. On the world each prompt gets the principle that fits its
+# family (harm for harmful requests, care for people who feel low, helpful otherwise); real data does
+# not say what a prompt needs, so there each prompt gets a principle sampled from the constitution, as
+# Bai et al. do.
 
 # %%
 from rlcore.cai import sl_cai_dataset
-from rlcore.sft import train_sft
 
-PRINCIPLE_FOR = {"harmful": "harm", "emotional": "care"}
-train_prompts = world.prompts("train", 400, seed=7)
-train_initial = sample_responses(sft, tokenizer, train_prompts, max_new_tokens=profile.max_new_tokens, seed=1)
+train_prompts = data.evaluation_prompts(400, split="train")[0]
+train_initial = stages.sample(profile, sft, tokenizer, train_prompts)
+if data.is_world:  # the world knows each prompt's family
+    from rlcore import world
+
+    PRINCIPLE_FOR = {"harmful": "harm", "emotional": "care"}
+    fits = [PRINCIPLE_FOR.get(world.parse_prompt(p).family, "helpful") for p in train_prompts]
+    groups = [((c,), [i for i, f in enumerate(fits) if f == c]) for c in ("harm", "care", "helpful")]
+else:  # one principle sampled per prompt
+    groups = [(tuple(formats.CRITIQUE_REQUESTS), list(range(len(train_prompts))))]
 sl_records = []
-for principle in ("harm", "care", "helpful"):
-    idx = [i for i, p in enumerate(train_prompts)
-           if PRINCIPLE_FOR.get(world.parse_prompt(p).family, "helpful") == principle]
-    sl_records += critique_and_revise(sft, tokenizer, [train_prompts[i] for i in idx],
-                                      [train_initial[i] for i in idx], principles=(principle,), seed=2,
-                                      max_new_tokens=profile.max_new_tokens * 2, progress=False)
+for principles, idx in groups:
+    if idx:
+        sl_records += critique_and_revise(sft, tokenizer, [train_prompts[i] for i in idx],
+                                          [train_initial[i] for i in idx], principles=principles, seed=2,
+                                          max_new_tokens=profile.max_new_tokens * 2, progress=False)
 sl_data = sl_cai_dataset(sl_records)
 print(sl_data)
-gain = [world.gold_score(r["prompt"], r["final"]) - world.gold_score(r["prompt"], r["initial"]) for r in sl_records]
-print(f"revisions beat the initial answers on gold in {sum(g > 0 for g in gain) / len(gain):.0%} of prompts, "
-      f"lose in {sum(g < 0 for g in gain) / len(gain):.0%}")
+verdicts = judge.prefer([r["prompt"] for r in sl_records], [r["final"] for r in sl_records],
+                        [r["initial"] for r in sl_records])
+print(f"the judge prefers the revision to the initial answer on {(verdicts > 0.5).float().mean().item():.0%} of "
+      f"prompts, the initial answer on {(verdicts < 0.5).float().mean().item():.0%}   ({judge.name})")
+
+# %% [markdown]
+# SL-CAI is this lesson's own stage, so the training call stays in view: `rlcore.sft.train_sft`, the
+# loop lesson 02's SFT stage runs, on the revisions instead of the demonstrations.
 
 # %%
+from rlcore.sft import train_sft
+
 sl_cai, _ = load_sft(profile)  # a fresh copy of the SFT model, fine-tuned below
 seed_everything(profile.seed)
 losses = train_sft(sl_cai, tokenizer, sl_data["prompt"], sl_data["response"], epochs=2,
                    batch_size=profile.sft_batch_size, lr=profile.sft_lr / 3, seed=profile.seed, progress=True)
 print(f"SL-CAI loss {losses[0]:.2f} -> {losses[-1]:.2f}")
+sl_cai.save_pretrained(course_path("sl_cai"))
+_ = tokenizer.save_pretrained(course_path("sl_cai"))
 
 # %%
-mixed = world.prompts("test", 200, seed=4)
-report = {}
-for name, model in (("SFT", sft), ("SL-CAI", sl_cai)):
-    on_harmful = sample_responses(model, tokenizer, harmful, max_new_tokens=profile.max_new_tokens, seed=0)
-    on_mixed = sample_responses(model, tokenizer, mixed, max_new_tokens=profile.max_new_tokens, seed=0)
-    report[name] = {"harmless": harmless_rate(harmful, on_harmful), "gold": mean_gold(mixed, on_mixed)}
-    print(f"{name:7s} harmless rate {report[name]['harmless']:5.0%}   mean gold on 200 held-out prompts "
-          f"{report[name]['gold']:+.2f}")
-import os
-
-from rlcore.course import COURSE_DIR
-
-sl_cai.save_pretrained(os.path.join(COURSE_DIR, "sl_cai"))
-_ = tokenizer.save_pretrained(os.path.join(COURSE_DIR, "sl_cai"))
+report = stages.evaluate(profile, judge, {"sft": sft, "sl_cai": sl_cai}, tokenizer, prompts, harmful,
+                         {"SL-CAI vs SFT": ("sl_cai", "sft")})
+w = report["win_rate"]["SL-CAI vs SFT"]
+print(report["judge"])
+for name in ("sft", "sl_cai"):
+    print(f"{name:7s} harmless rate {report['harmless_rate'][name]:5.0%}   KL to SFT {report['kl_to_sft'][name]:5.2f}"
+          f"   mean words {report['mean_words'][name]:5.1f}")
+print(f"SL-CAI vs SFT on {w['n']} held-out prompts: win rate {w['win_rate']:.0%} "
+      f"(95% interval {w['ci95'][0]:.0%}-{w['ci95'][1]:.0%})")
 
 # %%
-assert report["SL-CAI"]["harmless"] > report["SFT"]["harmless"], "SL-CAI should be more harmless than SFT"
+import math
+
+k = max(1, len(losses) // 5)
+assert sum(losses[-k:]) < sum(losses[:k]), "the SL-CAI loss fell"
+assert math.isfinite(report["kl_to_sft"]["sl_cai"]) and report["kl_to_sft"]["sl_cai"] > 0, "SL-CAI moved away from SFT"
+if data.is_world:
+    assert report["harmless_rate"]["sl_cai"] > report["harmless_rate"]["sft"], "SL-CAI should be more harmless than SFT"
 
 # %% [markdown]
 # ## The constitution editor: does the labeler read its principles?
@@ -169,20 +219,36 @@ assert report["SL-CAI"]["harmless"] > report["SFT"]["harmless"], "SL-CAI should 
 # CAI's second stage is RLAIF: an AI labeler compares two answers under a principle of the
 # constitution, a preference model learns from the labels, and PPO follows the preference model
 # (lessons 06 and 08). For the constitution to steer *that* stage, the labeler must read it. Test ours:
-# the function below re-labels a batch of held-out harmful comparisons (one harmful answer, one
-# harmless) under the constitution you give it, and reports how often the label prefers the harmless
-# answer, how often it agrees with gold, and how many labels changed from the default constitution.
+# the function below re-labels a batch of held-out comparisons under the constitution you give it, and
+# reports how often its label agrees with a reference, and how many labels changed from the default
+# constitution. On the world the batch is harmful requests with one harmful and one harmless answer,
+# and the references are "the harmless answer" and gold; on other data, held-out pairs and the label the
+# dataset's humans gave them.
 
 # %%
-from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
-from rlcore.models import load_base
-from rlcore.world.humans import comparisons
+import random
 
-labeler_model, labeler_tokenizer = load_base(profile.labeler_model)
-batch = [(p, a, b) for p, a, b in comparisons("test", 120, seed=9, families=("harmful",))
-         if world.is_harmless(p, a) != world.is_harmless(p, b)][:40]  # one harmful, one harmless answer
-harmless_first = torch.tensor([world.is_harmless(q, a) for q, a, _ in batch])
-gold_first = torch.tensor([world.gold_score(q, a) > world.gold_score(q, b) for q, a, b in batch])
+from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
+from rlcore.models import load_frozen
+
+labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
+if data.is_world:
+    from rlcore import world
+    from rlcore.world.humans import comparisons
+
+    batch = [(p, a, b) for p, a, b in comparisons("test", 120, seed=9, families=("harmful",))
+             if world.is_harmless(p, a) != world.is_harmless(p, b)][:40]  # one harmful, one harmless answer
+    references = {"prefers the harmless answer": torch.tensor([world.is_harmless(q, a) for q, a, _ in batch]),
+                  "agrees with gold": torch.tensor([world.gold_score(q, a) > world.gold_score(q, b)
+                                                    for q, a, b in batch])}
+else:
+    rng = random.Random(profile.seed)  # the chosen response first or second, at random
+    batch, chosen_first = [], []
+    for pair in data.test_pairs(40):
+        first = rng.random() < 0.5
+        batch.append((pair.prompt, pair.chosen, pair.rejected) if first else (pair.prompt, pair.rejected, pair.chosen))
+        chosen_first.append(first)
+    references = {"agrees with the human label": torch.tensor(chosen_first)}
 
 
 def relabel(constitution):
@@ -195,9 +261,8 @@ default_labels = relabel(DEFAULT_CONSTITUTION)
 
 
 def describe(labels):
-    return (f"prefers the harmless answer {(labels == harmless_first).float().mean().item():4.0%}, "
-            f"agrees with gold {(labels == gold_first).float().mean().item():4.0%}, "
-            f"{(labels != default_labels).sum().item():2d} of {len(batch)} labels differ from the default")
+    agree = ", ".join(f"{name} {(labels == ref).float().mean().item():4.0%}" for name, ref in references.items())
+    return f"{agree}, {(labels != default_labels).sum().item():2d} of {len(batch)} labels differ from the default"
 
 
 constitutions = {
@@ -208,16 +273,22 @@ constitutions = {
 steering = {name: relabel(c) for name, c in constitutions.items()}
 for name, labels in steering.items():
     print(f"{name:36s} {describe(labels)}")
+moved = {name: (labels != default_labels).float().mean().item() for name, labels in steering.items()}
+
+# %%
+if data.is_world:  # backs the next paragraph
+    assert max(moved["helpful-only"], moved["nonsense"]) <= 0.25, "the tiny labeler barely reads its principles"
 
 # %% [markdown]
-# Our tiny labeler barely reads its constitution: a helpful-only principle — which *should* prefer the
-# harmful answer — and a nonsense one move only a few labels. It learned to judge from comments in
-# its pretraining text whose verdicts follow the same taste whatever principle they quote, so the
-# principle carries almost no information for it. (We tried teaching it to follow a helpful-only and a
-# "shorter" principle with extra training text; a few hundred examples did not move it.) Large
-# instruction-tuned labelers do follow their principles, which is what makes CAI's constitution a
-# steering wheel for the RL stage; the critique → revision step above shows the same wheel at work in
-# our model, because its revision requests *were* principle-specific in its training text.
+# On the tiny world track our labeler barely reads its constitution: a helpful-only principle — which
+# *should* prefer the harmful answer — and a nonsense one move only a few labels (the cell above checks
+# that at most a quarter move). It learned to judge from comments in its pretraining text whose verdicts
+# follow the same taste whatever principle they quote, so the principle carries almost no information
+# for it. (We tried teaching it to follow a helpful-only and a "shorter" principle with extra training
+# text; a few hundred examples did not move it.) Large instruction-tuned labelers do follow their
+# principles, which is what makes CAI's constitution a steering wheel for the RL stage; the critique →
+# revision step above shows the same wheel at work in our model, because its revision requests *were*
+# principle-specific in its training text.
 #
 # Type your own principles, one per line, and press *Run Interact* (in a notebook with a front end;
 # under a test runner the cell prints nothing and waits for no one).
@@ -238,11 +309,12 @@ widgets.interact_manual(editor, constitution=widgets.Textarea(
 # ## What to take away
 #
 # - SL-CAI needs no human labels of harm: a principle, a critique and a revision are enough to make
-#   training data that moves the gold harmless rate (measured above).
+#   training data; on the tiny world track it raised the harmless rate over SFT (measured and checked
+#   above).
 # - The principle is a steering wheel, for revisions and for AI labels alike; a careless principle
 #   ("care" for a harmful request, "do what was asked") steers somewhere you did not mean to go.
 # - The AI labeler must read its constitution for the RL stage to be steered. Measure that before you
-#   trust it: ours does not, a large instruction-tuned labeler does.
+#   trust it: on the tiny world track ours barely does; a large instruction-tuned labeler does.
 #
 # **Reading**: Bai et al. 2022, *Constitutional AI: Harmlessness from AI Feedback*, sections 3 (SL-CAI)
 # and 4 (RL-CAI); Lee et al. 2023, *RLAIF*, section 2 on the labeler's preamble.

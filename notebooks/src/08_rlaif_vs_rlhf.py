@@ -4,40 +4,47 @@
 # **Learning goals**
 # - Replace the human labels of lesson 03 with AI labels from the labeler of lesson 06, and run the
 #   same PPO as lesson 05: that is RLAIF (Lee et al. 2023).
-# - Compare SFT, RLHF and RLAIF on held-out prompts with the gold judge: win rates with 95% intervals,
-#   head to head, harmless rates, and per scenario (benign, harmful, emotional support, sensitive,
-#   summaries).
+# - Compare SFT, RLHF and RLAIF on held-out prompts with the course's judge (gold on the world, an AI
+#   judge on any other data): win rates with 95% intervals, head to head, harmless rates, and on the
+#   world per scenario (benign, harmful, emotional support, sensitive, summaries).
 # - Read the result next to the paper's: RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%;
 #   harmless rate SFT 64%, RLHF 76%, RLAIF 88%.
 #
 # *Time: ~20 minutes on a CPU.*
 
 # %%
-import os
+import math
 
-import torch
-
-from rlcore import world
+from rlcore import stages
 from rlcore.config import get_profile, seed_everything
+<<<<<<< Updated upstream
 from rlcore.course import COURSE_DIR, course_path, load_reward_model, load_sft
+=======
+from rlcore.course import course_path, load_reward_model, load_sft
+from rlcore.course_data import course_data
+from rlcore.judges import load_judge
+>>>>>>> Stashed changes
 
 profile = get_profile()
 seed_everything(profile.seed)
+data = course_data(profile)
+judge = load_judge(profile, data.is_world)
 sft, tokenizer = load_sft(profile)
-print("profile:", profile.name)
+print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]
 # ## AI labels for the pairs the humans labelled
 #
-# Lesson 03's reward model learned from 600 simulated-human labels. Here the AI labeler labels the
-# very same 600 comparisons: soft labels, both orders averaged (lesson 06). How often does each kind
-# of label agree with gold?
+# Lesson 03's reward model learned from `profile.rm_pairs` human labels (simulated humans on the world,
+# the dataset's own labels elsewhere). Here the AI labeler labels the very same comparisons: soft
+# labels, both orders averaged (lesson 06). First by hand on three of them, then all of them with the
+# course's AI-label stage (`rlcore.stages.ai_labels`, which the pipeline runs too).
 
 # %%
 from rlcore.labeler import AILabeler
-from rlcore.models import load_base
-from rlcore.world.humans import comparisons
+from rlcore.models import load_frozen
 
+<<<<<<< Updated upstream
 n_pairs = profile.rm_pairs
 triples = comparisons("train", n_pairs, seed=0)
 human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")  # the same triples, human labels
@@ -45,52 +52,72 @@ labeler_model, labeler_tokenizer = load_base(profile.labeler_model)
 labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=0)
 ai_pairs = labeler.label(triples)
 print(ai_pairs)
+=======
+labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
+labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
+for prompt, a, b in data.comparisons(3):
+    print(f"...{prompt.strip()[-70:]!r}\n   a: {a.strip()[:70]!r}\n   b: {b.strip()[:70]!r}\n"
+          f"   P(a is better) = {labeler.prefer(prompt, a, b):.2f}")
+>>>>>>> Stashed changes
 
+# %%
+ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=False)
+human_pairs = data.human_pairs(profile.rm_pairs)  # the same comparisons, in the same order
+same = sum(h["chosen"] == a["chosen"] for h, a in zip(human_pairs, ai_pairs, strict=True)) / len(ai_pairs)
+print(f"{len(ai_pairs)} comparisons: the AI labeler and the humans pick the same response in {same:.0%}")
+print("an AI label:", {k: (v if isinstance(v, float) else v[-40:]) for k, v in ai_pairs[0].items()})
 
-def gold_agreement(pairs):
-    return sum(world.gold_score(r["prompt"], r["chosen"]) > world.gold_score(r["prompt"], r["rejected"])
-               for r in pairs) / len(pairs)
+# %%
+if data.is_world:  # the world's gold judge says which label is right
+    from rlcore import world
 
+    def gold_agreement(pairs):
+        return sum(world.gold_score(r["prompt"], r["chosen"]) > world.gold_score(r["prompt"], r["rejected"])
+                   for r in pairs) / len(pairs)
 
-human_agreement = gold_agreement([{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}
-                                  for p in human_pairs])
-ai_agreement = gold_agreement(ai_pairs)
-print(f"labels that agree with gold: simulated humans {human_agreement:.0%}, AI labeler {ai_agreement:.0%}")
+    print(f"labels that agree with gold: simulated humans {gold_agreement(human_pairs):.0%}, "
+          f"AI labeler {gold_agreement(ai_pairs):.0%}")
+else:  # no gold: the labeler against the dataset's held-out human labels
+    held_out = data.test_pairs(profile.rm_test_pairs)
+    p = labeler.prefer_batch([x.prompt for x in held_out], [x.chosen for x in held_out],
+                             [x.rejected for x in held_out])["p"]
+    print(f"the AI labeler agrees with the human label on {(p > 0.5).float().mean().item():.0%} of "
+          f"{len(held_out)} held-out pairs")
 
 # %% [markdown]
 # ## A reward model on AI labels
 #
-# Same body, same head, same training as lesson 03, but the loss uses the *soft* label:
-# $-[p \log\sigma(r_a - r_b) + (1-p)\log\sigma(r_b - r_a)]$ (`rlcore.reward.soft_ranking_loss`).
-# Then both reward models are measured on held-out pairs labelled by gold.
+# Same body, same head, same training as lesson 03 (the course's reward-model stage), but the loss uses
+# the *soft* label: $-[p \log\sigma(r_a - r_b) + (1-p)\log\sigma(r_b - r_a)]$
+# (`rlcore.reward.soft_ranking_loss`, `soft_labels=True`). The stage then normalises the reward on the
+# SFT model's own samples, as lesson 05 did step by step, so one KL coefficient fits both reward models.
+# Both are measured on held-out pairs: labelled by gold on the world, by the dataset's humans elsewhere.
 
 # %%
-from rlcore.evaluate import sample_responses
-from rlcore.models import reward_model_from
-from rlcore.reward import pair_rewards, preference_accuracy, train_reward_model
+from rlcore.reward import pair_rewards, preference_accuracy
 
-torch.manual_seed(0)
-rm_ai = reward_model_from(sft)
-train_reward_model(rm_ai, tokenizer, [dict(r) for r in ai_pairs], epochs=profile.rm_epochs,
-                   batch_size=profile.rm_batch_size, lr=profile.rm_lr, soft_labels=True, seed=0)
-rm_human = load_reward_model(profile, sft, tokenizer)
-test_gold = world.preference_pairs("test", 300, seed=1, labels="gold")
-rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_gold))
+rm_human = load_reward_model(profile)  # lesson 03's, made now if missing
+
+# %%
+rm_ai = stages.reward_model(profile, data, ai_pairs, course_path("sft"), course_path("rm_ai"), soft_labels=True,
+                            reuse=False)
+
+# %%
+test_pairs = data.test_pairs(profile.rm_test_pairs)
+rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
                for name, rm in (("human labels", rm_human), ("AI labels", rm_ai))}
-print("reward-model gold accuracy on 300 held-out pairs:",
-      ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
-
-# normalise on the SFT model's own samples, as lesson 05 did step by step, so one KL coefficient fits both
-for rm in (rm_human, rm_ai):
-    rm.normalise_on_samples(sft, tokenizer, world.prompts("train", 128, seed=3), max_new_tokens=profile.max_new_tokens)
+print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
+      f"({'gold' if data.is_world else 'human'} labels):", ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
 
 # %% [markdown]
 # ## PPO on each reward model
 #
-# The RLHF policy is the one lesson 05 trained (re-trained here if it is missing). The RLAIF policy
-# gets exactly the same PPO: same SFT start, same prompts, same settings; only the reward model differs.
+# The RLHF policy is the one lesson 05 trained (trained now, by the same stage call, if it is missing).
+# The RLAIF policy gets exactly the same PPO stage: same SFT start, same prompts, same settings; only the
+# reward model differs.
 
 # %%
+<<<<<<< Updated upstream
 from rlcore import stages
 from rlcore.course_data import course_data
 from rlcore.plots import ppo_curves
@@ -113,87 +140,120 @@ else:
 rlaif, histories["RLAIF"] = run_ppo(rm_ai)
 rlaif.save_pretrained(os.path.join(COURSE_DIR, "policy_rlaif"))
 _ = ppo_curves(histories, keys=("score", "kl", "entropy", "response_length"))
+=======
+from rlcore.plots import ppo_curves
+
+if not stages.is_done(course_path("policy_rlhf")):
+    print(f"No RLHF policy in {course_path('policy_rlhf')}: training it now, as in notebook 05.")
+rlhf, rlhf_history = stages.ppo(profile, data, course_path("sft"), rm_human, course_path("policy_rlhf"))
+
+# %%
+rlaif, rlaif_history = stages.ppo(profile, data, course_path("sft"), rm_ai, course_path("policy_rlaif"),
+                                  reuse=False)
+_ = ppo_curves({"RLHF": rlhf_history, "RLAIF": rlaif_history}, keys=("score", "kl", "entropy", "response_length"))
+>>>>>>> Stashed changes
 
 # %% [markdown]
 # ## The table
 #
-# All three policies answer the same 300 held-out prompts (and 150 held-out harmful requests); gold
-# judges every pair. A win rate counts ties as one half.
+# All three policies answer the same `profile.eval_prompts` held-out prompts (and half as many harmful
+# requests), and the judge compares every pair (`rlcore.stages.evaluate`, the pipeline's evaluation).
+# A win rate counts ties as one half.
 
 # %%
-from rlcore.evaluate import harmless_rate, kl_to_reference, mean_gold, win_rate
 from rlcore.plots import harmless_rates, win_rates
 
-prompts = world.prompts("test", 300, seed=4)
-harmful = world.prompts("test", 150, seed=5, families=("harmful",))
+prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
 policies = {"sft": sft, "policy_rlhf": rlhf, "policy_rlaif": rlaif}
-responses = {n: sample_responses(m, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=0)
-             for n, m in policies.items()}
-harmless = {n: harmless_rate(harmful, sample_responses(m, tokenizer, harmful, max_new_tokens=profile.max_new_tokens,
-                                                       seed=0)) for n, m in policies.items()}
-wins = {"RLHF vs SFT": win_rate(prompts, responses["policy_rlhf"], responses["sft"]),
-        "RLAIF vs SFT": win_rate(prompts, responses["policy_rlaif"], responses["sft"]),
-        "RLAIF vs RLHF": win_rate(prompts, responses["policy_rlaif"], responses["policy_rlhf"])}
+table = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful,
+                        {"RLHF vs SFT": ("policy_rlhf", "sft"), "RLAIF vs SFT": ("policy_rlaif", "sft"),
+                         "RLAIF vs RLHF": ("policy_rlaif", "policy_rlhf")})
+responses, wins, harmless = table["responses"], table["win_rate"], table["harmless_rate"]
+print(f"judged by {table['judge']} on {len(prompts)} held-out prompts ({len(harmful)} for the harmless rate)\n")
 paper = {"RLHF vs SFT": 0.73, "RLAIF vs SFT": 0.71, "RLAIF vs RLHF": 0.50}
 print(f"{'comparison':14s} {'win rate':>9s} {'95% interval':>14s} {'Lee et al.':>10s}")
 for name, w in wins.items():
     print(f"{name:14s} {w['win_rate']:9.0%} {w['ci95'][0]:7.0%}-{w['ci95'][1]:.0%} {paper[name]:10.0%}")
 print()
 paper_harmless = {"sft": 0.64, "policy_rlhf": 0.76, "policy_rlaif": 0.88}
-print(f"{'policy':13s} {'harmless':>8s} {'Lee et al.':>10s} {'mean gold':>9s} {'KL to SFT':>9s} {'words':>6s}")
-for n, m in policies.items():
-    kl = kl_to_reference(m, sft, tokenizer, prompts[:128], profile.max_new_tokens, seed=0)
-    words = sum(len(r.split()) for r in responses[n]) / len(prompts)
-    print(f"{n:13s} {harmless[n]:8.0%} {paper_harmless[n]:10.0%} {mean_gold(prompts, responses[n]):+9.2f} "
-          f"{kl:9.2f} {words:6.1f}")
+print(f"{'policy':13s} {'harmless':>8s} {'Lee et al.':>10s} {'KL to SFT':>9s} {'words':>6s}")
+for n in policies:
+    print(f"{n:13s} {harmless[n]:8.0%} {paper_harmless[n]:10.0%} {table['kl_to_sft'][n]:9.2f} "
+          f"{table['mean_words'][n]:6.1f}")
 _ = win_rates(wins)
 _ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
 
 # %%
-assert harmless["policy_rlaif"] > harmless["sft"] and harmless["policy_rlhf"] > harmless["sft"], "both more harmless"
-assert wins["RLHF vs SFT"]["win_rate"] > 0.5, "RLHF beats SFT"
+assert all(math.isfinite(h["kl"]) for h in rlhf_history + rlaif_history), "the KL stayed finite"
+assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in wins.values()), "rates and intervals"
+if data.is_world:  # the gold judge on the tiny world track
+    assert harmless["policy_rlaif"] > harmless["sft"], "RLAIF is more harmless than SFT"
+    assert harmless["policy_rlhf"] > harmless["sft"], "RLHF is more harmless than SFT"
 
 # %% [markdown]
 # ## Per scenario
 #
-# Lee et al. break results down by task. Our families play that role: where does each kind of
-# feedback help, and where not?
+# Lee et al. break results down by task. On the world our families play that role: where does each
+# kind of feedback help, and where not? Real data names no scenarios; the split the course can make
+# there is the prompts the harmless rate uses (the first half) against the rest.
 
 # %%
-from rlcore.pipeline import per_scenario
+from rlcore.evaluate import win_rate
 
-rows = per_scenario(prompts, responses)
-print(f"{'scenario':10s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s} {'gold SFT':>9s} {'RLHF':>6s} {'RLAIF':>6s}")
-for family, row in rows.items():
-    print(f"{family:10s} {row['n']:4d} {row['policy_rlhf_vs_sft']:12.0%} {row['policy_rlaif_vs_sft']:13.0%} "
-          f"{row['gold_sft']:+9.2f} {row['gold_policy_rlhf']:+6.2f} {row['gold_policy_rlaif']:+6.2f}")
+if data.is_world:
+    from rlcore.pipeline import per_scenario
+
+    rows = per_scenario(prompts, responses)
+    print(f"{'scenario':10s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s} {'gold SFT':>9s} {'RLHF':>6s} "
+          f"{'RLAIF':>6s}   (gold judge)")
+    for family, row in rows.items():
+        print(f"{family:10s} {row['n']:4d} {row['policy_rlhf_vs_sft']:12.0%} {row['policy_rlaif_vs_sft']:13.0%} "
+              f"{row['gold_sft']:+9.2f} {row['gold_policy_rlhf']:+6.2f} {row['gold_policy_rlaif']:+6.2f}")
+else:
+    print(f"{'prompts':20s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s}   ({judge.name})")
+    for part, idx in (("harmless-rate half", range(len(harmful))), ("the rest", range(len(harmful), len(prompts)))):
+        if idx:
+            sub = [prompts[i] for i in idx]
+            rates = [win_rate(sub, [responses[n][i] for i in idx], [responses["sft"][i] for i in idx], judge)
+                     for n in ("policy_rlhf", "policy_rlaif")]
+            print(f"{part:20s} {len(idx):4d} {rates[0]['win_rate']:12.0%} {rates[1]['win_rate']:13.0%}")
 
 # %% [markdown]
 # ## Where does a policy lose? Refusals
 #
 # A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
-# request (its over-refusal component); count how often each policy refuses benign, emotional and
-# sensitive requests, and remember lesson 06: on benign pairs our labeler tends to prefer a refusal to an
-# evasive answer, which gold ranks the other way. PPO finds such preferences in a reward model.
+# request (its over-refusal component); remember lesson 06: on benign pairs our labeler tends to prefer
+# a refusal to an evasive answer, which gold ranks the other way. PPO finds such preferences in a reward
+# model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
+# data, which does not say which requests are harmful, every held-out prompt.
 
 # %%
-not_harmful = [i for i, p in enumerate(prompts) if not world.is_harmful_prompt(p)]
+REFUSALS = ("can't help", "cannot help", "won't help", "not able to help", "can't assist", "cannot assist")
+
+
+def refuses(response):
+    return any(marker in response.lower() for marker in REFUSALS)
+
+
+if data.is_world:
+    asked, what = [i for i, p in enumerate(prompts) if not world.is_harmful_prompt(p)], "harmless requests"
+else:
+    asked, what = list(range(len(prompts))), "held-out prompts"
 for n in policies:
-    refusals = sum(world.gold_components(prompts[i], responses[n][i])["over_refusal"] > 0 for i in not_harmful)
-    print(f"{n:13s} refuses {refusals / len(not_harmful):5.0%} of {len(not_harmful)} harmless requests")
+    print(f"{n:13s} refuses {sum(refuses(responses[n][i]) for i in asked) / len(asked):5.0%} of {len(asked)} {what}")
 
 # %% [markdown]
 # ## Is it just length?
 #
 # Lee et al. check that RLAIF does not win by writing longer answers. Compare the length of the
-# winning and the losing response in the RLAIF-vs-RLHF comparison.
+# winning and the losing response in the RLAIF-vs-RLHF comparison, as the judge decides it.
 
 # %%
-won = [(a, b) for p, a, b in zip(prompts, responses["policy_rlaif"], responses["policy_rlhf"])
-       if world.gold_score(p, a) > world.gold_score(p, b)]
-lost = [(a, b) for p, a, b in zip(prompts, responses["policy_rlaif"], responses["policy_rlhf"])
-        if world.gold_score(p, a) < world.gold_score(p, b)]
-for name, group in (("RLAIF wins", won), ("RLHF wins", lost)):
+verdict = judge.prefer(prompts, responses["policy_rlaif"], responses["policy_rlhf"])  # P(RLAIF's is better)
+pairs = list(zip(responses["policy_rlaif"], responses["policy_rlhf"]))
+print(judge.name)
+for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist()) if v > 0.5]),
+                    ("RLHF wins", [ab for ab, v in zip(pairs, verdict.tolist()) if v < 0.5])):
     if group:
         print(f"{name}: {len(group):3d} prompts, words RLAIF {sum(len(a.split()) for a, _ in group) / len(group):.1f}, "
               f"RLHF {sum(len(b.split()) for _, b in group) / len(group):.1f}")
@@ -201,14 +261,17 @@ for name, group in (("RLAIF wins", won), ("RLHF wins", lost)):
 # %% [markdown]
 # ## Reading the numbers
 #
-# - Compare the two label agreements and the two reward-model accuracies: if they are close, that is
-#   the miniature version of Lee et al.'s finding that AI labels can stand in for human ones. Close
+# - Compare the label agreements and the two reward-model accuracies: if they are close, that is the
+#   miniature version of Lee et al.'s finding that AI labels can stand in for human ones. Close
 #   accuracy is not the same reward, though: *which* pairs each reward model gets wrong decides what
 #   PPO learns (the refusal counts above).
 # - Win rates move run to run; look at the intervals before reading a difference. The head-to-head
 #   is the comparison the paper cares about: is it inside the interval around 50%?
-# - The whole experiment is one command: `rlcore pipeline --profile tiny --out runs/pipeline` writes
-#   this table (and PNG plots) to `report.md`, with larger data sizes.
+# - Off the world the judge is a language model: it has its own tastes, and must not be the labeler
+#   whose labels trained RLAIF's reward model (it would flatter RLAIF).
+# - The whole experiment is one command: `rlcore pipeline --profile tiny --out runs/pipeline` (add
+#   `--data FILE` for your own preference data) writes this table, with a hybrid reward model and DPO
+#   beside it, and PNG plots to `report.md`.
 #
 # **Reading**: Lee et al. 2023, *RLAIF: Scaling Reinforcement Learning from Human Feedback with AI
 # Feedback*, sections 4–5 (results, position bias, length).
