@@ -76,26 +76,10 @@ assert check_dpo_loss(my_dpo_loss)
 # ranks the chosen response above the rejected one in the batch.
 
 # %%
-<<<<<<< Updated upstream
-import matplotlib.pyplot as plt
-
-from rlcore.dpo import train_dpo
-from rlcore.models import reference_model
-
-n_pairs = profile.rm_pairs
-human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
-reference = reference_model(sft)
-policy, _ = load_sft(profile)  # a second copy of the SFT model: DPO trains this one
-BETA = 0.5
-seed_everything(profile.seed)
-stats = train_dpo(policy, reference, tokenizer, human_pairs, beta=BETA, epochs=2, batch_size=16, lr=1e-4,
-                  seed=profile.seed)
-=======
 BETA = profile.dpo_beta
 human_pairs = data.human_pairs(profile.rm_pairs)
 policy = stages.dpo(profile, human_pairs, course_path("sft"), course_path("policy_dpo"), reuse=False)
 stats = stages.training_log(course_path("policy_dpo"))  # one dict per step: loss, reward_accuracy, reward_margin
->>>>>>> Stashed changes
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
 for ax, key in zip(axes, ("loss", "reward_accuracy")):
