@@ -64,13 +64,9 @@ torch.testing.assert_close(sft_loss(logits, ids, response_mask), sft_loss(scramb
 # ## Fine-tune
 #
 # `rlcore.course.make_sft` runs the course's SFT stage (`rlcore.stages.sft`, which calls `rlcore.sft.train_sft`)
-<<<<<<< Updated upstream
-# on the profile's demonstrations and saves a Hugging Face checkpoint in `runs/course/sft` for the next lessons.
-=======
 # on `profile.sft_examples` of the profile's demonstrations and saves a Hugging Face checkpoint in
 # `course_path("sft")` for the next lessons. We sample the base model and the SFT model on the same
 # held-out prompts (`data.evaluation_prompts`), with the same seed.
->>>>>>> Stashed changes
 
 # %%
 from rlcore import stages

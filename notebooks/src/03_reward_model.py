@@ -15,10 +15,7 @@ import torch
 
 from rlcore.config import get_profile, seed_everything
 from rlcore.course import course_path, load_sft
-<<<<<<< Updated upstream
-=======
 from rlcore.course_data import course_data
->>>>>>> Stashed changes
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -93,14 +90,6 @@ def n_words(texts):
     return torch.tensor([float(len(t.split())) for t in texts])
 
 
-<<<<<<< Updated upstream
-n_pairs = profile.rm_pairs
-human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")
-vote_pairs = world.likert_pairs("train", n_pairs, seed=0)
-bayes_limit = expected_human_agreement("train", 2000)
-print(f"human labels agree with gold: {agreement(human_pairs):.0%} (expected {bayes_limit:.0%})")
-print(f"pairs from Likert votes agree with gold: {agreement(vote_pairs):.0%}")
-=======
 length_accuracy = preference_accuracy(n_words([p.chosen for p in test]), n_words([p.rejected for p in test]))
 print(f"'the longer response wins' is right on {length_accuracy:.0%} of held-out pairs ({test_labels})")
 
@@ -121,7 +110,6 @@ else:
     print(f"rows skipped when reading the data: {data.skipped or 'none'}")
     chosen_longer = sum(len(p["chosen"].split()) > len(p["rejected"].split()) for p in human_pairs) / len(human_pairs)
     print(f"in the train pairs the chosen response is the longer one in {chosen_longer:.0%} of pairs")
->>>>>>> Stashed changes
 
 # %% [markdown]
 # ## Train and measure
@@ -179,11 +167,6 @@ if data.is_world:
 # (`rlcore.course.load_reward_model`).
 
 # %%
-<<<<<<< Updated upstream
-assert losses[-1] < losses[0]
-assert acc_gold > 0.65, "the reward model learned the gold preference well above chance"
-rm.save_pretrained(course_path("rm_human"))
-=======
 k = max(1, len(losses) // 10)
 assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the ranking loss fell"
 if data.is_world:
@@ -191,4 +174,3 @@ if data.is_world:
     assert accuracy > accuracy_human, "against gold it does better than against its own noisy labels"
     assert accuracy_human < bayes_limit, "it agrees with noisy labels less often than their Bayes limit"
     assert accuracy_train_topics > accuracy + 0.05, "new prompts on train topics are easier than new topics"
->>>>>>> Stashed changes

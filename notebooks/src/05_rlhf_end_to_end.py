@@ -20,11 +20,8 @@ import torch
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
 from rlcore.course import course_path, load_reward_model, load_sft
-<<<<<<< Updated upstream
-=======
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
->>>>>>> Stashed changes
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -123,25 +120,9 @@ assert one["approx_kl"] < 0.1, "one iteration moves the policy only a little awa
 # %%
 from rlcore.plots import LivePlot
 
-<<<<<<< Updated upstream
-config = PPOConfig.from_profile(profile, seed=0)
-trainer = PPOTrainer(policy, reference, value, tokenizer, config, reward_model=reward_model)
-
-
-def prompt_batches():
-    k = 0
-    while True:
-        yield world.prompts("train", config.batch_size, seed=1000 + k)
-        k += 1
-
-
-steps = profile.ppo_steps
-history = trainer.train(prompt_batches(), steps=steps, callback=LivePlot(keys=("score", "kl", "kl_coef"), every=10))
-=======
 live = LivePlot(keys=("score", "kl", "kl_coef"), every=10)
 policy, history = stages.ppo(profile, data, course_path("sft"), reward_model, course_path("policy_rlhf"),
                              reuse=False, callback=lambda trainer, stats: live(stats))
->>>>>>> Stashed changes
 
 # %%
 from rlcore.plots import ppo_curves
@@ -211,19 +192,12 @@ for i in range(3):
 # numbers with their intervals and beside the judge's agreement with held-out human labels (printed
 # above): a small judge is a noisy one.
 
-<<<<<<< Updated upstream
-assert all(math.isfinite(h["kl"]) for h in history), "the KL stayed finite"
-assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
-policy.save_pretrained(course_path("policy_rlhf"))
-_ = tokenizer.save_pretrained(course_path("policy_rlhf"))
-=======
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)
 if data.is_world:
     assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
     assert gold_after > gold_before, "the RLHF policy's answers score higher with gold on average"
     assert max(gold_change, key=gold_change.get) == "harmful", "the largest gold gain is on harmful prompts"
->>>>>>> Stashed changes
 
 # %% [markdown]
 # ## Things to try

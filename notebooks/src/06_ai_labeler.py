@@ -89,14 +89,6 @@ print(f"good first: P(slot 1) = {p_first:.2f}; bad first: P(slot 1) = {p_b_first
 from rlcore.evaluate import labeler_alignment
 from rlcore.labeler import AILabeler
 
-<<<<<<< Updated upstream
-n_pairs = profile.eval_prompts
-triples = comparisons("test", n_pairs, seed=2)
-labeler = AILabeler(labeler_model, tokenizer, seed=0)
-base = labeler_alignment(labeler, triples)
-print(f"accuracy vs gold: no swap {base['accuracy_no_swap']:.1%}, swap {base['accuracy_swap']:.1%}; "
-      f"same-position rate {base['same_position_rate']:.1%}; first slot chosen {base['first_slot_rate']:.1%}")
-=======
 
 def agreement_with_labels(labeler, pairs):
     """The labeler against held-out human labels: the keys of labeler_alignment, each pair in both orders."""
@@ -131,7 +123,6 @@ base = alignment(labeler)
 print(f"{base['n']} held-out pairs. accuracy vs {truth}: no swap {base['accuracy_no_swap']:.1%}, "
       f"swap {base['accuracy_swap']:.1%}; same-position rate {base['same_position_rate']:.1%}; "
       f"first slot chosen {base['first_slot_rate']:.1%}")
->>>>>>> Stashed changes
 
 # %%
 # Where does it go wrong?

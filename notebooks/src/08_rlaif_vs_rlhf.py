@@ -17,13 +17,9 @@ import math
 
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-<<<<<<< Updated upstream
-from rlcore.course import COURSE_DIR, course_path, load_reward_model, load_sft
-=======
 from rlcore.course import course_path, load_reward_model, load_sft
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
->>>>>>> Stashed changes
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -44,21 +40,11 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 from rlcore.labeler import AILabeler
 from rlcore.models import load_frozen
 
-<<<<<<< Updated upstream
-n_pairs = profile.rm_pairs
-triples = comparisons("train", n_pairs, seed=0)
-human_pairs = world.preference_pairs("train", n_pairs, seed=0, labels="human")  # the same triples, human labels
-labeler_model, labeler_tokenizer = load_base(profile.labeler_model)
-labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=0)
-ai_pairs = labeler.label(triples)
-print(ai_pairs)
-=======
 labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
 labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
 for prompt, a, b in data.comparisons(3):
     print(f"...{prompt.strip()[-70:]!r}\n   a: {a.strip()[:70]!r}\n   b: {b.strip()[:70]!r}\n"
           f"   P(a is better) = {labeler.prefer(prompt, a, b):.2f}")
->>>>>>> Stashed changes
 
 # %%
 ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=False)
@@ -117,30 +103,6 @@ print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
 # reward model differs.
 
 # %%
-<<<<<<< Updated upstream
-from rlcore import stages
-from rlcore.course_data import course_data
-from rlcore.plots import ppo_curves
-
-
-def run_ppo(reward_model):
-    """The course's PPO stage (lesson 05's loop, with the profile's settings) from lesson 02's SFT model."""
-    return stages.ppo(profile, course_data(profile), course_path("sft"), reward_model, None)
-
-
-histories = {}
-rlhf_path = os.path.join(COURSE_DIR, "policy_rlhf")
-if os.path.exists(os.path.join(rlhf_path, "config.json")):
-    rlhf = load_base(rlhf_path)[0]
-else:
-    print(f"No RLHF policy in {rlhf_path}: training it now, as in notebook 05.")
-    rlhf, histories["RLHF"] = run_ppo(rm_human)
-    rlhf.save_pretrained(rlhf_path)
-    tokenizer.save_pretrained(rlhf_path)
-rlaif, histories["RLAIF"] = run_ppo(rm_ai)
-rlaif.save_pretrained(os.path.join(COURSE_DIR, "policy_rlaif"))
-_ = ppo_curves(histories, keys=("score", "kl", "entropy", "response_length"))
-=======
 from rlcore.plots import ppo_curves
 
 if not stages.is_done(course_path("policy_rlhf")):
@@ -151,7 +113,6 @@ rlhf, rlhf_history = stages.ppo(profile, data, course_path("sft"), rm_human, cou
 rlaif, rlaif_history = stages.ppo(profile, data, course_path("sft"), rm_ai, course_path("policy_rlaif"),
                                   reuse=False)
 _ = ppo_curves({"RLHF": rlhf_history, "RLAIF": rlaif_history}, keys=("score", "kl", "entropy", "response_length"))
->>>>>>> Stashed changes
 
 # %% [markdown]
 # ## The table

@@ -164,10 +164,7 @@ def snapshot(step):
 
 
 STEPS, EVERY = 2 * profile.ppo_steps, max(1, profile.ppo_steps // 4)  # twice the usual run
-<<<<<<< Updated upstream
-=======
 batches = data.prompt_batches(config.batch_size)
->>>>>>> Stashed changes
 run = [snapshot(0)]
 for step in tqdm(range(1, STEPS + 1), desc="PPO, no KL penalty"):
     trainer.step(next(batches))
