@@ -88,9 +88,7 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
                                     **checkpoints)
         rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), max_new_tokens=profile.max_new_tokens,
                                 seed=profile.seed)
-        rm.save_pretrained(path)
-        with open(os.path.join(path, LOG), "w") as f:
-            json.dump(losses, f)
+        _save(path, rm, None, losses)
     return load_reward_model(path, profile)
 
 
