@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""Prototype of world v2 (issue #16), benign family only: does RLHF have something real to learn?
+
+    python scripts/prototype_world_v2.py --out /tmp/proto            # pretrain, SFT, RM, PPO, report
+    python scripts/prototype_world_v2.py --out /tmp/proto --reuse    # skip the stages already done
+
+The chain on compositional how-to tasks (``rlcore.world.tasks``): pretrain ``tiny`` on web-style answers to
+every task -> SFT on good-not-perfect demonstrations (train tasks) -> pairs of SFT samples on train prompts,
+labelled by simulated humans (Bradley-Terry on gold, temperature set for 75% agreement) -> reward model ->
+PPO. Every figure is measured by the gold judge on the i.i.d. test tasks and on the held-out objects (OOD).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+
+from rlcore import stages
+from rlcore.config import get_profile
+from rlcore.data import PreferencePair
+from rlcore.evaluate import sample_responses
+from rlcore.models import load_frozen, load_tokenizer, train_bpe_tokenizer
+from rlcore.pretrain import pretrain, save_shipped
+from rlcore.reward import pair_rewards
+from rlcore.world import tasks as T
+
+EOS = "<|endoftext|>"
+WEB_MIX = {"helpful": 0.25, "missing_step": 0.15, "two_missing": 0.10, "swapped": 0.10, "slip": 0.15,
+           "off_topic": 0.08, "refusal": 0.04, "evasive": 0.05, "verbose": 0.08}
+
+
+def web_corpus(n: int, seed: int) -> list[str]:
+    rng = random.Random(f"web-{seed}")
+    styles, weights = list(WEB_MIX), list(WEB_MIX.values())
+    split_weights = {"train": 0.8, "test": 0.1, "ood": 0.1}
+    docs = []
+    for _ in range(n):
+        split = rng.choices(list(split_weights), list(split_weights.values()))[0]
+        p = T.make_prompt(rng.choice(T.tasks(split)), rng)
+        docs.append(p.text + T.respond(p, rng.choices(styles, weights)[0], rng) + EOS)
+    return docs
+
+
+class BenignData:
+    """The benign family in the shape of ``rlcore.course_data.WorldData`` (what the stages call)."""
+
+    is_world = True
+    name = "world v2 (benign prototype)"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def demonstrations(self, n):
+        rng = random.Random(f"demo-{self.seed}")
+        ps = T.sample_prompts("train", n, self.seed + 7919)
+        return [p.text for p in ps], [T.demonstration(p, rng) for p in ps]
+
+    def prompt_batches(self, batch_size):
+        k = 0
+        while True:
+            yield [p.text for p in T.sample_prompts("train", batch_size, self.seed * 100003 + k)]
+            k += 1
+
+    def normalisation_prompts(self, n: int = 128):
+        return [p.text for p in T.sample_prompts("train", n, self.seed + 3)]
+
+
+def sft_pairs(model, tok, split, n, seed, max_new_tokens):
+    """Two seeded SFT samples per prompt: (TaskPrompt, a, b), only pairs whose gold differs."""
+    ps = T.sample_prompts(split, n, seed)
+    a = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 1)
+    b = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 2)
+    return [(p, x, y) for p, x, y in zip(ps, a, b) if abs(T.gold_score(p.task, x) - T.gold_score(p.task, y)) > 1e-6]
+
+
+def human_temperature(triples, target=0.75):
+    diffs = [abs(T.gold_score(p.task, a) - T.gold_score(p.task, b)) for p, a, b in triples]
+    lo, hi = 1e-3, 10.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        agree = sum(1 / (1 + math.exp(-d / mid)) for d in diffs) / len(diffs)
+        lo, hi = (mid, hi) if agree > target else (lo, mid)
+    return mid
+
+
+def gold_accuracy(rm, tok, triples):
+    pairs = []
+    for p, a, b in triples:
+        good, bad = (a, b) if T.gold_score(p.task, a) > T.gold_score(p.task, b) else (b, a)
+        pairs.append(PreferencePair(p.text, good, bad))
+    chosen, rejected = pair_rewards(rm, tok, pairs)
+    return (chosen > rejected).float().mean().item()
+
+
+def win_rate(ps, a, b):
+    w = [1.0 if T.gold_score(p.task, x) > T.gold_score(p.task, y) else 0.5 if T.gold_score(p.task, x) == T.gold_score(p.task, y) else 0.0
+         for p, x, y in zip(ps, a, b)]
+    m = sum(w) / len(w)
+    half = 1.96 * math.sqrt(max(m * (1 - m), 1e-9) / len(w))
+    return round(m, 3), (round(m - half, 3), round(m + half, 3))
+
+
+def mean_gold(ps, rs):
+    return round(sum(T.gold_score(p.task, r) for p, r in zip(ps, rs)) / len(rs), 3)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--documents", type=int, default=40000)
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--arch", default="tiny")
+    ap.add_argument("--rm-pairs", type=int, default=1500)
+    ap.add_argument("--ppo-steps", type=int, default=20)
+    ap.add_argument("--max-new-tokens", type=int, default=72)
+    ap.add_argument("--reuse", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    os.makedirs(args.out, exist_ok=True)
+    report, t0 = {}, time.time()
+    base = os.path.join(args.out, "base")
+
+    if not (args.reuse and os.path.exists(os.path.join(base, "config.json"))):
+        docs = web_corpus(args.documents, 0)
+        tok = train_bpe_tokenizer(docs, vocab_size=2048)
+        lengths = [len(tok(p + r)["input_ids"]) for p, r in (d.split("\n\nAssistant:") for d in docs[:500])]
+        print(f"corpus {len(docs)} docs, tokenizer {len(tok)}, mean doc tokens {sum(lengths) / len(lengths):.0f}")
+        model, info = pretrain(tok, docs, arch=args.arch, steps=args.steps, batch_size=16, lr=3e-3, seed=0)
+        save_shipped(model, tok, base, info)
+        report["pretrain"] = {"cpu_seconds": info["cpu_seconds"], "final_loss": info["loss"][-1][1]}
+    tok = load_tokenizer(base)
+    resp_tokens = [len(tok(T.best_answer(p, random.Random(0)))["input_ids"]) for p in T.sample_prompts("train", 200, 5)]
+    report["best_answer_tokens"] = {"mean": sum(resp_tokens) / len(resp_tokens), "max": max(resp_tokens)}
+
+    profile = get_profile("tiny").replace(policy_model=base, max_new_tokens=args.max_new_tokens,
+                                          rm_pairs=args.rm_pairs, ppo_steps=args.ppo_steps,
+                                          hybrid_human_pairs=min(300, args.rm_pairs))
+    data = BenignData(profile.seed)
+    say = lambda *a: print(*a)  # noqa: E731
+    sft, tok = stages.sft(profile, data, os.path.join(args.out, "sft"), reuse=args.reuse, say=say)
+    base_model, _ = load_frozen(base, profile)
+    evals = {s: T.sample_prompts(s, 300, 4) for s in ("test", "ood")}
+    rng = random.Random(1)
+    for split, ps in evals.items():
+        texts = [p.text for p in ps]
+        sft_r = stages.sample(profile, sft, tok, texts)
+        base_r = stages.sample(profile, base_model, tok, texts)
+        best = [T.best_answer(p, rng) for p in ps]
+        report[f"{split}_gold"] = {"base": mean_gold(ps, base_r), "sft": mean_gold(ps, sft_r), "best": mean_gold(ps, best)}
+        report[f"{split}_ceiling_best_vs_sft"] = win_rate(ps, best, sft_r)
+        report[f"{split}_sft_vs_base"] = win_rate(ps, sft_r, base_r)
+    print(json.dumps(report, indent=1))
+
+    # preference data: pairs of SFT samples on train prompts, labelled by simulated humans
+    train_triples = sft_pairs(sft, tok, "train", args.rm_pairs, 11, args.max_new_tokens)
+    temp = human_temperature(train_triples)
+    lrng = random.Random(12)
+    pairs = []
+    for p, a, b in train_triples:
+        d = T.gold_score(p.task, a) - T.gold_score(p.task, b)
+        a_wins = lrng.random() < 1 / (1 + math.exp(-d / temp))
+        pairs.append((PreferencePair(p.text, a, b) if a_wins else PreferencePair(p.text, b, a)).to_dict())
+    report["pairs"] = {"n": len(pairs), "of": args.rm_pairs, "human_temperature": round(temp, 3),
+                       "human_agreement": round(sum((T.gold_score(p.task, a) > T.gold_score(p.task, b)) ==
+                                                    (pp["chosen"] == a) for (p, a, b), pp in zip(train_triples, pairs)) / len(pairs), 3),
+                       "longer_wins_gold": round(sum((len(a) > len(b)) == (T.gold_score(p.task, a) > T.gold_score(p.task, b))
+                                                     for p, a, b in train_triples) / len(train_triples), 3)}
+    rm = stages.reward_model(profile, data, pairs, os.path.join(args.out, "sft"), os.path.join(args.out, "rm"),
+                             reuse=args.reuse, say=say)
+    for split in ("test", "ood"):
+        triples = sft_pairs(sft, tok, split, 400, 21, args.max_new_tokens)
+        report[f"rm_gold_accuracy_{split}_sft_pairs"] = round(gold_accuracy(rm, tok, triples), 3)
+    report["rm_gold_accuracy_train_sft_pairs"] = round(gold_accuracy(rm, tok, train_triples[:400]), 3)
+    print(json.dumps(report, indent=1))
+
+    policy, history = stages.ppo(profile, data, os.path.join(args.out, "sft"), rm, os.path.join(args.out, "ppo"),
+                                 reuse=args.reuse, say=say)
+    for split, ps in evals.items():
+        texts = [p.text for p in ps]
+        sft_r = stages.sample(profile, sft, tok, texts)
+        ppo_r = stages.sample(profile, policy, tok, texts)
+        report[f"{split}_rlhf_vs_sft"] = win_rate(ps, ppo_r, sft_r)
+        report[f"{split}_gold"]["rlhf"] = mean_gold(ps, ppo_r)
+        report[f"{split}_samples"] = [{"prompt": ps[i].text, "sft": sft_r[i], "rlhf": ppo_r[i]} for i in range(3)]
+    report["ppo_last"] = {k: history[-1].get(k) for k in ("score", "kl", "beta") if isinstance(history[-1], dict)}
+    report["wall_seconds"] = round(time.time() - t0)
+    print(json.dumps(report, indent=1))
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
