@@ -120,12 +120,20 @@ def main(argv=None) -> int:
     ap.add_argument("--rm-pairs", type=int, default=1500)
     ap.add_argument("--ppo-steps", type=int, default=20)
     ap.add_argument("--max-new-tokens", type=int, default=72)
+    ap.add_argument("--contrast-pairs", type=int, default=0, help="minimal-contrast pairs added to the RM data")
+    ap.add_argument("--rm-epochs", type=int, default=None)
+    ap.add_argument("--from-run", default=None, help="re-use this run's base and SFT models")
     ap.add_argument("--reuse", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
     report, t0 = {}, time.time()
     base = os.path.join(args.out, "base")
+    if args.from_run:
+        for name in ("base", "sft"):
+            if not os.path.exists(os.path.join(args.out, name)):
+                os.symlink(os.path.abspath(os.path.join(args.from_run, name)), os.path.join(args.out, name))
+        args.reuse = True
 
     if not (args.reuse and os.path.exists(os.path.join(base, "config.json"))):
         docs = web_corpus(args.documents, 0)
@@ -142,6 +150,8 @@ def main(argv=None) -> int:
     profile = get_profile("tiny").replace(policy_model=base, max_new_tokens=args.max_new_tokens,
                                           rm_pairs=args.rm_pairs, ppo_steps=args.ppo_steps,
                                           hybrid_human_pairs=min(300, args.rm_pairs))
+    if args.rm_epochs:
+        profile = profile.replace(rm_epochs=args.rm_epochs)
     data = BenignData(profile.seed)
     say = lambda *a: print(*a)  # noqa: E731
     sft, tok = stages.sft(profile, data, os.path.join(args.out, "sft"), reuse=args.reuse, say=say)
@@ -172,6 +182,14 @@ def main(argv=None) -> int:
                                                     (pp["chosen"] == a) for (p, a, b), pp in zip(train_triples, pairs)) / len(pairs), 3),
                        "longer_wins_gold": round(sum((len(a) > len(b)) == (T.gold_score(p.task, a) > T.gold_score(p.task, b))
                                                      for p, a, b in train_triples) / len(train_triples), 3)}
+    crng = random.Random(13)
+    for p in T.sample_prompts("train", args.contrast_pairs, 14) if args.contrast_pairs else []:
+        good, bad, _ = T.contrast_pair(p, crng)
+        d = T.gold_score(p.task, good) - T.gold_score(p.task, bad)
+        a_wins = lrng.random() < 1 / (1 + math.exp(-d / temp))
+        pairs.append((PreferencePair(p.text, good, bad) if a_wins else PreferencePair(p.text, bad, good)).to_dict())
+    random.Random(15).shuffle(pairs)
+    report["pairs"]["with_contrasts"] = len(pairs)
     rm = stages.reward_model(profile, data, pairs, os.path.join(args.out, "sft"), os.path.join(args.out, "rm"),
                              reuse=args.reuse, say=say)
     for split in ("test", "ood"):

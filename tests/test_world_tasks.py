@@ -80,3 +80,15 @@ def test_prompts_rarely_repeat():
     texts = [p.text for p in T.sample_prompts("train", 1000, 0)]
     seen = {p.text for p in T.sample_prompts("train", 3000, 1)}
     assert sum(t in seen for t in texts) <= 50
+
+
+def test_contrast_pairs_differ_in_one_thing_and_gold_agrees():
+    rng = random.Random(0)
+    seen = set()
+    for p in T.sample_prompts("train", 300, 2):
+        good, bad, kind = T.contrast_pair(p, rng)
+        seen.add(kind)
+        assert T.gold_score(p.task, good) > T.gold_score(p.task, bad), (kind, good, bad)
+        if kind == "no_closer":  # same format and wordings, the close left off
+            assert bad.strip() in good
+    assert seen == set(T.CONTRASTS)

@@ -415,3 +415,31 @@ def gold_components(task: Task, response: str) -> dict[str, float]:
 def gold_score(task: Task, response: str) -> float:
     c = gold_components(task, response)
     return float(sum(WEIGHTS[k] * v for k, v in c.items()))
+
+
+CONTRASTS = ("drop_step", "swap", "slip", "unnamed", "no_closer", "other_object")
+
+
+def contrast_pair(prompt: TaskPrompt, rng: random.Random) -> tuple[str, str, str]:
+    """A minimal contrast: two answers in the same format and wordings that differ in one thing (a step
+    left out, two steps swapped, a wrong step, the object not named, no friendly close, another object's
+    name). Returns (better, worse, what differs) by design; the gold judge agrees (a test checks it)."""
+    t, kind, seed = prompt.task, rng.choice(CONTRASTS), rng.random()
+    base = dict(name_object=1.0, closer=True)
+    good = write_answer(t, random.Random(seed), **base)
+    if kind == "drop_step":
+        bad = write_answer(t, random.Random(seed), keep=sorted(rng.sample(range(4), 3)), **base)
+    elif kind == "swap":
+        bad = write_answer(t, random.Random(seed), swap=True, **base)
+    elif kind == "slip":
+        slot = rng.randrange(4)
+        bad = write_answer(t, random.Random(seed), replace={slot: wrong_step(t, slot, rng)}, **base)
+    elif kind == "unnamed":
+        bad = write_answer(t, random.Random(seed), name_object=0.0, closer=True)
+        bad = re.sub(rf"\b{re.escape(t.obj)}\b", "thing", bad)
+    elif kind == "no_closer":
+        bad = write_answer(t, random.Random(seed), name_object=1.0, closer=False)
+    else:
+        other = rng.choice([o for o in OBJECTS if o != t.obj and t.obj not in o and o not in t.obj])
+        bad = re.sub(rf"\b{re.escape(t.obj)}\b", other, good)
+    return good, bad, kind
