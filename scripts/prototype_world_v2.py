@@ -72,11 +72,13 @@ class BenignData:
         return [p.text for p in T.sample_prompts("train", n, self.seed + 3)]
 
 
-def sft_pairs(model, tok, split, n, seed, max_new_tokens):
+def sft_pairs(model, tok, split, n, seed, max_new_tokens, temperature=1.0):
     """Two seeded SFT samples per prompt: (TaskPrompt, a, b), only pairs whose gold differs."""
     ps = T.sample_prompts(split, n, seed)
-    a = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 1)
-    b = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 2)
+    a = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 1,
+                         temperature=temperature)
+    b = sample_responses(model, tok, [p.text for p in ps], max_new_tokens=max_new_tokens, seed=seed + 2,
+                         temperature=temperature)
     return [(p, x, y) for p, x, y in zip(ps, a, b) if abs(T.gold_score(p.task, x) - T.gold_score(p.task, y)) > 1e-6]
 
 
@@ -122,6 +124,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=72)
     ap.add_argument("--contrast-pairs", type=int, default=0, help="minimal-contrast pairs added to the RM data")
     ap.add_argument("--rm-epochs", type=int, default=None)
+    ap.add_argument("--pair-temperature", type=float, default=1.0, help="sampling temperature of the RM's SFT pairs")
     ap.add_argument("--from-run", default=None, help="re-use this run's base and SFT models")
     ap.add_argument("--reuse", action="store_true")
     args = ap.parse_args(argv)
@@ -169,7 +172,7 @@ def main(argv=None) -> int:
     print(json.dumps(report, indent=1))
 
     # preference data: pairs of SFT samples on train prompts, labelled by simulated humans
-    train_triples = sft_pairs(sft, tok, "train", args.rm_pairs, 11, args.max_new_tokens)
+    train_triples = sft_pairs(sft, tok, "train", args.rm_pairs, 11, args.max_new_tokens, args.pair_temperature)
     temp = human_temperature(train_triples)
     lrng = random.Random(12)
     pairs = []
