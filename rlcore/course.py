@@ -29,19 +29,23 @@ def make_sft(profile: Profile, progress: bool = True):
     return model, tokenizer, stages.training_log(course_path("sft"))
 
 
-def load_sft(profile: Profile):
-    """The SFT model of lesson 02, trainable (float32 weights), made now (with a message) if missing."""
+def _ensure_sft(profile: Profile) -> None:
     if not stages.is_done(course_path("sft")):
         print(f"No SFT model in {course_path('sft')}: making it now, as in notebook 02.")
         stages.sft(profile, course_data(profile), course_path("sft"), progress=False)
+
+
+def load_sft(profile: Profile):
+    """The SFT model of lesson 02, trainable (float32 weights), made now (with a message) if missing."""
+    _ensure_sft(profile)
     return load_trainable(course_path("sft"), profile)
 
 
-def load_reward_model(profile: Profile, sft=None, tokenizer=None):
+def load_reward_model(profile: Profile):
     """The reward model of lesson 03 (human labels), frozen, made now (with a message) if missing."""
     if not stages.is_done(course_path("rm_human")):
         print(f"No reward model in {course_path('rm_human')}: training it now, as in notebook 03.")
-        load_sft(profile)  # the body it starts from
+        _ensure_sft(profile)  # the body it starts from
     data = course_data(profile)
     return stages.reward_model(profile, data, lambda: data.human_pairs(profile.rm_pairs), course_path("sft"),
                                course_path("rm_human"), progress=False, say=lambda *a: None)
