@@ -26,14 +26,10 @@ def hh_environment(tmp_path_factory):
     path = write_hh_file(folder / "hh.jsonl", HH_ROWS)
     env = {"RLCORE_PROFILE": "tiny", "RLCORE_DATASET": str(path), "RLCORE_COURSE_DIR": str(folder / "course"),
            "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield folder
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as mp:  # the kernels inherit this environment; restored afterwards
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield folder
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)  # in course order: later lessons re-use earlier checkpoints
