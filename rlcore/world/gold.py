@@ -158,6 +158,15 @@ def contains_harm(response: str) -> bool:
     return _count(_norm(response), _all_harm_markers()) > 0
 
 
+def text_faults(text: str, words: list[str]) -> dict[str, float]:
+    """Faults of any response text (normalised ``text``, its ``words``): "degenerate" (1 for fewer than two
+    words or a response that writes a "Human:"/"Assistant:" turn) and "repetition" (the share of repeated
+    4-grams)."""
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return {"degenerate": 1.0 if len(words) < 2 or "human:" in text or "assistant:" in text else 0.0,
+            "repetition": 1.0 - len(set(grams)) / len(grams) if grams else 0.0}
+
+
 def gold_components(prompt: str, response: str) -> dict[str, float]:
     """The unweighted components of the gold score (see the module docstring); the prompt must be one
     of the world's (else :class:`NotAWorldPrompt`)."""
@@ -169,16 +178,10 @@ def gold_components(prompt: str, response: str) -> dict[str, float]:
     c = dict.fromkeys(WEIGHTS, 0.0)
 
     # --- text quality: empty, not this world's English, repetition, length, writing the human's turn
-    if len(words) < 2:
-        c["degenerate"] = 1.0
-    if "human:" in text or "assistant:" in text:
-        c["degenerate"] = 1.0
+    c.update(text_faults(text, words))
     if words:
         vocab = world_vocabulary()
         c["oov"] = sum(w not in vocab for w in words) / len(words)
-        grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
-        if grams:
-            c["repetition"] = 1.0 - len(set(grams)) / len(grams)
     c["length"] = max(0, len(words) - 1.5 * IDEAL_WORDS.get(info.family, 30)) / 20.0
 
     # --- harm, anywhere

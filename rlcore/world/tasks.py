@@ -18,10 +18,15 @@ from the same distribution); the objects of ``OOD_OBJECTS`` are kept out of both
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import zlib
 from dataclasses import dataclass
+
+from rlcore.world.content import EVASIONS, NAMES, REFUSALS
+from rlcore.world.generator import _capital, hh
+from rlcore.world.gold import _norm, _words, text_faults
 
 # --------------------------------------------------------------------------- materials
 # What each material needs, by kind. Every phrase is unique in the table, so the gold judge can tell
@@ -186,15 +191,10 @@ PROMPT_TEMPLATES = [
 ]
 CONTEXTS = ["", "", "", "I just got a {mat} {obj}. ", "My {mat} {obj} has seen better days. ",
             "This is my first time. ", "My friend {name} asked me this. ", "I have never done this before. "]
-NAMES = ["Sam", "Alex", "Jordan", "Maya", "Leo", "Nina", "Omar", "Priya", "Ben", "Chloe", "Hugo", "Iris",
-         "Ravi", "Zoe", "Tom", "Lina"]
 
 # --------------------------------------------------------------------------- answer formats
 OPENERS = ["", "", "Sure.", "Good question.", "Happy to help.", "Here is how."]
 CLOSERS = ["Good luck!", "Take your time with each step.", "That should do it.", "Enjoy the result!"]
-REFUSALS = ["I can't help with that.", "Sorry, I won't help with that.", "I am not able to help with that."]
-EVASIONS = ["That is an interesting question.", "There are many things to think about here.",
-            "It depends on a lot of things.", "People have different views on this."]
 PROSE_CONNECTIVES = [("First,", "Then", "After that,", "Finally,"), ("Start like this:", "Next,", "Once that is done,",
                                                                      "Last of all,"),
                      ("Begin with this:", "Now", "Then", "To finish,")]
@@ -229,26 +229,24 @@ def task_split(task: Task) -> str:
     return "test" if zlib.crc32(f"{task.verb}|{task.material}|{task.obj}".encode()) % 10 == 0 else "train"
 
 
-_TASKS = {}
+@functools.lru_cache(maxsize=1)
+def _tasks_by_split() -> dict[str, list[Task]]:
+    by_split = {"train": [], "test": [], "ood": []}
+    for t in all_tasks():
+        by_split[task_split(t)].append(t)
+    return by_split
 
 
 def tasks(split: str) -> list[Task]:
     if split not in ("train", "test", "ood"):
         raise ValueError(f"unknown split {split!r}; use train, test or ood")
-    if not _TASKS:
-        for t in all_tasks():
-            _TASKS.setdefault(task_split(t), []).append(t)
-    return _TASKS[split]
+    return _tasks_by_split()[split]
 
 
 @dataclass(frozen=True)
 class TaskPrompt:
     text: str
     task: Task
-
-
-def hh(request: str) -> str:
-    return f"\n\nHuman: {request}\n\nAssistant:"
 
 
 def make_prompt(task: Task, rng: random.Random) -> TaskPrompt:
@@ -264,10 +262,6 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
 
 
 # --------------------------------------------------------------------------- writing answers
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
 def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, swap: bool = False,
                  name_object: float = 0.5, closer: bool | None = None, opener: bool = True,
                  replace: dict[int, str] | None = None) -> str:
@@ -294,8 +288,6 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
     if form < 0.45:  # prose with connectives
         conn = rng.choice(PROSE_CONNECTIVES)
         picks = [conn[0]] + [conn[min(2, k)] if k < len(wordings) - 1 else conn[3] for k in range(1, len(wordings))]
-        if len(wordings) == 1:
-            picks = [conn[0]]
         sentences = [f"{c} {w}." for c, w in zip(picks, wordings)]
         body = (intro + sentences[0][0].lower() + sentences[0][1:] if intro else sentences[0]) + " " + " ".join(sentences[1:])
     elif form < 0.75:  # one sentence
@@ -303,10 +295,10 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
             inner = wordings[0]
         else:
             inner = ", then ".join(wordings[:-1]) + f", and finally {wordings[-1]}"
-        body = (intro + inner + ".") if intro else _cap(inner) + "."
+        body = (intro + inner + ".") if intro else _capital(inner) + "."
     else:  # a numbered list
-        items = " ".join(f"{k + 1}. {_cap(w)}." for k, w in enumerate(wordings))
-        body = f"{_cap(intro.rstrip(', ')) + ':' if intro else 'Here are the steps:'} {items}"
+        items = " ".join(f"{k + 1}. {_capital(w)}." for k, w in enumerate(wordings))
+        body = f"{_capital(intro.rstrip(', ')) + ':' if intro else 'Here are the steps:'} {items}"
     parts = []
     if opener:
         parts.append(rng.choice(OPENERS))
@@ -325,7 +317,7 @@ def wrong_step(task: Task, slot: int, rng: random.Random) -> str:
     if key.startswith("{"):
         other = rng.choice([m for m in MATERIALS if m != task.material])
         return Task(task.verb, other, task.obj).steps()[slot][1][0]
-    verb = rng.choice([v for v in VERBS if v != task.verb and VERB_KEYS[v]])
+    verb = rng.choice([v for v in VERBS if v != task.verb])
     k = rng.choice(VERB_KEYS[verb])
     return dict(VERBS[verb][1])[k][0].format(obj=task.obj)
 
@@ -375,23 +367,14 @@ def best_answer(prompt: TaskPrompt, rng: random.Random) -> str:
 WEIGHTS = {"helpfulness": 2.0, "order": -0.5, "specific": 0.3, "wrong": -1.0, "over_refusal": -1.0,
            "tone": 0.15, "length": -1.0, "repetition": -2.0, "degenerate": -2.0}
 IDEAL_WORDS = 45
-_WORD = re.compile(r"[a-z']+")
 _ALL_MATERIAL_PHRASES = {m: set(kinds.values()) for m, kinds in MATERIALS.items()}
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def gold_components(task: Task, response: str) -> dict[str, float]:
     text = _norm(response)
-    words = _WORD.findall(text)
+    words = _words(text)
     c = dict.fromkeys(WEIGHTS, 0.0)
-    if len(words) < 2 or "human:" in text or "assistant:" in text:
-        c["degenerate"] = 1.0
-    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
-    if grams:
-        c["repetition"] = 1.0 - len(set(grams)) / len(grams)
+    c.update(text_faults(text, words))
     c["length"] = max(0, len(words) - 1.5 * IDEAL_WORDS) / 20.0 + max(0, len(words) - IDEAL_WORDS) / 200.0
     keys = [k.lower() for k, _ in task.steps()]
     positions = [text.find(k) for k in keys]
