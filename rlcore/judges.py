@@ -26,12 +26,17 @@ class GoldJudge:
     name = "gold judge (the world's true preference)"
     model_name = "gold"
 
+    def __init__(self, score=None):
+        """``score(prompt, response) -> float``: the gold score to compare (default ``rlcore.world.gold_score``)."""
+        self.score = score
+
     def prefer(self, prompts: list[str], a: list[str], b: list[str]) -> torch.Tensor:
         from rlcore.world import gold_score
 
+        score = self.score or gold_score
         wins = []
         for p, x, y in zip(prompts, a, b, strict=True):
-            gx, gy = gold_score(p, x), gold_score(p, y)
+            gx, gy = score(p, x), score(p, y)
             wins.append(1.0 if gx > gy else 0.5 if gx == gy else 0.0)
         return torch.tensor(wins)
 

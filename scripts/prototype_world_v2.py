@@ -22,9 +22,10 @@ import time
 
 import torch
 
-from rlcore import stages
+from rlcore import evaluate, stages
 from rlcore.config import get_profile
 from rlcore.data import PreferencePair
+from rlcore.judges import GoldJudge
 from rlcore.evaluate import sample_responses
 from rlcore.models import load_frozen, load_tokenizer, train_bpe_tokenizer
 from rlcore.pretrain import pretrain, save_shipped
@@ -102,11 +103,18 @@ def gold_accuracy(rm, tok, triples):
 
 
 def win_rate(ps, a, b):
-    w = [1.0 if T.gold_score(p.task, x) > T.gold_score(p.task, y) else 0.5 if T.gold_score(p.task, x) == T.gold_score(p.task, y) else 0.0
-         for p, x, y in zip(ps, a, b)]
-    m = sum(w) / len(w)
-    half = 1.96 * math.sqrt(max(m * (1 - m), 1e-9) / len(w))
-    return round(m, 3), (round(m - half, 3), round(m + half, 3))
+    """``rlcore.evaluate.win_rate`` (ties one half, 95% interval) with the v2 gold score of each prompt's task."""
+    task = {p.text: p.task for p in ps}
+    judge = GoldJudge(score=lambda prompt, response: T.gold_score(task[prompt], response))
+    r = evaluate.win_rate([p.text for p in ps], a, b, judge)
+    return round(r["win_rate"], 3), tuple(round(x, 3) for x in r["ci95"])
+
+
+def human_pair(p, a, b, temperature, rng) -> dict:
+    """A simulated human's label (Bradley-Terry on gold at ``temperature``) as a preference pair."""
+    d = T.gold_score(p.task, a) - T.gold_score(p.task, b)
+    a_wins = rng.random() < 1 / (1 + math.exp(-d / temperature))
+    return (PreferencePair(p.text, a, b) if a_wins else PreferencePair(p.text, b, a)).to_dict()
 
 
 def mean_gold(ps, rs):
@@ -175,11 +183,7 @@ def main(argv=None) -> int:
     train_triples = sft_pairs(sft, tok, "train", args.rm_pairs, 11, args.max_new_tokens, args.pair_temperature)
     temp = human_temperature(train_triples)
     lrng = random.Random(12)
-    pairs = []
-    for p, a, b in train_triples:
-        d = T.gold_score(p.task, a) - T.gold_score(p.task, b)
-        a_wins = lrng.random() < 1 / (1 + math.exp(-d / temp))
-        pairs.append((PreferencePair(p.text, a, b) if a_wins else PreferencePair(p.text, b, a)).to_dict())
+    pairs = [human_pair(p, a, b, temp, lrng) for p, a, b in train_triples]
     report["pairs"] = {"n": len(pairs), "of": args.rm_pairs, "human_temperature": round(temp, 3),
                        "human_agreement": round(sum((T.gold_score(p.task, a) > T.gold_score(p.task, b)) ==
                                                     (pp["chosen"] == a) for (p, a, b), pp in zip(train_triples, pairs)) / len(pairs), 3),
@@ -188,9 +192,7 @@ def main(argv=None) -> int:
     crng = random.Random(13)
     for p in T.sample_prompts("train", args.contrast_pairs, 14) if args.contrast_pairs else []:
         good, bad, _ = T.contrast_pair(p, crng)
-        d = T.gold_score(p.task, good) - T.gold_score(p.task, bad)
-        a_wins = lrng.random() < 1 / (1 + math.exp(-d / temp))
-        pairs.append((PreferencePair(p.text, good, bad) if a_wins else PreferencePair(p.text, bad, good)).to_dict())
+        pairs.append(human_pair(p, good, bad, temp, lrng))
     random.Random(15).shuffle(pairs)
     report["pairs"]["with_contrasts"] = len(pairs)
     rm = stages.reward_model(profile, data, pairs, os.path.join(args.out, "sft"), os.path.join(args.out, "rm"),
