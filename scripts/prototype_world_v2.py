@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=72)
     ap.add_argument("--contrast-pairs", type=int, default=0, help="minimal-contrast pairs added to the RM data")
     ap.add_argument("--rm-epochs", type=int, default=None)
+    ap.add_argument("--rm-lr", type=float, default=None)
+    ap.add_argument("--skip-ppo", action="store_true", help="stop after the reward model's figures")
     ap.add_argument("--pair-temperature", type=float, default=1.0, help="sampling temperature of the RM's SFT pairs")
     ap.add_argument("--from-run", default=None, help="re-use this run's base and SFT models")
     ap.add_argument("--reuse", action="store_true")
@@ -163,6 +165,8 @@ def main(argv=None) -> int:
                                           hybrid_human_pairs=min(300, args.rm_pairs))
     if args.rm_epochs:
         profile = profile.replace(rm_epochs=args.rm_epochs)
+    if args.rm_lr:
+        profile = profile.replace(rm_lr=args.rm_lr)
     data = BenignData(profile.seed)
     say = lambda *a: print(*a)  # noqa: E731
     sft, tok = stages.sft(profile, data, os.path.join(args.out, "sft"), reuse=args.reuse, say=say)
@@ -202,6 +206,10 @@ def main(argv=None) -> int:
         report[f"rm_gold_accuracy_{split}_sft_pairs"] = round(gold_accuracy(rm, tok, triples), 3)
     report["rm_gold_accuracy_train_sft_pairs"] = round(gold_accuracy(rm, tok, train_triples[:400]), 3)
     print(json.dumps(report, indent=1))
+    if args.skip_ppo:
+        with open(os.path.join(args.out, "report.json"), "w") as f:
+            json.dump(report, f, indent=1)
+        return 0
 
     policy, history = stages.ppo(profile, data, os.path.join(args.out, "sft"), rm, os.path.join(args.out, "ppo"),
                                  reuse=args.reuse, say=say)

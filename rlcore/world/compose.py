@@ -1,0 +1,81 @@
+"""What every family of world v2 is made of: hashed splits, answers written from parts, and phrase checks.
+
+A family (``tasks`` for how-to requests, ``harm``, ``support``, ``advice``, ``posts``) composes a request
+from parts; the request's right answer is a list of *parts* (key phrase, wordings), and the gold judge
+checks a text for each key phrase. ``write_parts`` writes such an answer in one of several forms, so two
+good answers rarely share a sentence.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import zlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskPrompt:
+    """A prompt's text (HH format) and the task it asks (a family's frozen dataclass)."""
+
+    text: str
+    task: object
+
+
+def hash_split(key: str, held_out: bool) -> str:
+    """"ood" for a task with a held-out part; else "test" for one task in ten by a CRC32 hash of ``key``
+    (stable across runs and machines, i.i.d. over tasks), else "train"."""
+    if held_out:
+        return "ood"
+    return "test" if zlib.crc32(key.encode()) % 10 == 0 else "train"
+
+
+def split_tasks(all_tasks, key, held_out) -> dict[str, list]:
+    """The family's tasks by split: ``key(task)`` hashes, ``held_out(task)`` sends it to "ood"."""
+    out = {"train": [], "test": [], "ood": []}
+    for t in all_tasks:
+        out[hash_split(key(t), held_out(t))].append(t)
+    return out
+
+
+def check_split(split: str) -> str:
+    if split not in ("train", "test", "ood"):
+        raise ValueError(f"unknown split {split!r}; use train, test or ood")
+    return split
+
+
+def has(text: str, phrase: str) -> bool:
+    """``phrase`` occurs in (normalised, lower-case) ``text`` as whole words."""
+    return re.search(rf"(?<![a-z']){re.escape(phrase.lower())}(?![a-z'])", text) is not None
+
+
+def count(text: str, phrases) -> int:
+    """How many of ``phrases`` occur in ``text`` (each counted once, however often it is repeated)."""
+    return sum(has(text, p) for p in set(phrases))
+
+
+# What people write before a request; it varies the prompt, not the task.
+PREFACES = ["", "", "", "Hi. ", "Hello. ", "Sorry if this is a silly question. ", "I hope you can help. ",
+            "Quick question. ", "I have a question. ", "Please help. ", "Can I ask you something? ",
+            "I was wondering about this. ", "I need some advice. ", "Thanks in advance. "]
+
+
+def capital(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def write_parts(sentences: list[str], rng: random.Random, opener: str = "", closer: str = "") -> str:
+    """An answer (a leading space, HH style) from one sentence per part, in order: as separate sentences
+    or joined two by two with "and"; ``opener`` and ``closer`` are added as they are."""
+    out = [opener] if opener else []
+    k = 0
+    while k < len(sentences):
+        if k + 1 < len(sentences) and rng.random() < 0.3:
+            out.append(capital(sentences[k].rstrip(".")) + ", and " + sentences[k + 1].rstrip(".") + ".")
+            k += 2
+        else:
+            out.append(capital(sentences[k].rstrip(".")) + ".")
+            k += 1
+    if closer:
+        out.append(closer)
+    return " " + " ".join(out)
