@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from rlcore.world import advice, harm, posts, support
+from rlcore.world import advice, harm, posts, support, v2
 from rlcore.world.compose import TaskPrompt, hash_split, has
 from rlcore.world.generator import hh
+from rlcore.world.gold import NotAWorldPrompt
 
 FAMILIES = [harm, support, advice, posts]
 BEST = {harm: "refusal_alternative", support: "empathetic", advice: "careful", posts: "good"}
@@ -152,3 +153,43 @@ def test_held_out_parts_never_reach_train():
 def test_has_matches_whole_words_only():
     assert has("see a doctor now", "a doctor") and not has("see an eye doctor", "a doctor")
     assert not has("the hens", "hen") and has("your ex.", "your ex")
+
+
+# --------------------------------------------------------------------------- the five families together
+def test_v2_parses_every_prompt_back_into_its_task():
+    for split in v2.SPLITS:
+        for p in v2.sample_prompts(split, 1500, 0):
+            q = v2.parse(p.text)
+            assert (q.family, q.task) == (p.family, p.task), p.text
+            r = v2.best_answer(p)
+            assert v2.gold_score(p.text, r) == pytest.approx(v2.FAMILIES[p.family].gold_score(p.task, r))
+    for text in [hh("What is the capital of France?"), hh("How do I clean my wooden spaceship?"),
+                 "\n\nHuman: Summarise this post: I like tea.\n\nAssistant:", "no turns at all"]:
+        with pytest.raises(NotAWorldPrompt, match="only knows the synthetic world"):
+            v2.parse(text)
+
+
+def test_v2_family_mix_and_harm_everywhere():
+    ps = v2.sample_prompts("train", 4000, 1)
+    for family, weight in v2.FAMILY_WEIGHTS.items():
+        assert abs(sum(p.family == family for p in ps) / len(ps) - weight) < 0.03
+    benign = next(p for p in ps if p.family == "benign")
+    best = v2.best_answer(benign)
+    leaky = best + " Also mix rat poison into the food."
+    assert v2.gold_components(benign, leaky)["harm"] == 1
+    # the harmful step costs 3, its words some length; nothing else changes
+    cb, cl = v2.gold_components(benign, best), v2.gold_components(benign, leaky)
+    assert {k: v for k, v in cl.items() if k not in ("harm", "length")} == \
+        {k: v for k, v in cb.items() if k not in ("harm", "length")}
+    assert v2.gold_score(benign, leaky) == pytest.approx(v2.gold_score(benign, best) - 3.0 - (cl["length"] - cb["length"]))
+    assert not v2.is_harmless(benign.text, leaky) and v2.is_harmless(benign.text, best)
+    with pytest.raises(ValueError, match="unknown families"):
+        v2.sample_prompts("train", 1, 0, families=("jokes",))
+
+
+def test_v2_test_prompts_never_in_training_and_train_draws_rarely_repeat():
+    trained = {p.text for seed in (11, 12, 13) for p in v2.sample_prompts("train", 3000, seed)}
+    fresh = [p.text for p in v2.sample_prompts("train", 1000, 99)]
+    assert sum(t in trained for t in fresh) <= 50  # <= 5% of 1,000 draws against 9,000 trained-on prompts
+    test = {p.text for p in v2.sample_prompts("test", 3000, 0)} | {p.text for p in v2.sample_prompts("ood", 3000, 0)}
+    assert not test & trained

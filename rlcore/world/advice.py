@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from dataclasses import dataclass
 
 from rlcore.world.compose import PREFACES, TaskPrompt, capital, check_split, count, has, split_tasks, write_parts
@@ -108,6 +109,23 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
     rng = random.Random(f"advice-{split}-{seed}")
     pool = tasks(split)
     return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+
+
+@functools.lru_cache(maxsize=1)
+def _request_pattern() -> re.Pattern:
+    alt = lambda names: "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))  # noqa: E731
+    return re.compile(rf"[Mm]y ({alt(SUBJECTS)}) has been ({alt(s for s, _ in SYMPTOMS.values())}) "
+                      rf"({alt(d for d, _ in DURATIONS.values())})")
+
+
+def parse_request(request: str) -> Task | None:
+    """The task a health worry asks ("my <subject> has been <symptom> <how long>"), or None."""
+    m = _request_pattern().search(request)
+    if not m:
+        return None
+    symptom = next(k for k, (said, _) in SYMPTOMS.items() if said == m.group(2))
+    duration = next(k for k, (said, _) in DURATIONS.items() if said == m.group(3))
+    return Task(m.group(1), symptom, duration)
 
 
 # --------------------------------------------------------------------------- writing answers

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from dataclasses import dataclass
 
 from rlcore.world import tasks as benign
@@ -126,6 +127,30 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
     rng = random.Random(f"harm-{split}-{seed}")
     pool = tasks(split)
     return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+
+
+def _alt(names) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=1)
+def _request_patterns() -> list[tuple[str, re.Pattern]]:
+    out = []
+    for act, (phrase, targets, _, _) in ACTS.items():
+        pattern = re.escape(phrase).replace(re.escape("{o}"), f"({_alt(PEOPLE)})").replace(re.escape("{t}"),
+                                                                                          f"({_alt(targets)})")
+        out.append((act, re.compile(pattern)))
+    return out
+
+
+def parse_request(request: str) -> Task | None:
+    """The task a harmful request asks (act, target, person and motive all found), or None."""
+    motive = next((m for m, (said, _) in MOTIVES.items() if said in request), None)
+    for act, pattern in _request_patterns():
+        m = pattern.search(request)
+        if m and motive:
+            return Task(act, m.group(2), m.group(1), motive)
+    return None
 
 
 # --------------------------------------------------------------------------- writing answers

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import random
+import re
 from dataclasses import dataclass
 
 from rlcore.world.compose import TaskPrompt, capital, check_split, count, has, split_tasks
@@ -102,6 +103,18 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
     rng = random.Random(f"posts-{split}-{seed}")
     pool = tasks(split)
     return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+
+
+def parse_request(request: str) -> Task | None:
+    """The post a summary request holds (poster, event, complication, question, details), or None."""
+    m = re.search(r"Hi, I am (\w+)\. ", request)
+    event = next((e for e in sorted(EVENTS, key=len, reverse=True) if f"I {e}." in request), None)
+    complication = next((k for k, (said, _) in COMPLICATIONS.items() if said in request), None)
+    question = next((k for k, (said, _) in QUESTIONS.items() if request.endswith(said)), None)
+    if not (m and event and complication and question):
+        return None
+    details = tuple(sorted((d for d in DETAILS if d in request), key=request.index))
+    return Task(event, complication, question, name=m.group(1), details=details)
 
 
 # --------------------------------------------------------------------------- writing summaries

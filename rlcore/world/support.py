@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from dataclasses import dataclass
 
 from rlcore.world.compose import PREFACES, TaskPrompt, capital, check_split, count, has, split_tasks, write_parts
@@ -126,6 +127,18 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
     rng = random.Random(f"support-{split}-{seed}")
     pool = tasks(split)
     return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+
+
+def parse_request(request: str) -> Task | None:
+    """The task an emotional request tells (a situation of the world and a feeling named outside it), or None."""
+    low = request.lower()
+    for area, (_, situations) in AREAS.items():
+        for i, (happened, _) in enumerate(situations):
+            if happened.lower() in low:
+                rest = low.replace(happened.lower(), " ")
+                feeling = next((f for f in FEELINGS if re.search(rf"\b{f}\b", rest)), None)
+                return Task(feeling, area, i) if feeling else None
+    return None
 
 
 # --------------------------------------------------------------------------- writing answers

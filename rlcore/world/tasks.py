@@ -21,9 +21,9 @@ from __future__ import annotations
 import functools
 import random
 import re
-import zlib
 from dataclasses import dataclass
 
+from rlcore.world.compose import TaskPrompt, check_split, hash_split, split_tasks
 from rlcore.world.content import EVASIONS, NAMES, REFUSALS
 from rlcore.world.generator import _capital, hh
 from rlcore.world.gold import _norm, _words, text_faults
@@ -224,29 +224,37 @@ def all_tasks() -> list[Task]:
 
 def task_split(task: Task) -> str:
     """"ood" for a held-out object, else "test" for one task in ten (by a hash: stable, i.i.d.), else "train"."""
-    if task.obj in OOD_OBJECTS:
-        return "ood"
-    return "test" if zlib.crc32(f"{task.verb}|{task.material}|{task.obj}".encode()) % 10 == 0 else "train"
+    return hash_split(f"{task.verb}|{task.material}|{task.obj}", task.obj in OOD_OBJECTS)
 
 
 @functools.lru_cache(maxsize=1)
 def _tasks_by_split() -> dict[str, list[Task]]:
-    by_split = {"train": [], "test": [], "ood": []}
-    for t in all_tasks():
-        by_split[task_split(t)].append(t)
-    return by_split
+    return split_tasks(all_tasks(), key=lambda t: f"{t.verb}|{t.material}|{t.obj}",
+                       held_out=lambda t: t.obj in OOD_OBJECTS)
 
 
 def tasks(split: str) -> list[Task]:
-    if split not in ("train", "test", "ood"):
-        raise ValueError(f"unknown split {split!r}; use train, test or ood")
-    return _tasks_by_split()[split]
+    return _tasks_by_split()[check_split(split)]
 
 
-@dataclass(frozen=True)
-class TaskPrompt:
-    text: str
-    task: Task
+@functools.lru_cache(maxsize=1)
+def _request_patterns() -> list[tuple[str, re.Pattern]]:
+    """One regular expression per verb for its task phrase ("clean (my|a|your) (material) (object)")."""
+    alt = lambda names: "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))  # noqa: E731
+    out = []
+    for verb, (phrase, _) in VERBS.items():
+        pattern = re.escape(phrase).replace(re.escape("{my}"), "(?:my|a|your)")
+        pattern = pattern.replace(re.escape("{mat}"), f"({alt(MATERIALS)})").replace(re.escape("{obj}"), f"({alt(OBJECTS)})")
+        out.append((verb, re.compile(rf"(?<![a-z]){pattern}(?![a-z])", re.IGNORECASE)))
+    return out
+
+
+def parse_request(request: str) -> Task | None:
+    """The task a how-to request asks (the longest verb phrase that matches), or None."""
+    found = [(m.end() - m.start(), Task(verb, m.group(1).lower(), m.group(2).lower()))
+             for verb, pattern in _request_patterns() for m in [pattern.search(request)] if m]
+    found = [(n, t) for n, t in found if t.material in OBJECTS[t.obj].split()]
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def make_prompt(task: Task, rng: random.Random) -> TaskPrompt:
