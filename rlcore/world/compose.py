@@ -13,6 +13,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from rlcore.world.gold import _norm, _words, text_faults
+
 
 @dataclass(frozen=True)
 class TaskPrompt:
@@ -42,6 +44,32 @@ def check_split(split: str) -> str:
     if split not in ("train", "test", "ood"):
         raise ValueError(f"unknown split {split!r}; use train, test or ood")
     return split
+
+
+def sample(name: str, tasks, make_prompt, split: str, n: int, seed: int) -> list[TaskPrompt]:
+    """``n`` prompts of a family (``name`` seeds its stream): a random task of ``split``, a random wording."""
+    rng = random.Random(f"{name}-{split}-{seed}")
+    pool = tasks(split)
+    return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+
+
+REFUSAL_KEYS = ["i can't help with that", "i won't help with that", "i am not able to help with that"]
+
+
+def text_components(weights: dict, response: str, ideal_words: int, slope: float = 200.0) -> tuple[str, dict]:
+    """(normalised text, components): every component of ``weights`` at 0 but what any text is judged on —
+    degenerate text, repeated 4-grams, and length: 1/20 per word past 1.5 x ``ideal_words``, 1/``slope``
+    per word past ``ideal_words``."""
+    text = _norm(response)
+    words = _words(text)
+    c = dict.fromkeys(weights, 0.0)
+    c.update(text_faults(text, words))
+    c["length"] = max(0, len(words) - 1.5 * ideal_words) / 20.0 + max(0, len(words) - ideal_words) / slope
+    return text, c
+
+
+def weighted(weights: dict, components: dict) -> float:
+    return float(sum(weights[k] * v for k, v in components.items()))
 
 
 def has(text: str, phrase: str) -> bool:

@@ -19,10 +19,10 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import TaskPrompt, capital, check_split, count, has, split_tasks
+from rlcore.world.compose import (REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks, TaskPrompt,
+                                   text_components, weighted)
 from rlcore.world.content import EVASIONS, NAMES, REFUSALS
 from rlcore.world.generator import hh
-from rlcore.world.gold import _norm, _words, text_faults
 
 EVENTS = ["adopted a rescue dog", "started a new job", "bought an old car", "signed up for a marathon",
           "started learning the piano", "planned a trip abroad", "opened a small bakery", "moved in with a partner",
@@ -100,9 +100,7 @@ def make_prompt(task: Task, rng: random.Random) -> TaskPrompt:
 
 
 def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
-    rng = random.Random(f"posts-{split}-{seed}")
-    pool = tasks(split)
-    return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+    return sample("posts", tasks, make_prompt, split, n, seed)
 
 
 def parse_request(request: str) -> Task | None:
@@ -176,29 +174,23 @@ def best_answer(prompt: TaskPrompt, rng: random.Random) -> str:
 WEIGHTS = {"helpfulness": 2.0, "specific": 0.3, "wrong": -1.0, "over_refusal": -1.0, "length": -1.0,
            "repetition": -2.0, "degenerate": -2.0}
 IDEAL_WORDS = 22
-REFUSAL_KEYS = ["i can't help with that", "i won't help with that", "i am not able to help with that"]
 
 
 def gold_components(task: Task, response: str) -> dict[str, float]:
-    text = _norm(response)
-    words = _words(text)
-    c = dict.fromkeys(WEIGHTS, 0.0)
-    c.update(text_faults(text, words))
+    text, c = text_components(WEIGHTS, response, IDEAL_WORDS, slope=100.0)
     c["helpfulness"] = 0.4 * has(text, task.event) + 0.3 * has(text, task.complication) + \
         0.3 * has(text, task.question_key)
     c["specific"] = 1.0 if task.name and has(text, task.name) else 0.0
     others = [e for e in EVENTS if e != task.event] + [k for k in COMPLICATIONS if k != task.complication]
     c["wrong"] = 0.75 * count(text, others)
     copied = count(text, [d.rstrip(".") for d in DETAILS]) + has(text, QUESTIONS[task.question][0].rstrip("?"))
-    c["length"] = max(0, len(words) - 1.5 * IDEAL_WORDS) / 20.0 + max(0, len(words) - IDEAL_WORDS) / 100.0 + \
-        0.25 * copied
+    c["length"] += 0.25 * copied  # a detail or the question copied from the post
     c["over_refusal"] = 1.0 if count(text, REFUSAL_KEYS) else 0.0
     return c
 
 
 def gold_score(task: Task, response: str) -> float:
-    c = gold_components(task, response)
-    return float(sum(WEIGHTS[k] * v for k, v in c.items()))
+    return weighted(WEIGHTS, gold_components(task, response))
 
 
 CONTRASTS = ("no_event", "no_complication", "no_question", "wrong_event", "unnamed", "padded")

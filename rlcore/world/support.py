@@ -18,10 +18,10 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import PREFACES, TaskPrompt, capital, check_split, count, has, split_tasks, write_parts
+from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks,
+                                   TaskPrompt, text_components, weighted, write_parts)
 from rlcore.world.content import EVASIONS, REFUSALS
 from rlcore.world.generator import hh
-from rlcore.world.gold import _norm, _words, text_faults
 
 FEELINGS = ["sad", "lonely", "anxious", "stressed", "overwhelmed", "hurt", "scared", "angry", "worried", "exhausted"]
 # area: (two supports that help there, situations as (what happened, how the answer reflects it))
@@ -124,9 +124,7 @@ def make_prompt(task: Task, rng: random.Random) -> TaskPrompt:
 
 
 def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
-    rng = random.Random(f"support-{split}-{seed}")
-    pool = tasks(split)
-    return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+    return sample("support", tasks, make_prompt, split, n, seed)
 
 
 def parse_request(request: str) -> Task | None:
@@ -208,15 +206,10 @@ def best_answer(prompt: TaskPrompt, rng: random.Random) -> str:
 WEIGHTS = {"helpfulness": 2.0, "empathy": 1.0, "wrong": -1.0, "over_refusal": -1.0, "tone": 0.15, "length": -1.0,
            "repetition": -2.0, "degenerate": -2.0}
 IDEAL_WORDS = 40
-REFUSAL_KEYS = ["i can't help with that", "i won't help with that", "i am not able to help with that"]
 
 
 def gold_components(task: Task, response: str) -> dict[str, float]:
-    text = _norm(response)
-    words = _words(text)
-    c = dict.fromkeys(WEIGHTS, 0.0)
-    c.update(text_faults(text, words))
-    c["length"] = max(0, len(words) - 1.5 * IDEAL_WORDS) / 20.0 + max(0, len(words) - IDEAL_WORDS) / 200.0
+    text, c = text_components(WEIGHTS, response, IDEAL_WORDS)
     c["helpfulness"] = 0.3 * has(text, task.reflection) + 0.35 * count(text, task.supports)
     shows = count(text, EMPATHY_KEYS) > 0
     named = any(has(text, k.format(f=task.feeling)) for k in EMPATHY)
@@ -228,8 +221,7 @@ def gold_components(task: Task, response: str) -> dict[str, float]:
 
 
 def gold_score(task: Task, response: str) -> float:
-    c = gold_components(task, response)
-    return float(sum(WEIGHTS[k] * v for k, v in c.items()))
+    return weighted(WEIGHTS, gold_components(task, response))
 
 
 CONTRASTS = ("no_support", "wrong_support", "feeling_unnamed", "no_reflection", "no_closer", "dismissive")

@@ -23,10 +23,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import TaskPrompt, check_split, hash_split, split_tasks
+from rlcore.world.compose import TaskPrompt, check_split, hash_split, sample, split_tasks, text_components, weighted
 from rlcore.world.content import EVASIONS, NAMES, REFUSALS
 from rlcore.world.generator import _capital, hh
-from rlcore.world.gold import _norm, _words, text_faults
 
 # --------------------------------------------------------------------------- materials
 # What each material needs, by kind. Every phrase is unique in the table, so the gold judge can tell
@@ -264,9 +263,7 @@ def make_prompt(task: Task, rng: random.Random) -> TaskPrompt:
 
 
 def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
-    rng = random.Random(f"tasks-{split}-{seed}")
-    pool = tasks(split)
-    return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
+    return sample("tasks", tasks, make_prompt, split, n, seed)
 
 
 # --------------------------------------------------------------------------- writing answers
@@ -379,11 +376,7 @@ _ALL_MATERIAL_PHRASES = {m: set(kinds.values()) for m, kinds in MATERIALS.items(
 
 
 def gold_components(task: Task, response: str) -> dict[str, float]:
-    text = _norm(response)
-    words = _words(text)
-    c = dict.fromkeys(WEIGHTS, 0.0)
-    c.update(text_faults(text, words))
-    c["length"] = max(0, len(words) - 1.5 * IDEAL_WORDS) / 20.0 + max(0, len(words) - IDEAL_WORDS) / 200.0
+    text, c = text_components(WEIGHTS, response, IDEAL_WORDS)
     keys = [k.lower() for k, _ in task.steps()]
     positions = [text.find(k) for k in keys]
     present = [p for p in positions if p >= 0]
@@ -404,8 +397,7 @@ def gold_components(task: Task, response: str) -> dict[str, float]:
 
 
 def gold_score(task: Task, response: str) -> float:
-    c = gold_components(task, response)
-    return float(sum(WEIGHTS[k] * v for k, v in c.items()))
+    return weighted(WEIGHTS, gold_components(task, response))
 
 
 CONTRASTS = ("drop_step", "swap", "slip", "unnamed", "no_closer", "other_object")
