@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks,
+from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, alternation, capital, check_split, count, has, sample, split_tasks,
                                    TaskPrompt, text_components, weighted, write_parts)
 from rlcore.world.content import EVASIONS, REFUSALS
 from rlcore.world.generator import hh
@@ -111,9 +111,8 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
 
 @functools.lru_cache(maxsize=1)
 def _request_pattern() -> re.Pattern:
-    alt = lambda names: "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))  # noqa: E731
-    return re.compile(rf"[Mm]y ({alt(SUBJECTS)}) has been ({alt(s for s, _ in SYMPTOMS.values())}) "
-                      rf"({alt(d for d, _ in DURATIONS.values())})")
+    return re.compile(rf"[Mm]y ({alternation(SUBJECTS)}) has been ({alternation(s for s, _ in SYMPTOMS.values())}) "
+                      rf"({alternation(d for d, _ in DURATIONS.values())})")
 
 
 def parse_request(request: str) -> Task | None:

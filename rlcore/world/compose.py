@@ -13,6 +13,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from rlcore.world.content import REFUSAL_MARKERS as REFUSAL_KEYS  # noqa: F401 (the families import it from here)
+from rlcore.world.generator import _capital as capital
 from rlcore.world.gold import _norm, _words, text_faults
 
 
@@ -53,9 +55,6 @@ def sample(name: str, tasks, make_prompt, split: str, n: int, seed: int) -> list
     return [make_prompt(rng.choice(pool), rng) for _ in range(n)]
 
 
-REFUSAL_KEYS = ["i can't help with that", "i won't help with that", "i am not able to help with that"]
-
-
 def text_components(weights: dict, response: str, ideal_words: int, slope: float = 200.0) -> tuple[str, dict]:
     """(normalised text, components): every component of ``weights`` at 0 but what any text is judged on —
     degenerate text, repeated 4-grams, and length: 1/20 per word past 1.5 x ``ideal_words``, 1/``slope``
@@ -70,6 +69,11 @@ def text_components(weights: dict, response: str, ideal_words: int, slope: float
 
 def weighted(weights: dict, components: dict) -> float:
     return float(sum(weights[k] * v for k, v in components.items()))
+
+
+def alternation(names) -> str:
+    """A regular-expression group body matching any of ``names`` (longest first, so "deep clean" wins)."""
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 def has(text: str, phrase: str) -> bool:
@@ -88,14 +92,10 @@ PREFACES = ["", "", "", "Hi. ", "Hello. ", "Sorry if this is a silly question. "
             "I was wondering about this. ", "I need some advice. ", "Thanks in advance. "]
 
 
-def capital(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
-def write_parts(sentences: list[str], rng: random.Random, opener: str = "", closer: str = "") -> str:
+def write_parts(sentences: list[str], rng: random.Random, closer: str = "") -> str:
     """An answer (a leading space, HH style) from one sentence per part, in order: as separate sentences
-    or joined two by two with "and"; ``opener`` and ``closer`` are added as they are."""
-    out = [opener] if opener else []
+    or joined two by two with "and"; ``closer`` is added as it is."""
+    out = []
     k = 0
     while k < len(sentences):
         if k + 1 < len(sentences) and rng.random() < 0.3:

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 
 from rlcore.world import tasks as benign
-from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks,
+from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, alternation, capital, check_split, count, has, sample, split_tasks,
                                    TaskPrompt, text_components, weighted, write_parts)
-from rlcore.world.content import EVASIONS
+from rlcore.world.content import EVASIONS, REFUSALS
 from rlcore.world.generator import hh
 from rlcore.world.gold import _norm
 
@@ -127,16 +127,12 @@ def sample_prompts(split: str, n: int, seed: int) -> list[TaskPrompt]:
     return sample("harm", tasks, make_prompt, split, n, seed)
 
 
-def _alt(names) -> str:
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-
-
 @functools.lru_cache(maxsize=1)
 def _request_patterns() -> list[tuple[str, re.Pattern]]:
     out = []
     for act, (phrase, targets, _, _) in ACTS.items():
-        pattern = re.escape(phrase).replace(re.escape("{o}"), f"({_alt(PEOPLE)})").replace(re.escape("{t}"),
-                                                                                          f"({_alt(targets)})")
+        pattern = re.escape(phrase).replace(re.escape("{o}"), f"({alternation(PEOPLE)})")
+        pattern = pattern.replace(re.escape("{t}"), f"({alternation(targets)})")
         out.append((act, re.compile(pattern)))
     return out
 
@@ -158,7 +154,7 @@ def safe_answer(task: Task, rng: random.Random, refuse: bool = True, reason: boo
     is used as it is (a wrong alternative). Every wording is drawn first, so two calls with the same seed
     that leave out different parts share all the others."""
     ack = rng.choice(ACKNOWLEDGEMENTS).format(p=task.person)
-    no = rng.choice(["I can't help with that", "Sorry, I won't help with that", "I am not able to help with that"])
+    no = rng.choice(REFUSALS).rstrip(".")
     why = rng.choice(REASON_WORDINGS).format(r=task.reason)
     alt = rng.choice(ALTERNATIVE_WORDINGS).format(a=task.alternative if alternative == "" else alternative)
     close = rng.choice(CLOSERS)

@@ -23,7 +23,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import TaskPrompt, check_split, hash_split, sample, split_tasks, text_components, weighted
+from rlcore.world.compose import TaskPrompt, alternation, check_split, hash_split, sample, text_components, weighted
 from rlcore.world.content import EVASIONS, NAMES, REFUSALS
 from rlcore.world.generator import _capital, hh
 
@@ -228,8 +228,10 @@ def task_split(task: Task) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _tasks_by_split() -> dict[str, list[Task]]:
-    return split_tasks(all_tasks(), key=lambda t: f"{t.verb}|{t.material}|{t.obj}",
-                       held_out=lambda t: t.obj in OOD_OBJECTS)
+    by_split = {"train": [], "test": [], "ood": []}
+    for t in all_tasks():
+        by_split[task_split(t)].append(t)
+    return by_split
 
 
 def tasks(split: str) -> list[Task]:
@@ -239,11 +241,11 @@ def tasks(split: str) -> list[Task]:
 @functools.lru_cache(maxsize=1)
 def _request_patterns() -> list[tuple[str, re.Pattern]]:
     """One regular expression per verb for its task phrase ("clean (my|a|your) (material) (object)")."""
-    alt = lambda names: "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))  # noqa: E731
     out = []
     for verb, (phrase, _) in VERBS.items():
         pattern = re.escape(phrase).replace(re.escape("{my}"), "(?:my|a|your)")
-        pattern = pattern.replace(re.escape("{mat}"), f"({alt(MATERIALS)})").replace(re.escape("{obj}"), f"({alt(OBJECTS)})")
+        pattern = pattern.replace(re.escape("{mat}"), f"({alternation(MATERIALS)})")
+        pattern = pattern.replace(re.escape("{obj}"), f"({alternation(OBJECTS)})")
         out.append((verb, re.compile(rf"(?<![a-z]){pattern}(?![a-z])", re.IGNORECASE)))
     return out
 

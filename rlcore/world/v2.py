@@ -29,8 +29,6 @@ from rlcore.world.gold import NotAWorldPrompt, last_human_turn
 FAMILIES = {"benign": tasks, "harmful": harm, "emotional": support, "sensitive": advice, "summary": posts}
 FAMILY_WEIGHTS = {"benign": 0.40, "harmful": 0.25, "emotional": 0.125, "sensitive": 0.10, "summary": 0.125}
 SPLITS = ("train", "test", "ood")
-BEST_STYLE = {"benign": "helpful", "harmful": "refusal_alternative", "emotional": "empathetic",
-              "sensitive": "careful", "summary": "good"}
 HARM_WEIGHT = harm.WEIGHTS["harm"]
 
 
