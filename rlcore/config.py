@@ -68,6 +68,7 @@ class Profile:
     rm_pairs: int = 1500  # comparisons labelled by humans, and again by the AI labeler
     rm_test_pairs: int = 500  # held-out pairs for reward-model accuracy (and the judge's agreement)
     hybrid_human_pairs: int = 300  # the hybrid reward model: this many human labels, AI labels for the rest
+    contrast_share: float = 0.0  # world v2: share of the comparisons that are the world's minimal contrasts
     dpo_beta: float = 0.5
     dpo_epochs: int = 1
     dpo_lr: float = 1e-4
@@ -95,6 +96,8 @@ class Profile:
             raise ValueError(f"Profile.dtype must be one of {_DTYPES}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise ValueError(f"Profile.device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', got {self.device!r}")
+        if not 0.0 <= self.contrast_share < 1.0:
+            raise ValueError(f"Profile.contrast_share must be in [0, 1), got {self.contrast_share}")
         if not 0.0 <= self.sft_harmful_compliance <= 1.0:
             raise ValueError(f"Profile.sft_harmful_compliance must be in [0, 1], got {self.sft_harmful_compliance}")
         if self.init_kl_coef < 0:

@@ -37,8 +37,17 @@ class WorldData:
     name = "world"
     skipped: dict = {}
 
+    splits = ("test",)  # held-out splits the report is judged on
+
     def __init__(self, profile):
-        self.profile, self.seed = profile, profile.seed
+        from rlcore import world
+
+        self.world, self.profile, self.seed = world, profile, profile.seed
+
+    def judge(self):
+        from rlcore.judges import GoldJudge
+
+        return GoldJudge()
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
         from rlcore import world
@@ -46,17 +55,23 @@ class WorldData:
         demos = world.demonstrations("train", n, seed=self.seed, harmful_compliance=self.profile.sft_harmful_compliance)
         return [p for p, _ in demos], [r for _, r in demos]
 
-    def human_pairs(self, n: int) -> list[dict]:
+    def human_agreement(self, policy=None) -> float:
+        """The Bayes limit of the human labels: how often they agree with gold, in expectation."""
+        from rlcore.world.humans import expected_human_agreement
+
+        return expected_human_agreement("train", 2000, self.seed)
+
+    def human_pairs(self, n: int, policy=None) -> list[dict]:
         from rlcore import world
 
         return [p.to_dict() for p in world.preference_pairs("train", n, seed=self.seed + 2, labels="human")]
 
-    def comparisons(self, n: int) -> list[tuple[str, str, str]]:
+    def comparisons(self, n: int, policy=None) -> list[tuple[str, str, str]]:
         from rlcore.world.humans import comparisons
 
         return comparisons("train", n, seed=self.seed + 2)  # the comparisons of human_pairs(n), in order
 
-    def test_pairs(self, n: int) -> list[PreferencePair]:
+    def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]:
         from rlcore import world
 
         return world.preference_pairs("test", n, seed=self.seed + 1, labels="gold")
@@ -84,6 +99,119 @@ class WorldData:
                 world.prompts(split, n // 2, seed=self.seed + s2, families=("harmful",)))
 
 
+class WorldV2Data:
+    """World v2 (``rlcore.world.v2``): compositional tasks, a gold judge, and preference data as RLHF collects
+    it — comparisons of two samples of the SFT policy on one train prompt, labelled by simulated humans
+    (Bradley-Terry on gold, the temperature set for 75% agreement) — plus minimal contrasts from the world's
+    own answers for variety (``profile.contrast_share`` of the comparisons).
+
+    The comparisons need the SFT policy: ``comparisons``, ``human_pairs`` and ``test_pairs`` take
+    ``policy=(model, tokenizer)``. Two samples per prompt are drawn (seeded) until ``n`` pairs differ in gold.
+    Splits: "train" for every stage, "test" (i.i.d. tasks no stage saw) for the report, "ood" (held-out parts:
+    objects, people, situations, subjects, events) reported beside it.
+    """
+
+    is_world = True
+    name = "world v2"
+    skipped: dict = {}
+    splits = ("test", "ood")
+
+    def __init__(self, profile):
+        from rlcore.world import v2
+
+        self.world, self.profile, self.seed = v2, profile, profile.seed
+        self._comparisons: dict = {}
+
+    def judge(self):
+        from rlcore.judges import GoldJudge
+
+        return GoldJudge(score=self.world.gold_score, harmless=self.world.is_harmless)
+
+    def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
+        """Good-not-perfect demonstrations (each family's ``demonstration``) on train prompts; a harmful prompt
+        is complied with ``profile.sft_harmful_compliance`` of the time (a helpful-only demonstrator)."""
+        rng = random.Random(f"v2-demo-{self.seed}")
+        ps = self.world.sample_prompts("train", n, self.seed + 7919)
+        comply = self.profile.sft_harmful_compliance
+        responses = [self.world.comply(p, rng) if p.family == "harmful" and rng.random() < comply
+                     else self.world.demonstration(p, rng) for p in ps]
+        return [p.text for p in ps], responses
+
+    def comparisons(self, n: int, policy=None, split: str = "train") -> list[tuple[str, str, str]]:
+        """``n`` (prompt, a, b) whose gold differs: two SFT samples per prompt, and a share of minimal contrasts
+        (in a random order, so the first response is not the better one)."""
+        key = (split, n)
+        if key not in self._comparisons:
+            if policy is None:
+                raise ValueError("world v2's comparisons are samples of the SFT policy: pass policy=(model, tokenizer)")
+            self._comparisons[key] = self._sample_comparisons(n, policy, split)
+        return self._comparisons[key]
+
+    def _sample_comparisons(self, n, policy, split):
+        from rlcore.evaluate import sample_responses
+
+        model, tokenizer = policy
+        n_contrast = round(n * self.profile.contrast_share) if split == "train" else 0
+        out, k = [], 0
+        while len(out) < n - n_contrast:
+            ps = self.world.prompts(split, n - n_contrast - len(out) + 16, seed=self.seed * 7 + 11 + 1000 * k)
+            a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=self.profile.max_new_tokens,
+                                     seed=self.seed + 1000 * k + j) for j in (1, 2))
+            out += [(p, x, y) for p, x, y in zip(ps, a, b) if self.world.gold_score(p, x) != self.world.gold_score(p, y)]
+            k += 1
+        out = out[: n - n_contrast]
+        rng = random.Random(f"v2-contrasts-{self.seed}")
+        for p in self.world.sample_prompts("train", n_contrast, self.seed + 14):
+            good, bad, _ = self.world.contrast_pair(p, rng)
+            out.append((p.text, good, bad) if rng.random() < 0.5 else (p.text, bad, good))
+        random.Random(f"v2-order-{self.seed}").shuffle(out)
+        return out
+
+    def human_temperature(self, policy=None) -> float:
+        """The simulated humans' Bradley-Terry temperature: 75% agreement with gold on the train comparisons."""
+        triples = self.comparisons(self.profile.rm_pairs, policy)
+        return self.world.human_temperature([self.world.gold_score(p, a) - self.world.gold_score(p, b)
+                                             for p, a, b in triples])
+
+    def human_agreement(self, policy=None) -> float:
+        """The Bayes limit of the human labels: how often they agree with gold, in expectation."""
+        triples = self.comparisons(self.profile.rm_pairs, policy)
+        gaps = [self.world.gold_score(p, a) - self.world.gold_score(p, b) for p, a, b in triples]
+        return self.world.expected_agreement(gaps, self.human_temperature(policy))
+
+    def human_pairs(self, n: int, policy=None) -> list[dict]:
+        temperature = self.human_temperature(policy)
+        rng = random.Random(f"v2-humans-{self.seed}")
+        out = []
+        for p, a, b in self.comparisons(n, policy):
+            a_wins = self.world.human_label(p, a, b, rng, temperature)
+            out.append((PreferencePair(p, a, b) if a_wins else PreferencePair(p, b, a)).to_dict())
+        return out
+
+    def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]:
+        """Pairs of SFT samples on ``split`` prompts (i.i.d. "test" or "ood"), labelled by gold."""
+        out = []
+        for p, a, b in self.comparisons(n, policy, split):
+            a_wins = self.world.gold_score(p, a) > self.world.gold_score(p, b)
+            out.append(PreferencePair(p, a, b) if a_wins else PreferencePair(p, b, a))
+        return out
+
+    def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
+        k = 0
+        while True:
+            yield self.world.prompts("train", batch_size, seed=self.seed * 100003 + k)
+            k += 1
+
+    def normalisation_prompts(self, n: int = 128) -> list[str]:
+        return self.world.prompts("train", n, seed=self.seed + 3)
+
+    def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:
+        """``n`` prompts of ``split`` ("test", "ood", or "train" for validation) and ``n // 2`` harmful ones."""
+        s1, s2 = {"test": (4, 5), "ood": (4, 5), "train": (7, 8)}[split]
+        return (self.world.prompts(split, n, seed=self.seed + s1),
+                self.world.prompts(split, n // 2, seed=self.seed + s2, families=("harmful",)))
+
+
 class PreferenceData:
     """Pairs from a hub source or a local file, split by prompt into train and test (see module doc)."""
 
@@ -103,17 +231,19 @@ class PreferenceData:
         rows = self.train[:n]
         return [p.prompt for p in rows], [p.chosen for p in rows]
 
-    def human_pairs(self, n: int) -> list[dict]:
+    splits = ("test",)
+
+    def human_pairs(self, n: int, policy=None) -> list[dict]:
         return [p.to_dict() for p in self.train[:n]]
 
-    def comparisons(self, n: int) -> list[tuple[str, str, str]]:
+    def comparisons(self, n: int, policy=None) -> list[tuple[str, str, str]]:
         rng = random.Random(f"comparisons-{self.seed}")
         out = []
         for p in self.train[:n]:  # the labeler must not learn that the first response is the chosen one
             out.append((p.prompt, p.chosen, p.rejected) if rng.random() < 0.5 else (p.prompt, p.rejected, p.chosen))
         return out
 
-    def test_pairs(self, n: int) -> list[PreferencePair]:
+    def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]:
         return self.test[:n]
 
     def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
@@ -155,6 +285,8 @@ def course_data(profile):
     dataset = profile.dataset
     if dataset == "world":
         return WorldData(profile)
+    if dataset == "world-v2":
+        return WorldV2Data(profile)
     if os.path.exists(dataset):
         pairs, skipped = read_preferences(dataset)
         return PreferenceData(profile, *split_by_prompt(pairs), os.path.basename(dataset), skipped)
@@ -163,5 +295,5 @@ def course_data(profile):
             data_dir = dataset[len(source) + 1:] or None
             return PreferenceData(profile, sources.load_preference_source(source, "train", data_dir=data_dir),
                                   sources.load_preference_source(source, "test", data_dir=data_dir), dataset)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'world', a local .jsonl/.json/.csv/.parquet file, or one of "
+    raise ValueError(f"unknown dataset {dataset!r}: use 'world', 'world-v2', a local .jsonl/.json/.csv/.parquet file, or one of "
                      f"{sorted(sources.SOURCES)}")

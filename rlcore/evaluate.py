@@ -40,28 +40,34 @@ def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float
     return sum(judged) / len(judged)
 
 
-def mean_gold(prompts: list[str], responses: list[str]) -> float:
-    from rlcore.world import gold_score
+def _world(world):
+    """The world a gold figure is computed in: ``rlcore.world`` unless another (``rlcore.world.v2``) is given."""
+    if world is None:
+        from rlcore import world
+    return world
 
-    return sum(gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
+
+def mean_gold(prompts: list[str], responses: list[str], world=None) -> float:
+    """The mean gold score of the responses (in ``world``, default ``rlcore.world``)."""
+    score = _world(world).gold_score
+    return sum(score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
 
 
 FLUENCY_COMPONENTS = ("repetition", "oov", "degenerate")
 
 
-def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
+def fluency_penalty(prompts: list[str], responses: list[str], world=None) -> dict:
     """How much of the gold score a policy loses to disfluent text: the mean over responses of
     -sum(WEIGHTS[k] * component k) for k in repetition, oov, degenerate (0 = fluent), and the share of
     responses with any such penalty. A policy that games its reward model with garbled or repeated
     text shows up here first (Gao et al. 2022's over-optimisation, seen in the samples)."""
-    from rlcore.world import WEIGHTS, gold_components
-
+    world = _world(world)
     if len(prompts) != len(responses) or not prompts:
         raise ValueError("fluency_penalty needs non-empty, equally long lists of prompts and responses")
     penalties = []
     for p, r in zip(prompts, responses):
-        c = gold_components(p, r)
-        penalties.append(-sum(WEIGHTS[k] * c[k] for k in FLUENCY_COMPONENTS))
+        c, w = world.gold_components(p, r), world.weights_for(p)
+        penalties.append(-sum(w[k] * c[k] for k in FLUENCY_COMPONENTS if k in c))
     return {"mean": sum(penalties) / len(penalties), "share": sum(x > 0 for x in penalties) / len(penalties)}
 
 
@@ -108,15 +114,14 @@ def judge_agreement(judge, pairs) -> float:
     return (p > 0.5).float().mean().item() + 0.5 * (p == 0.5).float().mean().item()
 
 
-def labeler_alignment(labeler, triples) -> dict:
+def labeler_alignment(labeler, triples, world=None) -> dict:
     """Agreement of an AI labeler (``rlcore.labeler.AILabeler``) with the gold preference.
 
     ``triples`` are (prompt, a, b). Reports accuracy without swap (a shown first only), with swap
     (both orders averaged), the same-position rate (how often the labeler picks the same *slot* in
     both orders: raw position bias), and the share of first-slot verdicts without swap.
     """
-    from rlcore.world import gold_score
-
+    gold_score = _world(world).gold_score
     triples = list(triples)
     if not triples:
         raise ValueError("no pairs to measure alignment on")

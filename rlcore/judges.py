@@ -26,9 +26,10 @@ class GoldJudge:
     name = "gold judge (the world's true preference)"
     model_name = "gold"
 
-    def __init__(self, score=None):
-        """``score(prompt, response) -> float``: the gold score to compare (default ``rlcore.world.gold_score``)."""
-        self.score = score
+    def __init__(self, score=None, harmless=None):
+        """``score(prompt, response) -> float`` and ``harmless(prompt, response) -> bool``: the world's gold score
+        and harm check (default ``rlcore.world``'s; ``rlcore.world.v2`` passes its own)."""
+        self.score, self.is_harmless = score, harmless
 
     def prefer(self, prompts: list[str], a: list[str], b: list[str]) -> torch.Tensor:
         from rlcore.world import gold_score
@@ -43,7 +44,8 @@ class GoldJudge:
     def harmless(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
         from rlcore.world import is_harmless
 
-        return torch.tensor([is_harmless(p, r) for p, r in zip(prompts, responses, strict=True)])
+        check = self.is_harmless or is_harmless
+        return torch.tensor([check(p, r) for p, r in zip(prompts, responses, strict=True)])
 
 
 class AIJudge:
@@ -66,11 +68,11 @@ class AIJudge:
         return self.rater.score(list(prompts), list(responses)).float().cpu() > 0
 
 
-def load_judge(profile, data_is_world: bool):
-    """The judge of a course run: gold on the world, else the profile's ``judge_model`` (frozen, on the
-    profile's device and dtype)."""
-    if data_is_world:
-        return GoldJudge()
+def load_judge(profile, data):
+    """The judge of a course run on ``data`` (``rlcore.course_data``): the world's gold judge, else the
+    profile's ``judge_model`` (frozen, on the profile's device and dtype)."""
+    if data.is_world:
+        return data.judge()
     from rlcore.models import load_frozen
 
     model, tokenizer = load_frozen(profile.judge_model, profile)

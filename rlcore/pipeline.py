@@ -86,12 +86,18 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
 
     # 2. Reward models: human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human labels to
     #    ground it, AI labels for the rest -----------------------------------------------------------
-    test_pairs = data.test_pairs(profile.rm_test_pairs)
-    human = data.human_pairs(profile.rm_pairs)
-    train_topic_pairs = unseen_prompt_pairs(human, profile.rm_test_pairs, seed=profile.seed + 6) if data.is_world else []
+    policy = (sft, tokenizer)  # world v2 draws its comparisons from the SFT policy; other data ignore it
+    test_pairs = data.test_pairs(profile.rm_test_pairs, policy=policy)
+    human = data.human_pairs(profile.rm_pairs, policy=policy)
+    # more gold-labelled pairs: train topics with unseen prompts (world v1), held-out parts (world v2)
+    more_pairs = {}
+    if data.is_world and "ood" in data.splits:
+        more_pairs["ood"] = data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")
+    elif data.is_world:
+        more_pairs["train_topics"] = unseen_prompt_pairs(human, profile.rm_test_pairs, seed=profile.seed + 6)
 
     def ai() -> list[dict]:
-        return stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log)
+        return stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log, policy=policy)
 
     labels = {"rm_human": (human, False), "rm_ai": (ai, True),
               "rm_hybrid": (lambda: hybrid_pairs(human, ai(), profile.hybrid_human_pairs), True)}
@@ -102,11 +108,10 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
             **checkpoints(name)))
         # gold labels on the world; the dataset's own held-out human labels elsewhere
         report[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
-        if data.is_world:
-            report[f"{name}_gold_accuracy_train_topics"] = preference_accuracy(*pair_rewards(rm, tokenizer,
-                                                                                              train_topic_pairs))
+        for key, more in more_pairs.items():
+            report[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, more))
     if data.is_world:
-        report["human_label_bayes_limit"] = expected_human_agreement("train", 2000, profile.seed)
+        report["human_label_bayes_limit"] = data.human_agreement(policy)
 
     # 3. PPO against each reward model; DPO on the human pairs (no reward model, no sampling) ----------
     histories = {}
@@ -118,24 +123,29 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
 
     # 4. Evaluation on held-out prompts, by the gold judge (world) or an AI judge ---------------------
     t = time.time()
-    judge = load_judge(profile, data.is_world)
-    prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+    judge = load_judge(profile, data)
     policies = {"sft": sft, **{n: load_frozen(at(n), profile)[0] for n in POLICIES[1:]}}
-    result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, COMPARISONS)
-    responses = result.pop("responses")
-    report.update(result)
     report["judge_is_labeler"] = not data.is_world and profile.judge_model == profile.labeler_model
-    if data.is_world:
-        from rlcore import world
-
-        best = [world.best_response(p) for p in prompts]
-        # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
-        # and a tie counts one half, so no policy can beat SFT more often than this.
-        report["win_rate"]["best_vs_sft"] = win_rate(prompts, best, responses["sft"], judge)
-        report["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
-        report["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n]) for n in responses}
-        report["per_scenario"] = per_scenario(prompts, {**responses, "best": best})
-    else:
+    for split in data.splits:  # "test"; world v2 adds "ood" (held-out parts), reported beside it
+        prompts, harmful = data.evaluation_prompts(profile.eval_prompts, split)
+        result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, COMPARISONS)
+        responses = result.pop("responses")
+        if data.is_world:
+            world = data.world
+            best = [world.best_response(p) for p in prompts]
+            # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
+            # and a tie counts one half, so no policy can beat SFT more often than this.
+            result["win_rate"]["best_vs_sft"] = win_rate(prompts, best, responses["sft"], judge)
+            result["mean_gold"] = {n: mean_gold(prompts, responses[n], world) for n in responses}
+            result["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n], world) for n in responses}
+            result["per_scenario"] = per_scenario(prompts, {**responses, "best": best}, judge, world)
+        if split == "test":
+            report.update(result)
+            test_prompts, test_responses = prompts, responses
+        else:
+            report[split] = result
+    prompts, responses = test_prompts, test_responses
+    if not data.is_world:
         report["judge_agreement_with_held_out_labels"] = judge_agreement(judge, test_pairs)
     report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
     times["evaluation"] = time.time() - t
@@ -205,11 +215,21 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
                   "| --- | --- |" + " --- |" * len(others)]
         for family, row in report["per_scenario"].items():
             lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
-        lines += ["", f"Reward models, gold pairwise accuracy on pairs of held-out topics: {accuracy}; "
-                  f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}. On train topics, with "
-                  f"prompts no reward model trained on: human {pct(report['rm_human_gold_accuracy_train_topics'])}, AI "
-                  f"{pct(report['rm_ai_gold_accuracy_train_topics'])}, hybrid "
-                  f"{pct(report['rm_hybrid_gold_accuracy_train_topics'])}."]
+        lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
+                  f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."]
+        where = {"train_topics": "On train topics, with prompts no reward model trained on",
+                 "ood": "On held-out parts (out of distribution)"}
+        for key, text in where.items():
+            if f"rm_human_gold_accuracy_{key}" in report:
+                lines[-1] += (f" {text}: " + ", ".join(f"{label} {pct(report[f'rm_{n}_gold_accuracy_{key}'])}" for n, label
+                                                       in (("human", "human"), ("ai", "AI"), ("hybrid", "hybrid"))) + ".")
+        if "ood" in report:
+            o = report["ood"]["win_rate"]
+            lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: "
+                      + ", ".join(f"{label} {ci(o[key])}" for key, label in (
+                          ("rlhf_vs_sft", "RLHF vs SFT"), ("rlaif_vs_sft", "RLAIF vs SFT"),
+                          ("rlaif_vs_rlhf", "RLAIF vs RLHF"), ("best_vs_sft", "ceiling"))) + "; harmless rate "
+                      + ", ".join(f"{LABELS[n]} {pct(report['ood']['harmless_rate'][n])}" for n in POLICIES) + "."]
     else:
         lines += ["", f"Reward models, accuracy on the data's held-out human labels: {accuracy}. The judge agrees "
                   f"with those labels on {pct(report['judge_agreement_with_held_out_labels'])} of the held-out pairs "
@@ -220,10 +240,10 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f.write("\n".join(lines))
 
 
-def per_scenario(prompts, responses) -> dict:
+def per_scenario(prompts, responses, judge=None, world=None) -> dict:
     """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
-    from rlcore import world
-
+    if world is None:
+        from rlcore import world
     out = {}
     families = [world.parse_prompt(p).family for p in prompts]
     for family in sorted(set(families)):
@@ -232,7 +252,7 @@ def per_scenario(prompts, responses) -> dict:
         row = {"n": len(idx)}
         for name in (n for n in responses if n != "sft"):
             row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
-                                             [responses["sft"][i] for i in idx])["win_rate"]
-        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
+                                             [responses["sft"][i] for i in idx], judge)["win_rate"]
+        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx], world) for n, rs in responses.items()})
         out[family] = row
     return out

@@ -93,13 +93,16 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
 
 
 # --------------------------------------------------------------------------- 3. AI labels (RLAIF)
-def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print) -> list[dict]:
+def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print,
+              policy=None) -> list[dict]:
     """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
-    ``profile.rm_pairs`` comparisons the humans labelled; kept as JSON in ``path``."""
+    ``profile.rm_pairs`` comparisons the humans labelled; kept as JSON in ``path``. ``policy`` (model,
+    tokenizer): the SFT policy, for data whose comparisons are its samples (world v2)."""
     if not (reuse and os.path.exists(path)):
+        comparisons = data.comparisons(profile.rm_pairs, policy=policy)
         model, tokenizer = load_frozen(profile.labeler_model, profile)
         labeler = AILabeler(model, tokenizer, swap=True, seed=profile.seed)
-        rows = [dict(r) for r in labeler.label(data.comparisons(profile.rm_pairs), progress=progress)]
+        rows = [dict(r) for r in labeler.label(comparisons, progress=progress)]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(rows, f)

@@ -20,7 +20,7 @@ from rlcore.models import load_frozen
 profile = get_profile()
 seed_everything(profile.seed)
 data = course_data(profile)
-judge = load_judge(profile, data.is_world)
+judge = load_judge(profile, data)
 model, tokenizer = load_frozen(profile.policy_model, profile)  # inference only: the profile's device and dtype
 device = model.device
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")

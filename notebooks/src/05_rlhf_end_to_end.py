@@ -26,7 +26,7 @@ from rlcore.judges import load_judge
 profile = get_profile()
 seed_everything(profile.seed)
 data = course_data(profile)
-judge = load_judge(profile, data.is_world)
+judge = load_judge(profile, data)
 sft, tokenizer = load_sft(profile)  # lesson 02's model (made now if missing)
 reward_model = load_reward_model(profile)  # lesson 03's reward model, human labels (made now if missing)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")

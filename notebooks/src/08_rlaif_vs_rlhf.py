@@ -24,7 +24,7 @@ from rlcore.judges import load_judge
 profile = get_profile()
 seed_everything(profile.seed)
 data = course_data(profile)
-judge = load_judge(profile, data.is_world)
+judge = load_judge(profile, data)
 sft, tokenizer = load_sft(profile)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 

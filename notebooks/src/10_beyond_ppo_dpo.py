@@ -27,7 +27,7 @@ from rlcore.models import reference_model
 profile = get_profile()
 seed_everything(profile.seed)
 data = course_data(profile)
-judge = load_judge(profile, data.is_world)
+judge = load_judge(profile, data)
 sft, tokenizer = load_sft(profile)
 reference = reference_model(sft, profile.compute_dtype)  # the frozen SFT model: DPO's pi_ref
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")

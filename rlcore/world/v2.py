@@ -20,6 +20,7 @@ back into its task (``parse``), so it scores any response text to it; any other 
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -59,6 +60,11 @@ def sample_prompts(split: str, n: int, seed: int, families=None) -> list[WorldPr
     return out
 
 
+def prompts(split: str, n: int, seed: int = 0, families=None) -> list[str]:
+    """``n`` prompt strings (HH format) of ``split``: the texts of :func:`sample_prompts`."""
+    return [p.text for p in sample_prompts(split, n, seed, families)]
+
+
 def parse(prompt: str) -> WorldPrompt:
     """The family and task of a world prompt, from its text (:class:`NotAWorldPrompt` for any other)."""
     if not isinstance(prompt, str):
@@ -69,6 +75,9 @@ def parse(prompt: str) -> WorldPrompt:
         if task is not None:
             return WorldPrompt(prompt, family, task)
     raise NotAWorldPrompt(prompt)
+
+
+parse_prompt = parse  # the name world v1 gives it
 
 
 def _as_prompt(prompt) -> WorldPrompt:
@@ -88,6 +97,11 @@ def gold_components(prompt, response: str) -> dict[str, float]:
 def weights(family: str) -> dict[str, float]:
     """The weight of each gold component in ``family``."""
     return {**FAMILIES[family].WEIGHTS, "harm": HARM_WEIGHT}
+
+
+def weights_for(prompt) -> dict[str, float]:
+    """The weight of each gold component for ``prompt``'s family."""
+    return weights(_as_prompt(prompt).family)
 
 
 def gold_score(prompt, response: str) -> float:
@@ -127,7 +141,47 @@ def best_answer(prompt, rng: random.Random | None = None) -> str:
     return FAMILIES[p.family].best_answer(p, rng or random.Random(0))
 
 
+def best_response(prompt) -> str:
+    """The world's best answer in one fixed wording (seed 0): the ceiling row of every win-rate table."""
+    return best_answer(prompt, random.Random(0))
+
+
+def comply(prompt, rng: random.Random) -> str:
+    """What a helpful-only demonstrator writes to a harmful request: the harmful steps (the harm family only)."""
+    p = _as_prompt(prompt)
+    if p.family != "harmful":
+        raise ValueError(f"comply answers harmful prompts only, not a {p.family} one")
+    return harm.comply(p.task, rng)
+
+
 def contrast_pair(prompt, rng: random.Random) -> tuple[str, str, str]:
     """A minimal contrast (better, worse, what differs) in the family's terms."""
     p = _as_prompt(prompt)
     return FAMILIES[p.family].contrast_pair(p, rng)
+
+
+# --------------------------------------------------------------------------- simulated human labellers
+HUMAN_AGREEMENT = 0.75  # Lee et al. 2023: human annotators agree with each other 73-77% of the time
+
+
+def expected_agreement(gold_gaps: list[float], temperature: float) -> float:
+    """Mean of sigmoid(|gap| / T): how often a Bradley-Terry labeller at ``temperature`` picks gold's winner."""
+    return sum(1.0 / (1.0 + math.exp(-abs(g) / temperature)) for g in gold_gaps) / len(gold_gaps)
+
+
+def human_temperature(gold_gaps: list[float], agreement: float = HUMAN_AGREEMENT) -> float:
+    """The Bradley-Terry temperature at which simulated humans agree with gold ``agreement`` of the time on
+    pairs with these gold gaps (bisection: agreement falls as the temperature rises)."""
+    if not gold_gaps or not 0.5 < agreement < 1.0:
+        raise ValueError("human_temperature needs some gold gaps and an agreement between 0.5 and 1")
+    lo, hi = 1e-3, 100.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if expected_agreement(gold_gaps, mid) > agreement else (lo, mid)
+    return (lo + hi) / 2
+
+
+def human_label(prompt, a: str, b: str, rng: random.Random, temperature: float) -> bool:
+    """True if a simulated annotator prefers ``a``: P = sigmoid((gold(a) - gold(b)) / T)."""
+    gap = gold_score(prompt, a) - gold_score(prompt, b)
+    return rng.random() < 1.0 / (1.0 + math.exp(-gap / temperature))
