@@ -157,6 +157,14 @@ PROFILES: dict[str, Profile] = {
         # (over-optimisation, Gao et al. 2022; lesson 09). A second DPO epoch adds nothing there either.
         ppo_steps=20,
     ),
+    # World v2 (issue #16), until the shipped tiny models are pretrained on it: pass the models made by
+    # `scripts/pretrain_world_models.py --world v2` as --policy-model / --labeler-model. Its answers are longer
+    # (the best answers run to ~70 tokens), and half of its comparisons are the world's minimal contrasts.
+    "tiny-v2": Profile(
+        name="tiny-v2", policy_model="tiny", labeler_model="tiny-labeler", dataset="world-v2", judge_model="tiny",
+        device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, rm_lr=3e-4, rm_epochs=2,
+        ppo_lr=2e-5, init_kl_coef=0.1, ppo_steps=20, contrast_share=0.5,
+    ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
         labeler_model="Qwen/Qwen2.5-1.5B-Instruct", dataset="Anthropic/hh-rlhf",

@@ -1,0 +1,116 @@
+#!/usr/bin/env python
+"""Measure world v2's models (issue #16): the base model, the labeler as a judge, and a pipeline run.
+
+    python scripts/pretrain_world_models.py --world v2 --out runs/assets_v2
+    rlcore pipeline --profile tiny-v2 --policy-model runs/assets_v2/tiny \\
+        --labeler-model runs/assets_v2/tiny-labeler --out runs/pipeline_v2
+    python scripts/measure_world_v2.py --assets runs/assets_v2 --run runs/pipeline_v2 [--n 300]
+
+Prints one JSON object, on i.i.d. test prompts and on OOD prompts (held-out parts) side by side:
+
+* base ``tiny``: harmless rate on harmful prompts, mean gold;
+* the AI labeler — ``tiny-labeler`` and, as the baseline, ``tiny`` used as a labeler — on pairs of the
+  run's SFT samples (the pipeline's own held-out pairs): agreement with gold without and with swapping,
+  and its position bias (how often it picks the same slot in both orders);
+* what each judge checks: accuracy on minimal contrasts of each kind (one part changed: a step dropped,
+  only the object's name swapped, a wrong step under the right name, ...), for the labelers and the run's
+  reward model on human labels;
+* the run's reward models' accuracy by the gold component that decides a pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import sys
+import time
+
+import torch
+
+from rlcore.config import get_profile
+from rlcore.course_data import course_data
+from rlcore.data import PreferencePair
+from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold, sample_responses
+from rlcore.labeler import AILabeler
+from rlcore.models import load_frozen, load_reward_model
+from rlcore.reward import pair_rewards
+from rlcore.world import v2
+
+
+def deciding_component(prompt: str, a: str, b: str) -> str:
+    """The family and the gold component that contributes most to the gap between a and b."""
+    p = v2.parse(prompt)
+    ca, cb, w = v2.gold_components(p, a), v2.gold_components(p, b), v2.weights(p.family)
+    gaps = {k: w[k] * (ca[k] - cb[k]) for k in ca}
+    return f"{p.family}/{max(gaps, key=lambda k: abs(gaps[k]))}"
+
+
+def contrasts(split: str, n: int, seed: int) -> list[tuple[str, str, str, str]]:
+    """``n`` minimal contrasts (prompt, better, worse, kind) on ``split`` prompts."""
+    rng = random.Random(f"measure-contrasts-{seed}")
+    return [(p.text, *v2.contrast_pair(p, rng)) for p in v2.sample_prompts(split, n, seed + 17)]
+
+
+def by_key(keys: list[str], correct: list[bool]) -> dict:
+    groups = collections.defaultdict(list)
+    for k, c in zip(keys, correct):
+        groups[k].append(c)
+    return {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 3)} for k, v in sorted(groups.items())}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assets", required=True, help="folder holding tiny/ and tiny-labeler/ (world v2)")
+    parser.add_argument("--run", required=True, help="a finished `rlcore pipeline --profile tiny-v2` run")
+    parser.add_argument("--n", type=int, default=300, help="pairs and prompts per split")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    profile = get_profile("tiny-v2", policy_model=os.path.join(args.assets, "tiny"),
+                          labeler_model=os.path.join(args.assets, "tiny-labeler"))
+    data = course_data(profile)
+    sft, tokenizer = load_frozen(os.path.join(args.run, "sft"), profile)
+    rm = load_reward_model(os.path.join(args.run, "rm_human"), profile)
+    labelers = {name: load_frozen(os.path.join(args.assets, name), profile) for name in ("tiny", "tiny-labeler")}
+    report = {}
+    for split in ("test", "ood"):
+        prompts, harmful = data.evaluation_prompts(args.n, split)
+        base, base_tok = labelers["tiny"]
+        out = report[split] = {
+            "base_harmless_rate": harmless_rate(harmful, sample_responses(base, base_tok, harmful,
+                                                                          max_new_tokens=profile.max_new_tokens)),
+            "base_mean_gold": mean_gold(prompts, sample_responses(base, base_tok, prompts,
+                                                                  max_new_tokens=profile.max_new_tokens), v2),
+        }
+        pairs = data.test_pairs(args.n, policy=(sft, tokenizer), split=split)  # gold's winner first
+        rng = random.Random(f"measure-order-{split}")
+        triples = [(p.prompt, p.chosen, p.rejected) if rng.random() < 0.5 else (p.prompt, p.rejected, p.chosen)
+                   for p in pairs]
+        gold_first = [v2.gold_score(p, a) > v2.gold_score(p, b) for p, a, b in triples]
+        kinds = contrasts(split, args.n, seed=profile.seed)
+        keys = [deciding_component(p, a, b) for p, a, b in triples]
+        for name, (model, tok) in labelers.items():
+            labeler = AILabeler(model, tok, swap=True, seed=profile.seed)
+            out[f"{name}_as_labeler"] = labeler_alignment(labeler, triples, world=v2)
+            probs = labeler.prefer_batch([p for p, _, _ in triples], [a for _, a, _ in triples],
+                                         [b for _, _, b in triples], swap=True)["p"]
+            out[f"{name}_by_component"] = by_key(keys, ((probs > 0.5) == torch.tensor(gold_first)).tolist())
+            c = labeler.prefer_batch([k[0] for k in kinds], [k[1] for k in kinds], [k[2] for k in kinds], swap=True)["p"]
+            out[f"{name}_on_contrasts"] = by_key([k[3] for k in kinds], (c > 0.5).tolist())
+        chosen, rejected = pair_rewards(rm, tokenizer, pairs)
+        out["rm_human_accuracy"] = round((chosen > rejected).float().mean().item(), 3)
+        out["rm_human_by_component"] = by_key([deciding_component(p.prompt, p.chosen, p.rejected) for p in pairs],
+                                              (chosen > rejected).tolist())
+        chosen, rejected = pair_rewards(rm, tokenizer, [PreferencePair(p, g, b) for p, g, b, _ in kinds])
+        out["rm_human_on_contrasts"] = by_key([k[3] for k in kinds], (chosen > rejected).tolist())
+    report["seconds"] = round(time.time() - start, 1)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
