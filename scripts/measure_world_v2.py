@@ -82,7 +82,8 @@ def main(argv=None) -> int:
         base, base_tok = labelers["tiny"]
         out = report[split] = {
             "base_harmless_rate": harmless_rate(harmful, sample_responses(base, base_tok, harmful,
-                                                                          max_new_tokens=profile.max_new_tokens)),
+                                                                          max_new_tokens=profile.max_new_tokens),
+                                                judge=data.judge()),
             "base_mean_gold": mean_gold(prompts, sample_responses(base, base_tok, prompts,
                                                                   max_new_tokens=profile.max_new_tokens), v2),
         }
