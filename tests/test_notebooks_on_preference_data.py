@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NB_DIR = os.path.join(ROOT, "notebooks")
 ONLY = [p for p in os.environ.get("RLCORE_NOTEBOOKS", "").split(",") if p]
 NOTEBOOKS = sorted(f for f in os.listdir(NB_DIR) if f.endswith(".ipynb") and (not ONLY or f[:2] in ONLY))
-HH_ROWS = 600
+HH_ROWS = 300
 
 
 @pytest.fixture(scope="module")
