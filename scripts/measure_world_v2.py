@@ -15,7 +15,10 @@ Prints one JSON object, on i.i.d. test prompts and on OOD prompts (held-out part
 * what each judge checks: accuracy on minimal contrasts of each kind (one part changed: a step dropped,
   only the object's name swapped, a wrong step under the right name, ...), for the labelers and the run's
   reward model on human labels;
-* the run's reward models' accuracy by the gold component that decides a pair.
+* the run's reward model's accuracy by the gold component that decides a pair, and by the size of the gold gap;
+* what the language models already know: whether log p(better) > log p(worse) under base ``tiny`` and the
+  SFT policy, on the minimal contrasts and on the SFT pairs, and the DPO policy's implicit reward
+  (Rafailov et al. 2023) on the SFT pairs — the same labels read through the likelihood instead of a head.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ import torch
 
 from rlcore.config import get_profile
 from rlcore.course_data import course_data
-from rlcore.data import PreferencePair
+from rlcore.data import PreferencePair, tokenize_pairs
+from rlcore.dpo import implicit_rewards, sequence_logprob
 from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold, sample_responses
 from rlcore.labeler import AILabeler
 from rlcore.models import load_frozen, load_reward_model
@@ -61,6 +65,26 @@ def by_key(keys: list[str], correct: list[bool]) -> dict:
     return {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 3)} for k, v in sorted(groups.items())}
 
 
+GAPS = (0.1, 0.25, 0.5, 1.0)  # gold-gap buckets: below 0.1, 0.1 to 0.25, ..., 1 and above
+
+
+def gap_bucket(gap: float) -> str:
+    below = next((g for g in GAPS if abs(gap) < g), None)
+    return f"gap < {below}" if below is not None else f"gap >= {GAPS[-1]}"
+
+
+@torch.no_grad()
+def likelihood_prefers_first(model, tokenizer, pairs: list[PreferencePair], batch_size: int = 32) -> list[bool]:
+    """log p(chosen | prompt) > log p(rejected | prompt) under a language model, for each pair."""
+    out = []
+    for i in range(0, len(pairs), batch_size):
+        batch = pairs[i:i + batch_size]
+        ids, attn, resp = tokenize_pairs(tokenizer, batch, 256)  # (2B, L): chosen rows, then rejected
+        lp = sequence_logprob(model, ids, attn, resp)
+        out += (lp[:len(batch)] > lp[len(batch):]).tolist()
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", required=True, help="folder holding tiny/ and tiny-labeler/ (world v2)")
@@ -76,6 +100,8 @@ def main(argv=None) -> int:
     sft, tokenizer = load_frozen(os.path.join(args.run, "sft"), profile)
     rm = load_reward_model(os.path.join(args.run, "rm_human"), profile)
     labelers = {name: load_frozen(os.path.join(args.assets, name), profile) for name in ("tiny", "tiny-labeler")}
+    dpo_path = os.path.join(args.run, "policy_dpo")
+    dpo = load_frozen(dpo_path, profile)[0] if os.path.exists(os.path.join(dpo_path, "config.json")) else None
     report = {}
     for split in ("test", "ood"):
         prompts, harmful = data.evaluation_prompts(args.n, split)
@@ -106,8 +132,21 @@ def main(argv=None) -> int:
         out["rm_human_accuracy"] = round((chosen > rejected).float().mean().item(), 3)
         out["rm_human_by_component"] = by_key([deciding_component(p.prompt, p.chosen, p.rejected) for p in pairs],
                                               (chosen > rejected).tolist())
-        chosen, rejected = pair_rewards(rm, tokenizer, [PreferencePair(p, g, b) for p, g, b, _ in kinds])
+        gaps = [gap_bucket(v2.gold_score(p.prompt, p.chosen) - v2.gold_score(p.prompt, p.rejected)) for p in pairs]
+        out["rm_human_by_gap"] = by_key(gaps, (chosen > rejected).tolist())
+        contrast_pairs = [PreferencePair(p, g, b) for p, g, b, _ in kinds]
+        chosen, rejected = pair_rewards(rm, tokenizer, contrast_pairs)
         out["rm_human_on_contrasts"] = by_key([k[3] for k in kinds], (chosen > rejected).tolist())
+        # What the language models know without any head: the better answer more likely?
+        for name, (model, tok) in (("tiny", labelers["tiny"]), ("sft", (sft, tokenizer))):
+            right = likelihood_prefers_first(model, tok, contrast_pairs)
+            out[f"{name}_likelihood_on_contrasts"] = {"all": round(sum(right) / len(right), 3),
+                                                      **by_key([k[3] for k in kinds], right)}
+        right = likelihood_prefers_first(sft, tokenizer, pairs)
+        out["sft_likelihood_on_pairs"] = round(sum(right) / len(right), 3)
+        if dpo is not None:
+            chosen, rejected = implicit_rewards(dpo, sft, tokenizer, pairs)
+            out["dpo_implicit_reward_accuracy"] = round((chosen > rejected).float().mean().item(), 3)
     report["seconds"] = round(time.time() - start, 1)
     print(json.dumps(report, indent=1))
     return 0
