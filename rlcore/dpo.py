@@ -73,17 +73,25 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
 
 
 @torch.no_grad()
+def pair_logprobs(model, tokenizer, pairs, max_length: int = 256, batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(response | prompt) of the chosen and the rejected response of each pair under ``model``:
+    (chosen (N,), rejected (N,)), summed over the response tokens (:func:`sequence_logprob`)."""
+    pairs = as_pairs(pairs)
+    device = next(model.parameters()).device
+    chosen, rejected = [], []
+    for i in range(0, len(pairs), batch_size):
+        batch = pairs[i:i + batch_size]
+        ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device)  # (2B, L): chosen, then rejected
+        lp = sequence_logprob(model, ids, attn, resp)  # (2B,)
+        chosen.append(lp[:len(batch)].cpu())
+        rejected.append(lp[len(batch):].cpu())
+    return torch.cat(chosen), torch.cat(rejected)
+
+
 def implicit_rewards(policy, reference, tokenizer, pairs, beta: float = 0.1, max_length: int = 256,
                      batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     """DPO's implicit reward beta * log(pi(y|x) / pi_ref(y|x)) of the chosen and the rejected response of
     each pair: (chosen (N,), rejected (N,)). A DPO policy *is* a reward model; this reads it."""
-    pairs = as_pairs(pairs)
-    device = next(policy.parameters()).device
-    chosen, rejected = [], []
-    for i in range(0, len(pairs), batch_size):
-        batch = pairs[i:i + batch_size]
-        ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device)  # (2B, L)
-        r = beta * (sequence_logprob(policy, ids, attn, resp) - sequence_logprob(reference, ids, attn, resp))
-        chosen.append(r[:len(batch)].cpu())
-        rejected.append(r[len(batch):].cpu())
-    return torch.cat(chosen), torch.cat(rejected)
+    policy_c, policy_r = pair_logprobs(policy, tokenizer, pairs, max_length, batch_size)
+    ref_c, ref_r = pair_logprobs(reference, tokenizer, pairs, max_length, batch_size)
+    return beta * (policy_c - ref_c), beta * (policy_r - ref_r)

@@ -35,12 +35,13 @@ import torch
 
 from rlcore.config import get_profile
 from rlcore.course_data import course_data
-from rlcore.data import PreferencePair, tokenize_pairs
-from rlcore.dpo import implicit_rewards, sequence_logprob
+from rlcore.data import PreferencePair
+from rlcore.dpo import implicit_rewards, pair_logprobs
 from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold, sample_responses
 from rlcore.labeler import AILabeler
 from rlcore.models import load_frozen, load_reward_model
-from rlcore.reward import pair_rewards
+from rlcore.reward import pair_rewards, preference_accuracy
+from rlcore.stages import is_done
 from rlcore.world import v2
 
 
@@ -73,16 +74,10 @@ def gap_bucket(gap: float) -> str:
     return f"gap < {below}" if below is not None else f"gap >= {GAPS[-1]}"
 
 
-@torch.no_grad()
-def likelihood_prefers_first(model, tokenizer, pairs: list[PreferencePair], batch_size: int = 32) -> list[bool]:
+def likelihood_prefers_first(model, tokenizer, pairs: list[PreferencePair]) -> list[bool]:
     """log p(chosen | prompt) > log p(rejected | prompt) under a language model, for each pair."""
-    out = []
-    for i in range(0, len(pairs), batch_size):
-        batch = pairs[i:i + batch_size]
-        ids, attn, resp = tokenize_pairs(tokenizer, batch, 256)  # (2B, L): chosen rows, then rejected
-        lp = sequence_logprob(model, ids, attn, resp)
-        out += (lp[:len(batch)] > lp[len(batch):]).tolist()
-    return out
+    chosen, rejected = pair_logprobs(model, tokenizer, pairs)
+    return (chosen > rejected).tolist()
 
 
 def main(argv=None) -> int:
@@ -101,7 +96,7 @@ def main(argv=None) -> int:
     rm = load_reward_model(os.path.join(args.run, "rm_human"), profile)
     labelers = {name: load_frozen(os.path.join(args.assets, name), profile) for name in ("tiny", "tiny-labeler")}
     dpo_path = os.path.join(args.run, "policy_dpo")
-    dpo = load_frozen(dpo_path, profile)[0] if os.path.exists(os.path.join(dpo_path, "config.json")) else None
+    dpo = load_frozen(dpo_path, profile)[0] if is_done(dpo_path) else None
     report = {}
     for split in ("test", "ood"):
         prompts, harmful = data.evaluation_prompts(args.n, split)
@@ -145,8 +140,7 @@ def main(argv=None) -> int:
         right = likelihood_prefers_first(sft, tokenizer, pairs)
         out["sft_likelihood_on_pairs"] = round(sum(right) / len(right), 3)
         if dpo is not None:
-            chosen, rejected = implicit_rewards(dpo, sft, tokenizer, pairs)
-            out["dpo_implicit_reward_accuracy"] = round((chosen > rejected).float().mean().item(), 3)
+            out["dpo_implicit_reward_accuracy"] = round(preference_accuracy(*implicit_rewards(dpo, sft, tokenizer, pairs)), 3)
     report["seconds"] = round(time.time() - start, 1)
     print(json.dumps(report, indent=1))
     return 0

@@ -57,3 +57,19 @@ def test_implicit_rewards_are_beta_times_the_log_ratio_and_zero_for_the_referenc
     with torch.no_grad():
         want = 0.5 * (sequence_logprob(other, ids, attn, resp) - sequence_logprob(tiny_model, ids, attn, resp))
     assert torch.allclose(torch.cat([c, r]), want, atol=1e-5)
+
+
+def test_pair_logprobs_split_chosen_and_rejected_and_ignore_padding(tokenizer, tiny_model):
+    from rlcore.data import as_pairs, tokenize_pairs
+    from rlcore.dpo import pair_logprobs, sequence_logprob
+
+    pairs = [{"prompt": "\n\nHuman: What is a cat?\n\nAssistant:", "chosen": " A small animal that purrs.", "rejected": " No."},
+             {"prompt": "\n\nHuman: Hi.\n\nAssistant:", "chosen": " Hello.", "rejected": " 1 2 3 4 5 6"}]
+    c1, r1 = pair_logprobs(tiny_model, tokenizer, pairs, batch_size=1)  # one pair a batch: no padding
+    c2, r2 = pair_logprobs(tiny_model, tokenizer, pairs, batch_size=2)  # both pairs: rows padded
+    assert torch.allclose(c1, c2, atol=1e-5) and torch.allclose(r1, r2, atol=1e-5)
+    ids, attn, resp = tokenize_pairs(tokenizer, as_pairs(pairs[1:]), 256)  # rows: chosen, rejected
+    with torch.no_grad():
+        want = sequence_logprob(tiny_model, ids, attn, resp)
+    assert torch.allclose(torch.stack([c1[1], r1[1]]), want, atol=1e-5)
+    assert bool((c1 < 0).all() and (r1 < 0).all())
