@@ -11,15 +11,20 @@ from rlcore.progress import progress_bar
 from rlcore.rollout import generate, response_logprobs
 
 
+def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
+                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list:
+    """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
+    seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course."""
+    return [generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, do_sample=do_sample,
+                     temperature=temperature, seed=seed + i, max_prompt_tokens=192)
+            for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)]
+
+
 def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
                      seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list[str]:
-    """One response per prompt, in batches (seeded)."""
-    out = []
-    for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
-        rollout = generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens,
-                           do_sample=do_sample, temperature=temperature, seed=seed + i, max_prompt_tokens=192)
-        out.extend(rollout.responses)
-    return out
+    """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
+    rollouts = sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample, temperature, progress)
+    return [r for rollout in rollouts for r in rollout.responses]
 
 
 def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
@@ -89,19 +94,21 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str],
 
 @torch.no_grad()
 def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tokens: int = 48, seed: int = 0,
-                    batch_size: int = 32) -> float:
+                    batch_size: int = 32, rollouts: list | None = None) -> float:
     """Monte-Carlo KL(policy || reference) in nats per response: the mean over sampled responses y ~ pi
-    of sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)] (the response tokens only, up to EOS)."""
+    of sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)] (the response tokens only, up to EOS).
+
+    ``rollouts``: the policy's samples of ``prompts`` already drawn (``sample_rollouts``, same seed), to reuse."""
     if not prompts:
         raise ValueError("kl_to_reference needs at least one prompt")
+    if rollouts is None:
+        rollouts = sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed)
     total = 0.0
-    for i in range(0, len(prompts), batch_size):
-        rollout = generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, seed=seed + i,
-                           max_prompt_tokens=192)
+    for rollout in rollouts:
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len
         log_ratio = response_logprobs(model, ids, attn, P) - response_logprobs(reference, ids, attn, P)  # (B, T)
         total += (log_ratio * rollout.response_mask).sum().item()
-    return total / len(prompts)
+    return total / sum(len(r.prompts) for r in rollouts)
 
 
 def judge_agreement(judge, pairs) -> float:

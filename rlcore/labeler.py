@@ -39,14 +39,20 @@ def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16
     require_pad_token(tokenizer)
     device = next(model.parameters()).device
     max_length = max_length or getattr(model.config, "max_position_embeddings", 2048)
+    # Texts of similar length share a batch (less padding to compute); the rows come back in the given order.
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
     out = []
     with left_padding(tokenizer):
         for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                            max_length=max_length, add_special_tokens=False).to(device)
+            enc = tokenizer([texts[k] for k in order[i:i + batch_size]], return_tensors="pt", padding=True,
+                            truncation=True, max_length=max_length, add_special_tokens=False).to(device)
             logits = forward_logits(model, enc["input_ids"], enc["attention_mask"], logits_to_keep=1)[:, -1].float()  # (B, V)
             out.append(F.log_softmax(logits, dim=-1).cpu())
-    return torch.cat(out)
+    rows = torch.cat(out)  # (N, V), sorted by length
+    logp = torch.empty_like(rows)
+    logp[order] = rows
+    return logp
 
 
 def verdict_probabilities(model, tokenizer, texts: list[str], batch_size: int = 16,

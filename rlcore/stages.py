@@ -21,7 +21,7 @@ import torch
 
 from rlcore.config import Profile, seed_everything
 from rlcore.dpo import train_dpo
-from rlcore.evaluate import harmless_rate, kl_to_reference, sample_responses, win_rate
+from rlcore.evaluate import harmless_rate, kl_to_reference, sample_responses, sample_rollouts, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
@@ -174,15 +174,19 @@ def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[s
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
     ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.
     Returns the numbers and every response (``"responses"``), for reports and notebooks."""
-    responses = {n: sample(profile, m, tokenizer, prompts) for n, m in policies.items()}
+    batch = 32
+    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, batch, profile.seed)
+                for n, m in policies.items()}
+    responses = {n: [r for rollout in rs for r in rollout.responses] for n, rs in rollouts.items()}
     harmful_responses = {n: sample(profile, m, tokenizer, harmful) for n, m in policies.items()}
     ref = policies[reference]
+    kl_batches = -(-kl_prompts // batch)  # KL on the first kl_prompts samples, the very ones judged above
     return {
         "judge": judge.name,
         "win_rate": {key: win_rate(prompts, responses[a], responses[b], judge) for key, (a, b) in comparisons.items()},
         "harmless_rate": {n: harmless_rate(harmful, harmful_responses[n], judge) for n in policies},
-        "kl_to_" + reference: {n: kl_to_reference(m, ref, tokenizer, prompts[:kl_prompts], profile.max_new_tokens,
-                                                   profile.seed) for n, m in policies.items()},
+        "kl_to_" + reference: {n: kl_to_reference(m, ref, tokenizer, prompts, rollouts=rollouts[n][:kl_batches])
+                               for n, m in policies.items()},
         "mean_words": {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()},
         "responses": responses,
     }

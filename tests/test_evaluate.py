@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rlcore import world
-from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, win_rate
+from rlcore.evaluate import (fluency_penalty, harmless_rate, kl_to_reference, sample_responses, sample_rollouts,
+                             win_rate)
 from rlcore.models import tiny_gpt_neo
 from rlcore.rollout import forward_logits
 from rlcore.world.generator import respond
@@ -55,6 +56,21 @@ def test_kl_to_reference_is_zero_for_the_same_model_and_matches_the_exact_one_to
     estimate = kl_to_reference(tiny_model, other, tokenizer, prompts * n, max_new_tokens=1, batch_size=500)
     assert abs(estimate - exact) < 4 * spread / math.sqrt(n), (estimate, exact)
     assert exact > 0.01  # the two models differ, so the test can fail
+
+
+def test_kl_on_reused_samples_equals_kl_on_fresh_ones_and_responses_match(tokenizer, tiny_model):
+    other = tiny_gpt_neo(len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, seed=1,
+                         eos_token_id=tokenizer.eos_token_id)
+    prompts = [f"\n\nHuman: What is a cat number {i}?\n\nAssistant:" for i in range(7)]
+    rollouts = sample_rollouts(tiny_model, tokenizer, prompts, max_new_tokens=5, batch_size=3, seed=4)
+    assert [len(r.prompts) for r in rollouts] == [3, 3, 1]
+    assert [r for ro in rollouts for r in ro.responses] == sample_responses(tiny_model, tokenizer, prompts, 5, 3, seed=4)
+    fresh = kl_to_reference(tiny_model, other, tokenizer, prompts, max_new_tokens=5, seed=4, batch_size=3)
+    reused = kl_to_reference(tiny_model, other, tokenizer, prompts, rollouts=rollouts)
+    assert fresh == pytest.approx(reused, abs=1e-6) and abs(fresh) > 1e-3
+    # the first batch alone: the mean over its 3 samples, not over all 7 prompts
+    first = kl_to_reference(tiny_model, other, tokenizer, prompts[:3], max_new_tokens=5, seed=4, batch_size=3)
+    assert kl_to_reference(tiny_model, other, tokenizer, prompts, rollouts=rollouts[:1]) == pytest.approx(first, abs=1e-6)
 
 
 def test_kl_of_best_of_n_matches_a_brute_force_distribution():

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rlcore import formats
-from rlcore.labeler import AILabeler, check_constitution, clamp_label, verdict_probabilities, verdict_token_ids
+from rlcore.labeler import (AILabeler, check_constitution, clamp_label, next_token_logprobs, verdict_probabilities,
+                            verdict_token_ids)
 
 PROMPT = "\n\nHuman: What is a cat?\n\nAssistant:"
 
@@ -57,6 +58,15 @@ def test_soft_label_is_softmax_of_the_two_verdict_logprobs(tokenizer):
     p = verdict_probabilities(model, tokenizer, ["anything " + formats.VERDICT_ENDING] * 3)
     expected = math.exp(1.3) / (math.exp(1.3) + math.exp(-0.4))
     torch.testing.assert_close(p, torch.full((3,), expected))
+
+
+def test_next_token_logprobs_come_back_in_the_given_order_whatever_the_batching(tokenizer, tiny_model):
+    # Texts of very different lengths, batched two at a time (sorted by length inside), against one at a time.
+    texts = ["a cat " * 9, "hi", "the dog sat " * 4, "b", "what is " * 6]
+    batched = next_token_logprobs(tiny_model, tokenizer, texts, batch_size=2)  # (5, V)
+    alone = torch.cat([next_token_logprobs(tiny_model, tokenizer, [t], batch_size=1) for t in texts])
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(alone[0], alone[1], atol=1e-3)  # the texts' next tokens differ, so order matters
 
 
 def test_swap_cancels_a_pure_position_bias_exactly(tokenizer):
