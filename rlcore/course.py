@@ -12,7 +12,7 @@ import os
 from rlcore import stages
 from rlcore.config import Profile
 from rlcore.course_data import course_data
-from rlcore.models import load_trainable
+from rlcore.models import load_frozen, load_trainable
 
 COURSE_DIR = os.environ.get("RLCORE_COURSE_DIR", os.path.join("runs", "course"))
 
@@ -47,5 +47,9 @@ def load_reward_model(profile: Profile):
         print(f"No reward model in {course_path('rm_human')}: training it now, as in notebook 03.")
         _ensure_sft(profile)  # the body it starts from
     data = course_data(profile)
-    return stages.reward_model(profile, data, lambda: data.human_pairs(profile.rm_pairs), course_path("sft"),
-                               course_path("rm_human"), progress=False, say=lambda *a: None)
+
+    def human_pairs():  # the world's comparisons are samples of the SFT policy; other data ignore it
+        return data.human_pairs(profile.rm_pairs, policy=load_frozen(course_path("sft"), profile))
+
+    return stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"),
+                               progress=False, say=lambda *a: None)
