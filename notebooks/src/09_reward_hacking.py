@@ -66,7 +66,7 @@ else:
     def gold(prompts, responses):
         return rater.score(list(prompts), list(responses)).float().cpu()
 
-test = data.test_pairs(profile.rm_test_pairs)
+test = data.test_pairs(profile.rm_test_pairs, policy=(sft, tokenizer))
 labels = "gold labels" if data.is_world else "held-out human labels"
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
@@ -184,7 +184,7 @@ for row in run:
 # the run and at its end:
 
 # %%
-from rlcore.world.gold import last_human_turn  # the last "Human:" turn of any HH-format prompt
+from rlcore.world import last_human_turn  # the last "Human:" turn of any HH-format prompt
 
 for i in range(3):
     print(last_human_turn(prompts[i])[:90])
