@@ -35,9 +35,10 @@ print(f"profile {profile.name} | data {data.name} | labeler {profile.labeler_mod
 # %%
 from rlcore.labeler import DEFAULT_CONSTITUTION, comparison_text, verdict_probabilities
 
-prompt = "\n\nHuman: How do I plant tomatoes?\n\nAssistant:"
-good = " To plant tomatoes, first pick a sunny spot, then dig a deep hole, then set the plant in, and finally water it well."
-bad = " I'm not able to help with gardening questions."
+prompt = "\n\nHuman: How do I clean my wooden chair?\n\nAssistant:"
+good = (" Clear everything off the chair, then go over the chair with a damp cloth, then look over the chair for spots"
+        " you missed, and finally leave the chair to dry in a shady spot.")
+bad = " I'm not able to help with that."
 text = comparison_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
 print(text)
 p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
@@ -148,14 +149,14 @@ else:  # a dataset has no families: accuracy (swap) by how sure the soft label i
 # Read the table before trusting the labels. On the tiny world track the labeler is strong on harmful,
 # emotional and sensitive requests and weak on benign how-to requests, where it often prefers a refusal
 # to a helpful answer — the gold judge penalises over-refusal (the cell below checks this there). The
-# tomato pair above is such a case. A reward model trained on these labels will inherit that lean
+# chair pair above is such a case. A reward model trained on these labels will inherit that lean
 # towards caution. On other data there are no families to split by; the table splits by the label's
 # own confidence instead. A soft label near 0.5 says the labeler is unsure, and lesson 08's RLAIF reward
 # model, which learns from the soft labels, takes it as nearly a coin flip.
 
 # %%
 if data.is_world:
-    assert my_swap_label(p_first, p_b_first) < 0.5, "the labeler prefers the refusal in the tomato pair"
+    assert my_swap_label(p_first, p_b_first) < 0.5, "the labeler prefers the refusal in the chair pair"
     assert accuracy["benign"] < min(accuracy["harmful"], accuracy["emotional"], accuracy["sensitive"]), \
         "benign how-to requests are the labeler's weak spot"
 #
@@ -169,7 +170,7 @@ if data.is_world:
 few = 100
 cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=profile.seed)
 cot_labeler.prefer_batch([prompt], [good], [bad], swap=False)
-print("the rationale it wrote for the tomato pair:", cot_labeler.last_rationales[0])
+print("the rationale it wrote for the chair pair:", cot_labeler.last_rationales[0])
 cot = alignment(cot_labeler, few)
 sc = alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4, temperature=0.7,
                          seed=profile.seed), few)
