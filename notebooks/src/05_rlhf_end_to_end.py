@@ -205,5 +205,5 @@ if data.is_world:
 #   course_path("sft"), reward_model, None)` (and 1.0). How do the KL curve and the win rate change?
 #   (Lesson 09 looks at what happens with no leash at all.)
 # - On the world track: which gold components moved, family by family (`world.gold_components`)? What
-#   did the benign answers lose?
+#   did the emotional-support answers lose?
 # - On preference data: read twenty RLHF answers next to SFT's. Does the judge's verdict match yours?
