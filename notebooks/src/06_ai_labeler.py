@@ -159,7 +159,8 @@ if data.is_world:
     assert my_swap_label(p_first, p_b_first) < 0.5, "the labeler prefers the refusal in the chair pair"
     assert accuracy["benign"] < min(accuracy["harmful"], accuracy["emotional"], accuracy["sensitive"]), \
         "benign how-to requests are the labeler's weak spot"
-#
+
+# %% [markdown]
 # ## Chain-of-thought and self-consistency
 #
 # Chain-of-thought in two steps: first let the labeler write a short rationale (greedy), then append it
