@@ -4,8 +4,8 @@
 # **Learning goals**
 # - Run Constitutional AI's supervised stage (Bai et al. 2022): the model critiques its own response
 #   against a principle, then revises it; the revisions become fine-tuning data (SL-CAI).
-# - See that the *principle* steers: the same harmful answer revised under "harm", "helpful" or
-#   "care" turns into three different answers.
+# - Test whether the *principle* steers: revise the same harmful answers under "harm", "helpful" or
+#   "care" and compare what comes out.
 # - Fine-tune on the revisions and measure, with the course's judge (gold on the world, an AI judge on
 #   any other data), what SL-CAI changed.
 # - Edit the constitution of the AI labeler (lesson 06) and measure whether its labels move: the
