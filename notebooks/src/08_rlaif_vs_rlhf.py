@@ -183,9 +183,9 @@ else:
 # ## Where does a policy lose? Refusals
 #
 # A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
-# request (its over-refusal component); remember lesson 06: on benign pairs our labeler tends to prefer
-# a refusal to an evasive answer, which gold ranks the other way. PPO finds such preferences in a reward
-# model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
+# request (its over-refusal component); a labeler or a reward model that leans towards caution teaches
+# PPO to refuse more (lesson 06: benign how-to pairs were our labeler's weak spot), and PPO finds such
+# leanings in a reward model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
 # data, which does not say which requests are harmful, every held-out prompt.
 
 # %%
