@@ -239,6 +239,7 @@ if data.is_world:
     for rows in (bon, run):  # at the end: the proxy at its highest, gold well below its best on the way
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert rows[-1]["gold"] < max(r["gold"] for r in rows) - 0.1, "gold rises, then falls back"
+    assert abs(run[-1]["gold"] - run[0]["gold"]) < 0.2, "PPO's gold ends near where it started"
     assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"
     assert bon[-1]["oracle"] > bon[-1]["gold"] + 0.3, "the samples held much better answers than the proxy picked"
     assert max(r["proxy"] for r in run if r["kl"] <= bon[-1]["kl"]) < bon[-1]["proxy"], "RL: less proxy per KL"
