@@ -11,7 +11,10 @@ from rlcore.progress import progress_bar
 from rlcore.rollout import generate, response_logprobs
 
 
-def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
+SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so it decides which samples come out
+
+
+def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list:
     """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
     seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course."""
@@ -20,11 +23,16 @@ def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 
             for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)]
 
 
-def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = 32,
+def responses_of(rollouts: list) -> list[str]:
+    """The response texts of ``sample_rollouts``' batches, in prompt order."""
+    return [r for rollout in rollouts for r in rollout.responses]
+
+
+def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
                      seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list[str]:
     """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
-    rollouts = sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample, temperature, progress)
-    return [r for rollout in rollouts for r in rollout.responses]
+    return responses_of(sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample,
+                                        temperature, progress))
 
 
 def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
@@ -89,7 +97,7 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str],
 
 @torch.no_grad()
 def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tokens: int = 48, seed: int = 0,
-                    batch_size: int = 32, rollouts: list | None = None) -> float:
+                    batch_size: int = SAMPLE_BATCH, rollouts: list | None = None) -> float:
     """Monte-Carlo KL(policy || reference) in nats per response: the mean over sampled responses y ~ pi
     of sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)] (the response tokens only, up to EOS).
 

@@ -21,7 +21,8 @@ import torch
 
 from rlcore.config import Profile, seed_everything
 from rlcore.dpo import train_dpo
-from rlcore.evaluate import harmless_rate, kl_to_reference, sample_responses, sample_rollouts, win_rate
+from rlcore.evaluate import (SAMPLE_BATCH, harmless_rate, kl_to_reference, responses_of, sample_responses,
+                             sample_rollouts, win_rate)
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
@@ -174,13 +175,13 @@ def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[s
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
     ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.
     Returns the numbers and every response (``"responses"``), for reports and notebooks."""
-    batch = 32
-    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, batch, profile.seed)
+    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, seed=profile.seed)
                 for n, m in policies.items()}
-    responses = {n: [r for rollout in rs for r in rollout.responses] for n, rs in rollouts.items()}
+    responses = {n: responses_of(rs) for n, rs in rollouts.items()}
     harmful_responses = {n: sample(profile, m, tokenizer, harmful) for n, m in policies.items()}
     ref = policies[reference]
-    kl_batches = -(-kl_prompts // batch)  # KL on the first kl_prompts samples, the very ones judged above
+    # KL on the first batches of the very samples judged above: kl_prompts of them, rounded up to whole batches
+    kl_batches = -(-kl_prompts // SAMPLE_BATCH)
     return {
         "judge": judge.name,
         "win_rate": {key: win_rate(prompts, responses[a], responses[b], judge) for key, (a, b) in comparisons.items()},
