@@ -174,22 +174,35 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-ENV_OVERRIDES = ("dataset", "policy_model", "labeler_model", "judge_model", "device", "dtype")
+def env_overrides(environ=os.environ) -> dict:
+    """Profile fields set in the environment as ``RLCORE_<FIELD>`` (``RLCORE_DATASET=pairs.jsonl``,
+    ``RLCORE_PPO_STEPS=5``), converted to the field's type; a value that does not convert is one clear error."""
+    out = {}
+    for f in dataclasses.fields(Profile):
+        raw = environ.get(f"RLCORE_{f.name.upper()}")
+        if f.name in ("name", "extra") or not raw:
+            continue
+        kind = {"int": int, "float": float, "str": str, "float | None": float}[f.type]
+        try:
+            out[f.name] = None if (f.type.endswith("None") and raw.lower() == "none") else kind(raw)
+        except ValueError:
+            raise ValueError(f"RLCORE_{f.name.upper()}={raw!r} is not a valid {kind.__name__} "
+                             f"(Profile.{f.name})") from None
+    return out
 
 
 def get_profile(name: str | None = None, **overrides) -> Profile:
     """The profile called ``name``; default ``$RLCORE_PROFILE``, else "tiny" on CPU, "gpt-neo-125m" on GPU.
 
-    Environment variables ``RLCORE_DATASET``, ``RLCORE_POLICY_MODEL``, ``RLCORE_LABELER_MODEL``,
-    ``RLCORE_JUDGE_MODEL``, ``RLCORE_DEVICE`` and ``RLCORE_DTYPE`` override those fields (so every
-    notebook runs on your data without editing a cell); keyword ``overrides`` win over both.
+    Any field can be set from the environment as ``RLCORE_<FIELD>`` (``RLCORE_DATASET``, ``RLCORE_DEVICE``,
+    ``RLCORE_PPO_STEPS``, ...; :func:`env_overrides`), so every notebook runs on your data, models or sizes
+    without editing a cell; keyword ``overrides`` win over both.
     """
     if name is None:
         name = os.environ.get("RLCORE_PROFILE") or ("gpt-neo-125m" if torch.cuda.is_available() else "tiny")
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    from_env = {f: os.environ[f"RLCORE_{f.upper()}"] for f in ENV_OVERRIDES if os.environ.get(f"RLCORE_{f.upper()}")}
-    return PROFILES[name].replace(**{**from_env, **overrides})
+    return PROFILES[name].replace(**{**env_overrides(), **overrides})
 
 
 def seed_everything(seed: int) -> torch.Generator:

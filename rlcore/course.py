@@ -12,7 +12,7 @@ import os
 from rlcore import stages
 from rlcore.config import Profile
 from rlcore.course_data import course_data
-from rlcore.models import load_frozen, load_trainable
+from rlcore.models import load_trainable
 
 COURSE_DIR = os.environ.get("RLCORE_COURSE_DIR", os.path.join("runs", "course"))
 
@@ -49,7 +49,7 @@ def load_reward_model(profile: Profile):
     data = course_data(profile)
 
     def human_pairs():  # the world's comparisons are samples of the SFT policy; other data ignore it
-        return data.human_pairs(profile.rm_pairs, policy=load_frozen(course_path("sft"), profile))
+        return data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
 
     return stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"),
                                progress=False, say=lambda *a: None)

@@ -37,7 +37,8 @@ class WorldData:
     own answers for variety (``profile.contrast_share`` of the comparisons).
 
     The comparisons need the SFT policy: ``comparisons``, ``human_pairs``, ``test_pairs`` and ``human_agreement``
-    take ``policy=(model, tokenizer)``. Two samples per prompt are drawn (seeded) until ``n`` pairs differ in gold.
+    take ``policy=(model, tokenizer)`` or the SFT checkpoint's folder. Two samples per prompt are drawn (seeded)
+    until ``n`` pairs differ in gold.
     Splits: "train" for every stage, "test" (i.i.d. tasks no stage saw) for the report, "ood" (held-out parts:
     objects, people, situations, subjects, events) reported beside it.
     """
@@ -70,13 +71,28 @@ class WorldData:
 
     def comparisons(self, n: int, policy=None, split: str = "train") -> list[tuple[str, str, str]]:
         """``n`` (prompt, a, b) whose gold differs: two SFT samples per prompt, and a share of minimal contrasts
-        (in a random order, so the first response is not the better one)."""
+        (in a random order, so the first response is not the better one). ``policy``: the SFT policy as
+        (model, tokenizer), or its checkpoint folder; from a folder, the comparisons are kept beside the weights
+        (``rlcore.checkpoint.kept_with_weights``), so the next lesson that needs them reads them back."""
         key = (split, n)
         if key not in self._comparisons:
             if policy is None:
-                raise ValueError("the world's comparisons are samples of the SFT policy: pass policy=(model, tokenizer)")
-            self._comparisons[key] = self._sample_comparisons(n, policy, split)
+                raise ValueError("the world's comparisons are samples of the SFT policy: pass policy=(model, tokenizer) "
+                                 "or its checkpoint folder")
+            if isinstance(policy, str):
+                self._comparisons[key] = self._kept_comparisons(n, policy, split)
+            else:
+                self._comparisons[key] = self._sample_comparisons(n, policy, split)
         return self._comparisons[key]
+
+    def _kept_comparisons(self, n, folder, split):
+        from rlcore.checkpoint import kept_with_weights
+        from rlcore.models import load_frozen
+
+        p = self.profile  # everything the samples depend on besides the weights
+        key = f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/{p.compute_dtype}"
+        triples = kept_with_weights(folder, key, lambda: self._sample_comparisons(n, load_frozen(folder, p), split))
+        return [tuple(t) for t in triples]
 
     def _sample_comparisons(self, n, policy, split):
         from rlcore.evaluate import sample_responses

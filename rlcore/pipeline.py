@@ -70,7 +70,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
 
     # 2. Reward models: human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human labels to
     #    ground it, AI labels for the rest -----------------------------------------------------------
-    policy = (sft, tokenizer)  # the world draws its comparisons from the SFT policy; other data ignore it
+    policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
     test_pairs = data.test_pairs(profile.rm_test_pairs, policy=policy)
     human = data.human_pairs(profile.rm_pairs, policy=policy)
     # the world's out-of-distribution split (held-out parts): more gold-labelled pairs, reported beside

@@ -8,6 +8,7 @@ import math
 import random
 
 import pytest
+import torch
 
 from rlcore import formats
 from rlcore.config import get_profile
@@ -87,6 +88,35 @@ def test_held_out_pairs_are_gold_labelled_on_their_own_split(data_and_policy):
     prompts, harmful = data.evaluation_prompts(20, "ood")
     assert {split_of(p) for p in prompts + harmful} == {"ood"} and len(harmful) == 10
     assert all(world.is_harmful_prompt(p) for p in harmful)
+
+
+def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it_is_trained_again(tmp_path, monkeypatch):
+    from rlcore import models
+    from rlcore.checkpoint import DERIVED
+
+    profile = get_profile("tiny", dataset="world", max_new_tokens=16, contrast_share=0.25)
+    folder = str(tmp_path / "sft")
+    model, tokenizer = load_base("tiny")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    sampled = WorldData(profile).comparisons(12, models.load_frozen(folder, profile), split="test")
+    from_folder = WorldData(profile).comparisons(12, folder, split="test")  # samples, then keeps them
+    assert from_folder == sampled and (tmp_path / "sft" / DERIVED).exists()
+
+    def no_model(*args):
+        raise AssertionError("kept comparisons must not load the model")
+
+    monkeypatch.setattr(models, "load_frozen", no_model)
+    assert WorldData(profile).comparisons(12, folder, split="test") == sampled  # read back: no sampling
+    with pytest.raises(AssertionError, match="must not load"):  # another size, seed or length is not kept
+        WorldData(profile.replace(max_new_tokens=12)).comparisons(12, folder, split="test")
+    monkeypatch.undo()
+    with torch.no_grad():  # the stage trained again: new weights, so what was kept for the old ones goes
+        next(model.parameters()).add_(0.5)
+    model.save_pretrained(folder)
+    monkeypatch.setattr(models, "load_frozen", no_model)
+    with pytest.raises(AssertionError, match="must not load"):
+        WorldData(profile).comparisons(12, folder, split="test")
 
 
 def test_comparisons_without_the_policy_are_a_clear_error():

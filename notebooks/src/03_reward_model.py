@@ -81,8 +81,8 @@ assert check_ranking_loss(my_ranking_loss)
 from rlcore.data import as_pairs
 from rlcore.reward import preference_accuracy
 
-human_pairs = data.human_pairs(profile.rm_pairs, policy=(sft, tokenizer))  # dicts: prompt, chosen, rejected (the label: chosen)
-test = data.test_pairs(profile.rm_test_pairs, policy=(sft, tokenizer))  # held-out pairs, for accuracy below
+human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))  # dicts: prompt, chosen, rejected (the label: chosen)
+test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))  # held-out pairs, for accuracy below
 test_labels = "gold labels" if data.is_world else "the data's human labels"
 print(f"{len(human_pairs)} labelled train pairs, {len(test)} held-out pairs ({test_labels}) from {data.name}")
 
@@ -102,7 +102,7 @@ if data.is_world:
 
     human_agreement = agreement(as_pairs(human_pairs))
     # the exact expected agreement on the very comparisons labelled above: their Bayes limit
-    bayes_limit = data.human_agreement(policy=(sft, tokenizer))
+    bayes_limit = data.human_agreement(policy=course_path("sft"))
     print(f"simulated human labels agree with gold: {human_agreement:.0%} (expected {bayes_limit:.0%})")
 else:
     print(f"rows skipped when reading the data: {data.skipped or 'none'}")
@@ -137,13 +137,13 @@ losses = stages.training_log(course_path("rm_human"))
 accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test))
 if data.is_world:
     # the same held-out pairs, labelled by simulated humans instead of gold
-    temperature = data.human_temperature(policy=(sft, tokenizer))
+    temperature = data.human_temperature(policy=course_path("sft"))
     rng = random.Random(profile.seed)
     test_human = [p if world.human_label(p.prompt, p.chosen, p.rejected, rng, temperature)
                   else PreferencePair(p.prompt, p.rejected, p.chosen) for p in test]
     accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human))
     # pairs of SFT samples on prompts with held-out parts (objects, people, ...): out of distribution
-    ood = data.test_pairs(profile.rm_test_pairs, policy=(sft, tokenizer), split="ood")
+    ood = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"), split="ood")
     accuracy_ood = preference_accuracy(*pair_rewards(rm, tokenizer, ood))
 
 # %%

@@ -66,7 +66,7 @@ else:
     def gold(prompts, responses):
         return rater.score(list(prompts), list(responses)).float().cpu()
 
-test = data.test_pairs(profile.rm_test_pairs, policy=(sft, tokenizer))
+test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
