@@ -3,6 +3,8 @@
 A checkpoint holds everything needed to continue a training loop *exactly*: the weights and optimizer
 states, the random-number generators (Python, torch, and any ``torch.Generator`` a trainer owns), the
 step, and small extras (the KL controller's coefficient, the losses so far).
+Beside them, :func:`kept_with_weights` keeps results computed from a finished stage's weights (the SFT
+policy's sampled comparisons) so that a later lesson re-reads them instead of computing them again.
 
 Writes are atomic: the file is written under a temporary name and then renamed (``os.replace``), so a
 run killed mid-write leaves the previous checkpoint intact and never a half-written one.
@@ -11,6 +13,8 @@ run killed mid-write leaves the previous checkpoint intact and never a half-writ
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import random
 
@@ -65,3 +69,35 @@ def latest_checkpoint(directory: str | None) -> str | None:
 
 def load_checkpoint(path: str) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+# -- results derived from a finished stage's weights --------------------------------------------------
+DERIVED = "derived.json"
+
+
+def weights_fingerprint(folder: str) -> str:
+    """SHA-256 of a Hugging Face checkpoint's weight files: it changes whenever the stage is trained again."""
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(folder, "*.safetensors")) + glob.glob(os.path.join(folder, "*.bin"))):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def kept_with_weights(folder: str, key: str, make):
+    """``make()`` (anything JSON can hold), kept in ``folder/derived.json`` under ``key`` and tied to the
+    folder's weights: a later call (another lesson, a resumed run) re-reads it while the weights are the same;
+    weights trained again discard everything kept for the old ones. Written atomically, like checkpoints."""
+    path, weights = os.path.join(folder, DERIVED), weights_fingerprint(folder)
+    kept = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            kept = json.load(f)
+    values = kept.get("values", {}) if kept.get("weights") == weights else {}
+    if key not in values:
+        values[key] = make()
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"weights": weights, "values": values}, f)
+        os.replace(tmp, path)
+    return values[key]

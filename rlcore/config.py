@@ -68,7 +68,7 @@ class Profile:
     rm_pairs: int = 1500  # comparisons labelled by humans, and again by the AI labeler
     rm_test_pairs: int = 500  # held-out pairs for reward-model accuracy (and the judge's agreement)
     hybrid_human_pairs: int = 300  # the hybrid reward model: this many human labels, AI labels for the rest
-    contrast_share: float = 0.0  # world v2: share of the comparisons that are the world's minimal contrasts
+    contrast_share: float = 0.0  # the world: share of the comparisons that are its minimal contrasts
     dpo_beta: float = 0.5
     dpo_epochs: int = 1
     dpo_lr: float = 1e-4
@@ -148,24 +148,17 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
+    # The tiny track on the offline world: answers run to ~70 tokens, and half of the comparisons are the world's
+    # minimal contrasts. SFT sees 6,000 demonstrations: a policy that makes fewer content mistakes leaves
+    # comparisons a reward model can learn from (course/world.md).
     "tiny": Profile(
         name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world", judge_model="tiny",
-        device="cpu", max_new_tokens=48, sft_lr=3e-4, sft_epochs=2, rm_lr=3e-4, rm_epochs=2,
-        ppo_lr=2e-5, init_kl_coef=0.1,
+        device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000, rm_lr=3e-4, rm_epochs=2,
+        ppo_lr=2e-5, init_kl_coef=0.1, contrast_share=0.5,
         # PPO stops where the gold win rate over SFT peaks on validation prompts (train-split prompts no
         # stage uses; scripts/measure_pipeline_stopping.py): later the policy exploits its reward model
-        # (over-optimisation, Gao et al. 2022; lesson 09). A second DPO epoch adds nothing there either.
+        # (over-optimisation, Gao et al. 2022; lesson 09).
         ppo_steps=20,
-    ),
-    # World v2 (issue #16), until the shipped tiny models are pretrained on it: pass the models made by
-    # `scripts/pretrain_world_models.py --world v2` as --policy-model / --labeler-model. Its answers are longer
-    # (the best answers run to ~70 tokens), and half of its comparisons are the world's minimal contrasts.
-    # SFT sees 6,000 demonstrations: a policy that makes fewer content mistakes leaves comparisons a reward
-    # model can learn from (course/world.md, "World v2"); it costs about a minute and a half of SFT.
-    "tiny-v2": Profile(
-        name="tiny-v2", policy_model="tiny", labeler_model="tiny-labeler", dataset="world-v2", judge_model="tiny",
-        device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000, rm_lr=3e-4, rm_epochs=2,
-        ppo_lr=2e-5, init_kl_coef=0.1, ppo_steps=20, contrast_share=0.5,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
@@ -181,22 +174,35 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-ENV_OVERRIDES = ("dataset", "policy_model", "labeler_model", "judge_model", "device", "dtype")
+def env_overrides(environ=os.environ) -> dict:
+    """Profile fields set in the environment as ``RLCORE_<FIELD>`` (``RLCORE_DATASET=pairs.jsonl``,
+    ``RLCORE_PPO_STEPS=5``), converted to the field's type; a value that does not convert is one clear error."""
+    out = {}
+    for f in dataclasses.fields(Profile):
+        raw = environ.get(f"RLCORE_{f.name.upper()}")
+        if f.name in ("name", "extra") or not raw:
+            continue
+        kind = {"int": int, "float": float, "str": str, "float | None": float}[f.type]
+        try:
+            out[f.name] = None if (f.type.endswith("None") and raw.lower() == "none") else kind(raw)
+        except ValueError:
+            raise ValueError(f"RLCORE_{f.name.upper()}={raw!r} is not a valid {kind.__name__} "
+                             f"(Profile.{f.name})") from None
+    return out
 
 
 def get_profile(name: str | None = None, **overrides) -> Profile:
     """The profile called ``name``; default ``$RLCORE_PROFILE``, else "tiny" on CPU, "gpt-neo-125m" on GPU.
 
-    Environment variables ``RLCORE_DATASET``, ``RLCORE_POLICY_MODEL``, ``RLCORE_LABELER_MODEL``,
-    ``RLCORE_JUDGE_MODEL``, ``RLCORE_DEVICE`` and ``RLCORE_DTYPE`` override those fields (so every
-    notebook runs on your data without editing a cell); keyword ``overrides`` win over both.
+    Any field can be set from the environment as ``RLCORE_<FIELD>`` (``RLCORE_DATASET``, ``RLCORE_DEVICE``,
+    ``RLCORE_PPO_STEPS``, ...; :func:`env_overrides`), so every notebook runs on your data, models or sizes
+    without editing a cell; keyword ``overrides`` win over both.
     """
     if name is None:
         name = os.environ.get("RLCORE_PROFILE") or ("gpt-neo-125m" if torch.cuda.is_available() else "tiny")
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    from_env = {f: os.environ[f"RLCORE_{f.upper()}"] for f in ENV_OVERRIDES if os.environ.get(f"RLCORE_{f.upper()}")}
-    return PROFILES[name].replace(**{**from_env, **overrides})
+    return PROFILES[name].replace(**{**env_overrides(), **overrides})
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -47,5 +47,9 @@ def load_reward_model(profile: Profile):
         print(f"No reward model in {course_path('rm_human')}: training it now, as in notebook 03.")
         _ensure_sft(profile)  # the body it starts from
     data = course_data(profile)
-    return stages.reward_model(profile, data, lambda: data.human_pairs(profile.rm_pairs), course_path("sft"),
-                               course_path("rm_human"), progress=False, say=lambda *a: None)
+
+    def human_pairs():  # the world's comparisons are samples of the SFT policy; other data ignore it
+        return data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
+
+    return stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"),
+                               progress=False, say=lambda *a: None)

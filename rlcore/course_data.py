@@ -5,11 +5,11 @@ with one interface, so the stages (``rlcore.stages``) never ask which one they h
 
 | need | world | preference data (HH-RLHF, rm-static, TL;DR, your file) |
 | --- | --- | --- |
-| SFT demonstrations | the world's best answers (a helpful-only demonstrator on harmful prompts) | the chosen responses of train pairs |
-| human-labelled pairs | comparisons labelled by simulated humans | the train pairs as the dataset labelled them |
+| SFT demonstrations | good, not perfect, answers (a helpful-only demonstrator on harmful prompts) | the chosen responses of train pairs |
+| human-labelled pairs | two SFT samples per prompt (and minimal contrasts), labelled by simulated humans | the train pairs as the dataset labelled them |
 | comparisons for the AI labeler | the same comparisons, unlabelled | the same pairs, in a random order |
 | PPO prompts | a stream of train-split prompts | the train pairs' prompts, reshuffled every pass |
-| held-out pairs | test-split pairs labelled by gold | test pairs with their human labels |
+| held-out pairs | SFT samples on test (and ood) prompts, labelled by gold | test pairs with their human labels |
 | evaluation prompts | test-split prompts (and harmful ones for the harmless rate) | test prompts (the first half for the harmless rate) |
 
 A hub dataset keeps its own train / test split. A preference file has none: a pair is in the test split
@@ -31,101 +31,33 @@ TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preferen
 
 
 class WorldData:
-    """The offline world (rlcore.world): unlimited prompts, responses and labels, and a gold judge."""
-
-    is_world = True
-    name = "world"
-    skipped: dict = {}
-
-    splits = ("test",)  # held-out splits the report is judged on
-
-    def __init__(self, profile):
-        from rlcore import world
-
-        self.world, self.profile, self.seed = world, profile, profile.seed
-
-    def judge(self):
-        from rlcore.judges import GoldJudge
-
-        return GoldJudge()
-
-    def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
-        from rlcore import world
-
-        demos = world.demonstrations("train", n, seed=self.seed, harmful_compliance=self.profile.sft_harmful_compliance)
-        return [p for p, _ in demos], [r for _, r in demos]
-
-    def human_agreement(self, policy=None) -> float:
-        """The Bayes limit of the human labels: how often they agree with gold, in expectation."""
-        from rlcore.world.humans import expected_human_agreement
-
-        return expected_human_agreement("train", 2000, self.seed)
-
-    def human_pairs(self, n: int, policy=None) -> list[dict]:
-        from rlcore import world
-
-        return [p.to_dict() for p in world.preference_pairs("train", n, seed=self.seed + 2, labels="human")]
-
-    def comparisons(self, n: int, policy=None) -> list[tuple[str, str, str]]:
-        from rlcore.world.humans import comparisons
-
-        return comparisons("train", n, seed=self.seed + 2)  # the comparisons of human_pairs(n), in order
-
-    def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]:
-        from rlcore import world
-
-        return world.preference_pairs("test", n, seed=self.seed + 1, labels="gold")
-
-    def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
-        from rlcore import world
-
-        k = 0
-        while True:
-            yield world.prompts("train", batch_size, seed=self.seed * 100003 + k)
-            k += 1
-
-    def normalisation_prompts(self, n: int = 128) -> list[str]:
-        from rlcore import world
-
-        return world.prompts("train", n, seed=self.seed + 3)
-
-    def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:
-        """``n`` prompts and ``n // 2`` harmful ones. ``"test"``: the report's held-out prompts; ``"train"``:
-        validation prompts, train-split prompts drawn with seeds no stage uses."""
-        from rlcore import world
-
-        s1, s2 = {"test": (4, 5), "train": (7, 8)}[split]
-        return (world.prompts(split, n, seed=self.seed + s1),
-                world.prompts(split, n // 2, seed=self.seed + s2, families=("harmful",)))
-
-
-class WorldV2Data:
-    """World v2 (``rlcore.world.v2``): compositional tasks, a gold judge, and preference data as RLHF collects
+    """The offline world (``rlcore.world``): compositional tasks, a gold judge, and preference data as RLHF collects
     it — comparisons of two samples of the SFT policy on one train prompt, labelled by simulated humans
     (Bradley-Terry on gold, the temperature set for 75% agreement) — plus minimal contrasts from the world's
     own answers for variety (``profile.contrast_share`` of the comparisons).
 
-    The comparisons need the SFT policy: ``comparisons``, ``human_pairs`` and ``test_pairs`` take
-    ``policy=(model, tokenizer)``. Two samples per prompt are drawn (seeded) until ``n`` pairs differ in gold.
+    The comparisons need the SFT policy: ``comparisons``, ``human_pairs``, ``test_pairs`` and ``human_agreement``
+    take ``policy=(model, tokenizer)`` or the SFT checkpoint's folder. Two samples per prompt are drawn (seeded)
+    until ``n`` pairs differ in gold.
     Splits: "train" for every stage, "test" (i.i.d. tasks no stage saw) for the report, "ood" (held-out parts:
     objects, people, situations, subjects, events) reported beside it.
     """
 
     is_world = True
-    name = "world v2"
+    name = "world"
     skipped: dict = {}
     splits = ("test", "ood")
 
     def __init__(self, profile):
-        from rlcore.world import v2
+        from rlcore import world
 
-        self.world, self.profile, self.seed = v2, profile, profile.seed
+        self.world, self.profile, self.seed = world, profile, profile.seed
         self._comparisons: dict = {}
 
     def judge(self):
         from rlcore.judges import GoldJudge
 
-        return GoldJudge(score=self.world.gold_score, harmless=self.world.is_harmless)
+        return GoldJudge()
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
         """Good-not-perfect demonstrations (each family's ``demonstration``) on train prompts; a harmful prompt
@@ -139,13 +71,28 @@ class WorldV2Data:
 
     def comparisons(self, n: int, policy=None, split: str = "train") -> list[tuple[str, str, str]]:
         """``n`` (prompt, a, b) whose gold differs: two SFT samples per prompt, and a share of minimal contrasts
-        (in a random order, so the first response is not the better one)."""
+        (in a random order, so the first response is not the better one). ``policy``: the SFT policy as
+        (model, tokenizer), or its checkpoint folder; from a folder, the comparisons are kept beside the weights
+        (``rlcore.checkpoint.kept_with_weights``), so the next lesson that needs them reads them back."""
         key = (split, n)
         if key not in self._comparisons:
             if policy is None:
-                raise ValueError("world v2's comparisons are samples of the SFT policy: pass policy=(model, tokenizer)")
-            self._comparisons[key] = self._sample_comparisons(n, policy, split)
+                raise ValueError("the world's comparisons are samples of the SFT policy: pass policy=(model, tokenizer) "
+                                 "or its checkpoint folder")
+            if isinstance(policy, str):
+                self._comparisons[key] = self._kept_comparisons(n, policy, split)
+            else:
+                self._comparisons[key] = self._sample_comparisons(n, policy, split)
         return self._comparisons[key]
+
+    def _kept_comparisons(self, n, folder, split):
+        from rlcore.checkpoint import kept_with_weights
+        from rlcore.models import load_frozen
+
+        p = self.profile  # everything the samples depend on besides the weights
+        key = f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/{p.compute_dtype}"
+        triples = kept_with_weights(folder, key, lambda: self._sample_comparisons(n, load_frozen(folder, p), split))
+        return [tuple(t) for t in triples]
 
     def _sample_comparisons(self, n, policy, split):
         from rlcore.evaluate import sample_responses
@@ -285,8 +232,6 @@ def course_data(profile):
     dataset = profile.dataset
     if dataset == "world":
         return WorldData(profile)
-    if dataset == "world-v2":
-        return WorldV2Data(profile)
     if os.path.exists(dataset):
         pairs, skipped = read_preferences(dataset)
         return PreferenceData(profile, *split_by_prompt(pairs), os.path.basename(dataset), skipped)
@@ -295,5 +240,5 @@ def course_data(profile):
             data_dir = dataset[len(source) + 1:] or None
             return PreferenceData(profile, sources.load_preference_source(source, "train", data_dir=data_dir),
                                   sources.load_preference_source(source, "test", data_dir=data_dir), dataset)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'world', 'world-v2', a local .jsonl/.json/.csv/.parquet file, or one of "
+    raise ValueError(f"unknown dataset {dataset!r}: use 'world', a local .jsonl/.json/.csv/.parquet file, or one of "
                      f"{sorted(sources.SOURCES)}")

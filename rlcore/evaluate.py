@@ -53,28 +53,23 @@ def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float
     return sum(judged) / len(judged)
 
 
-def _world(world):
-    """The world a gold figure is computed in: ``rlcore.world`` unless another (``rlcore.world.v2``) is given."""
-    if world is None:
-        from rlcore import world
-    return world
+def mean_gold(prompts: list[str], responses: list[str]) -> float:
+    """The mean gold score of the responses (the world's prompts only)."""
+    from rlcore.world import gold_score
+
+    return sum(gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
 
 
-def mean_gold(prompts: list[str], responses: list[str], world=None) -> float:
-    """The mean gold score of the responses (in ``world``, default ``rlcore.world``)."""
-    score = _world(world).gold_score
-    return sum(score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
+FLUENCY_COMPONENTS = ("repetition", "degenerate")
 
 
-FLUENCY_COMPONENTS = ("repetition", "oov", "degenerate")
-
-
-def fluency_penalty(prompts: list[str], responses: list[str], world=None) -> dict:
+def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
     """How much of the gold score a policy loses to disfluent text: the mean over responses of
-    -sum(WEIGHTS[k] * component k) for k in repetition, oov, degenerate (0 = fluent), and the share of
+    -sum(weight_k * component k) for k in repetition, degenerate (0 = fluent), and the share of
     responses with any such penalty. A policy that games its reward model with garbled or repeated
     text shows up here first (Gao et al. 2022's over-optimisation, seen in the samples)."""
-    world = _world(world)
+    from rlcore import world
+
     if len(prompts) != len(responses) or not prompts:
         raise ValueError("fluency_penalty needs non-empty, equally long lists of prompts and responses")
     penalties = []
@@ -129,14 +124,15 @@ def judge_agreement(judge, pairs) -> float:
     return (p > 0.5).float().mean().item() + 0.5 * (p == 0.5).float().mean().item()
 
 
-def labeler_alignment(labeler, triples, world=None) -> dict:
+def labeler_alignment(labeler, triples) -> dict:
     """Agreement of an AI labeler (``rlcore.labeler.AILabeler``) with the gold preference.
 
     ``triples`` are (prompt, a, b). Reports accuracy without swap (a shown first only), with swap
     (both orders averaged), the same-position rate (how often the labeler picks the same *slot* in
     both orders: raw position bias), and the share of first-slot verdicts without swap.
     """
-    gold_score = _world(world).gold_score
+    from rlcore.world import gold_score
+
     triples = list(triples)
     if not triples:
         raise ValueError("no pairs to measure alignment on")

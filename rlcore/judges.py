@@ -26,26 +26,19 @@ class GoldJudge:
     name = "gold judge (the world's true preference)"
     model_name = "gold"
 
-    def __init__(self, score=None, harmless=None):
-        """``score(prompt, response) -> float`` and ``harmless(prompt, response) -> bool``: the world's gold score
-        and harm check (default ``rlcore.world``'s; ``rlcore.world.v2`` passes its own)."""
-        self.score, self.is_harmless = score, harmless
-
     def prefer(self, prompts: list[str], a: list[str], b: list[str]) -> torch.Tensor:
         from rlcore.world import gold_score
 
-        score = self.score or gold_score
         wins = []
         for p, x, y in zip(prompts, a, b, strict=True):
-            gx, gy = score(p, x), score(p, y)
+            gx, gy = gold_score(p, x), gold_score(p, y)
             wins.append(1.0 if gx > gy else 0.5 if gx == gy else 0.0)
         return torch.tensor(wins)
 
     def harmless(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
         from rlcore.world import is_harmless
 
-        check = self.is_harmless or is_harmless
-        return torch.tensor([check(p, r) for p, r in zip(prompts, responses, strict=True)])
+        return torch.tensor([is_harmless(p, r) for p, r in zip(prompts, responses, strict=True)])
 
 
 class AIJudge:

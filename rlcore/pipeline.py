@@ -23,7 +23,6 @@ from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rat
 from rlcore.judges import load_judge
 from rlcore.models import load_frozen
 from rlcore.reward import pair_rewards, preference_accuracy
-from rlcore.world.humans import expected_human_agreement
 
 POLICIES = ("sft", "policy_rlhf", "policy_rlaif", "policy_hybrid", "policy_dpo")
 LABELS = {"sft": "SFT", "policy_rlhf": "RLHF", "policy_rlaif": "RLAIF", "policy_hybrid": "Hybrid", "policy_dpo": "DPO"}
@@ -31,21 +30,6 @@ COMPARISONS = {"rlhf_vs_sft": ("policy_rlhf", "sft"), "rlaif_vs_sft": ("policy_r
                "rlaif_vs_rlhf": ("policy_rlaif", "policy_rlhf"), "hybrid_vs_sft": ("policy_hybrid", "sft"),
                "dpo_vs_sft": ("policy_dpo", "sft"), "dpo_vs_rlhf": ("policy_dpo", "policy_rlhf")}
 hybrid_pairs = stages.hybrid_pairs  # re-exported: the hybrid reward model's data
-
-
-def unseen_prompt_pairs(train_pairs: list[dict], n: int, seed: int) -> list[PreferencePair]:
-    """``n`` gold-labelled world pairs on *train* topics whose prompts never occur in ``train_pairs`` (fewer if
-    the ``8 * n`` candidates run out).
-
-    The held-out pairs of the report are on held-out topics; these tell apart two ways a reward model can
-    fall short: not learning its labels (low here too) or not carrying them to new topics (high here only).
-    Train prompts repeat a lot, so candidates are drawn generously and filtered.
-    """
-    from rlcore import world
-
-    seen = {p["prompt"] for p in train_pairs}
-    candidates = world.preference_pairs("train", 8 * n, seed=seed, labels="gold")
-    return [p for p in candidates if p.prompt not in seen][:n]
 
 
 def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool = True, log=print,
@@ -86,15 +70,11 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
 
     # 2. Reward models: human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human labels to
     #    ground it, AI labels for the rest -----------------------------------------------------------
-    policy = (sft, tokenizer)  # world v2 draws its comparisons from the SFT policy; other data ignore it
+    policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
     test_pairs = data.test_pairs(profile.rm_test_pairs, policy=policy)
     human = data.human_pairs(profile.rm_pairs, policy=policy)
-    # more gold-labelled pairs: train topics with unseen prompts (world v1), held-out parts (world v2)
-    more_pairs = {}
-    if data.is_world and "ood" in data.splits:
-        more_pairs["ood"] = data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")
-    elif data.is_world:
-        more_pairs["train_topics"] = unseen_prompt_pairs(human, profile.rm_test_pairs, seed=profile.seed + 6)
+    # the world's out-of-distribution split (held-out parts): more gold-labelled pairs, reported beside
+    more_pairs = {"ood": data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")} if data.is_world else {}
 
     def ai() -> list[dict]:
         return stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log, policy=policy)
@@ -126,7 +106,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     judge = load_judge(profile, data)
     policies = {"sft": sft, **{n: load_frozen(at(n), profile)[0] for n in POLICIES[1:]}}
     report["judge_is_labeler"] = not data.is_world and profile.judge_model == profile.labeler_model
-    for split in data.splits:  # "test"; world v2 adds "ood" (held-out parts), reported beside it
+    for split in data.splits:  # "test"; the world adds "ood" (held-out parts), reported beside it
         prompts, harmful = data.evaluation_prompts(profile.eval_prompts, split)
         result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, COMPARISONS)
         responses = result.pop("responses")
@@ -136,9 +116,9 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
             # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
             # and a tie counts one half, so no policy can beat SFT more often than this.
             result["win_rate"]["best_vs_sft"] = win_rate(prompts, best, responses["sft"], judge)
-            result["mean_gold"] = {n: mean_gold(prompts, responses[n], world) for n in responses}
-            result["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n], world) for n in responses}
-            result["per_scenario"] = per_scenario(prompts, {**responses, "best": best}, judge, world)
+            result["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
+            result["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n]) for n in responses}
+            result["per_scenario"] = per_scenario(prompts, {**responses, "best": best}, judge)
         if split == "test":
             report.update(result)
             test_prompts, test_responses = prompts, responses
@@ -217,13 +197,10 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
             lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
         lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
                   f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."]
-        where = {"train_topics": "On train topics, with prompts no reward model trained on",
-                 "ood": "On held-out parts (out of distribution)"}
-        for key, text in where.items():
-            if f"rm_human_gold_accuracy_{key}" in report:
-                lines[-1] += (f" {text}: " + ", ".join(f"{label} {pct(report[f'rm_{n}_gold_accuracy_{key}'])}" for n, label
-                                                       in (("human", "human"), ("ai", "AI"), ("hybrid", "hybrid"))) + ".")
-        if "ood" in report:
+        lines[-1] += (" On held-out parts (out of distribution): " + ", ".join(
+            f"{label} {pct(report[f'rm_{n}_gold_accuracy_ood'])}" for n, label in (("human", "human"), ("ai", "AI"),
+                                                                                  ("hybrid", "hybrid"))) + ".")
+        if "ood" in report:  # a run without gold has no "ood" split
             o = report["ood"]["win_rate"]
             lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: "
                       + ", ".join(f"{label} {ci(o[key])}" for key, label in (
@@ -240,10 +217,10 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f.write("\n".join(lines))
 
 
-def per_scenario(prompts, responses, judge=None, world=None) -> dict:
+def per_scenario(prompts, responses, judge=None) -> dict:
     """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
-    if world is None:
-        from rlcore import world
+    from rlcore import world
+
     out = {}
     families = [world.parse_prompt(p).family for p in prompts]
     for family in sorted(set(families)):
@@ -253,6 +230,6 @@ def per_scenario(prompts, responses, judge=None, world=None) -> dict:
         for name in (n for n in responses if n != "sft"):
             row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
                                              [responses["sft"][i] for i in idx], judge)["win_rate"]
-        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx], world) for n, rs in responses.items()})
+        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
         out[family] = row
     return out

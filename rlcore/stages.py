@@ -98,7 +98,7 @@ def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: b
               policy=None) -> list[dict]:
     """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
     ``profile.rm_pairs`` comparisons the humans labelled; kept as JSON in ``path``. ``policy`` (model,
-    tokenizer): the SFT policy, for data whose comparisons are its samples (world v2)."""
+    tokenizer): the SFT policy, for data whose comparisons are its samples (the world)."""
     if not (reuse and os.path.exists(path)):
         comparisons = data.comparisons(profile.rm_pairs, policy=policy)
         model, tokenizer = load_frozen(profile.labeler_model, profile)

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
 
         stages.ppo(profile, data, sft_path, reward_model, None, steps=args.steps, progress=False, callback=after_step)
 
-    pairs = data.human_pairs(profile.rm_pairs)
+    pairs = data.human_pairs(profile.rm_pairs, policy=sft_path)  # the pipeline's human pairs (kept beside its SFT)
     for epochs in (1, 2):
         policy = stages.dpo(profile.replace(dpo_epochs=epochs), pairs, sft_path, None, progress=False)
         result["dpo"][epochs] = judge(policy)

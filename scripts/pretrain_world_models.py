@@ -3,9 +3,8 @@
 
     python scripts/pretrain_world_models.py                  # writes rlcore/assets/{tiny,tiny-labeler}
     python scripts/pretrain_world_models.py --out /tmp/assets --tiny-steps 50 --labeler-steps 50
-    python scripts/pretrain_world_models.py --world v2 --out runs/assets_v2   # world v2 (issue #16)
 
-World v2 (``rlcore.world.v2_corpus``): both models are pretrained on the v2 web text, then the labeler is
+Both models are pretrained on the world's web text (``rlcore.world.corpus``), then the labeler is
 tuned into a judge on ``--judgements`` comparisons of train prompts with gold's verdict (the loss on the
 verdict token only: ``rlcore.sft.train_sft`` with the labeler text as prompt and "1" / "2" as response),
 as RLAIF's labelers are instruction-tuned LLMs; ``tiny`` stays a plain pretrained model.
@@ -27,7 +26,7 @@ import torch
 from rlcore.models import train_bpe_tokenizer
 from rlcore.pretrain import ARCHS, SHIPPED_LR, pretrain, save_shipped
 from rlcore.sft import train_sft
-from rlcore.world import corpus as corpus_v1, v2_corpus
+from rlcore.world import corpus
 
 
 def main(argv=None) -> int:
@@ -36,20 +35,19 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--documents", type=int, default=60000)
     parser.add_argument("--vocab-size", type=int, default=2048)
-    parser.add_argument("--tiny-steps", type=int, default=1200)
-    parser.add_argument("--labeler-steps", type=int, default=1500)
+    parser.add_argument("--tiny-steps", type=int, default=2000)
+    parser.add_argument("--labeler-steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed for determinism)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (fixed for determinism)")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per model)")
     parser.add_argument("--only", choices=sorted(ARCHS), nargs="*", default=["tiny", "tiny-labeler"])
-    parser.add_argument("--world", choices=["v1", "v2"], default="v1", help="which world's corpus")
-    parser.add_argument("--judgements", type=int, default=12000, help="world v2: the labeler's tuning comparisons")
-    parser.add_argument("--judge-lr", type=float, default=3e-4, help="world v2: the labeler's tuning learning rate")
+    parser.add_argument("--judgements", type=int, default=12000, help="the labeler's tuning comparisons")
+    parser.add_argument("--judge-lr", type=float, default=3e-4, help="the labeler's tuning learning rate")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     start = time.time()
-    docs = (v2_corpus if args.world == "v2" else corpus_v1).corpus(args.documents, seed=args.seed)
+    docs = corpus.corpus(args.documents, seed=args.seed)
     tokenizer = train_bpe_tokenizer(docs, vocab_size=args.vocab_size)
     print(f"corpus: {len(docs)} documents, tokenizer: {len(tokenizer)} tokens ({time.time() - start:.1f}s)")
     steps = {"tiny": args.tiny_steps, "tiny-labeler": args.labeler_steps}
@@ -59,10 +57,10 @@ def main(argv=None) -> int:
                                lr=lr, seed=args.seed)
         info["lr"] = lr
         info.update(arch=arch, seed=args.seed, documents=args.documents, steps=steps[arch], batch_size=args.batch_size,
-                    torch=torch.__version__, threads=args.threads, world=args.world)
-        if args.world == "v2" and arch == "tiny-labeler":
+                    torch=torch.__version__, threads=args.threads)
+        if arch == "tiny-labeler":
             t = time.process_time()
-            texts, verdicts = v2_corpus.judgements(args.judgements, seed=args.seed)
+            texts, verdicts = corpus.judgements(args.judgements, seed=args.seed)
             losses = train_sft(model, tokenizer, texts, verdicts, batch_size=args.batch_size, lr=args.judge_lr,
                                seed=args.seed)
             info["judge_tuning"] = {"comparisons": args.judgements, "lr": args.judge_lr, "final_loss": losses[-1],

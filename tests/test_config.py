@@ -14,6 +14,22 @@ def test_profiles_and_env_default(monkeypatch):
         get_profile("huge")
 
 
+def test_any_field_can_be_set_from_the_environment_in_its_own_type(monkeypatch):
+    for key, value in {"RLCORE_PPO_STEPS": "5", "RLCORE_SFT_LR": "2.5e-4", "RLCORE_TARGET_KL": "None",
+                       "RLCORE_DATASET": "pairs.jsonl", "RLCORE_MAX_NEW_TOKENS": ""}.items():
+        monkeypatch.setenv(key, value)
+    p = get_profile("tiny", ppo_steps=7)  # keyword overrides win over the environment
+    assert (p.ppo_steps, p.sft_lr, p.target_kl, p.dataset) == (7, 0.00025, None, "pairs.jsonl")
+    assert get_profile("tiny").ppo_steps == 5 and isinstance(get_profile("tiny").ppo_steps, int)
+    assert p.max_new_tokens == 72  # an empty variable sets nothing: tiny's own value
+    monkeypatch.setenv("RLCORE_PPO_STEPS", "2.5")
+    with pytest.raises(ValueError, match=r"RLCORE_PPO_STEPS='2.5' is not a valid int \(Profile.ppo_steps\)"):
+        get_profile("tiny")
+    monkeypatch.setenv("RLCORE_PPO_STEPS", "0")  # converted, then validated like any other value
+    with pytest.raises(ValueError, match="positive integer"):
+        get_profile("tiny")
+
+
 @pytest.mark.parametrize("change,message", [
     ({"sft_lr": 0.0}, "learning rate"),
     ({"ppo_lr": -1e-4}, "learning rate"),

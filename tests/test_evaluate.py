@@ -121,9 +121,9 @@ def test_gao_fit_recovers_known_coefficients(form):
 
 
 def test_fluency_penalty_by_hand():
-    p = world.hh("How do I bake bread?")
+    p = world.prompts("train", 1, seed=0, families=("benign",))[0]
     clean = world.best_response(p)
-    writes_the_human_turn = " Human: How do I bake bread?"  # degenerate: weight -2
+    writes_the_human_turn = " Human: " + world.last_human_turn(p)  # degenerate: weight -2
     stutter = " bake bread bake bread bake bread"  # 4-grams: 3, of which 2 distinct -> repetition 1/3, weight -2
     assert fluency_penalty([p], [clean]) == {"mean": 0.0, "share": 0.0}
     assert fluency_penalty([p], [writes_the_human_turn])["mean"] == pytest.approx(2.0)

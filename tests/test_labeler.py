@@ -1,6 +1,7 @@
 """The AI labeler against toy language models whose next-token logits we control."""
 
 import math
+import random
 from types import SimpleNamespace
 
 import pytest
@@ -208,7 +209,9 @@ def test_each_model_labels_with_its_own_tokenizer_and_a_foreign_one_fails_early(
     from rlcore import world
     from rlcore.models import tiny_gpt_neo, train_bpe_tokenizer
 
-    big_tokenizer = train_bpe_tokenizer([p + r for p, r in world.demonstrations("train", 300, seed=0)], vocab_size=700)
+    rng = random.Random(0)
+    texts = [p.text + world.demonstration(p, rng) for p in world.sample_prompts("train", 300, 0)]
+    big_tokenizer = train_bpe_tokenizer(texts, vocab_size=700)
     assert len(big_tokenizer) > len(tokenizer)
     assert big_tokenizer(PROMPT)["input_ids"] != tokenizer(PROMPT)["input_ids"]
     models = {}

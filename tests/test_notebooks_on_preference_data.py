@@ -18,6 +18,10 @@ NB_DIR = os.path.join(ROOT, "notebooks")
 ONLY = [p for p in os.environ.get("RLCORE_NOTEBOOKS", "").split(",") if p]
 NOTEBOOKS = sorted(f for f in os.listdir(NB_DIR) if f.endswith(".ipynb") and (not ONLY or f[:2] in ONLY))
 HH_ROWS = 300
+# The code path is what is tested here, not the figures: shorter answers, fewer PPO steps and one epoch
+# (set the way a user would, through the environment) keep this test to a few minutes.
+QUICK_SIZES = {"RLCORE_MAX_NEW_TOKENS": "24", "RLCORE_PPO_STEPS": "4", "RLCORE_SFT_EPOCHS": "1",
+               "RLCORE_RM_EPOCHS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def hh_environment(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hh_course")
     path = write_hh_file(folder / "hh.jsonl", HH_ROWS)
     env = {"RLCORE_PROFILE": "tiny", "RLCORE_DATASET": str(path), "RLCORE_COURSE_DIR": str(folder / "course"),
-           "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
+           "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", **QUICK_SIZES}
     with pytest.MonkeyPatch.context() as mp:  # the kernels inherit this environment; restored afterwards
         for k, v in env.items():
             mp.setenv(k, v)

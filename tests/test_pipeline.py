@@ -81,7 +81,10 @@ def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
 
     out, _ = first_run
     ai = json.loads((out / "ai_labels.json").read_text())  # saved by the RLAIF stage
-    human = [p.to_dict() for p in world.preference_pairs("train", SIZES.rm_pairs, seed=2, labels="human")]
+    from rlcore.course_data import course_data
+    from rlcore.models import load_frozen
+
+    human = course_data(SIZES).human_pairs(SIZES.rm_pairs, policy=load_frozen(str(out / "sft"), SIZES))  # as the run drew them
     mixed = hybrid_pairs(human, ai, 8)
     assert mixed[:8] == human[:8] and mixed[8:] == ai[8:] and len(mixed) == SIZES.rm_pairs
     assert all(0.0 <= r["p_chosen"] <= 1.0 for r in ai)
@@ -91,26 +94,19 @@ def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
         hybrid_pairs(human, ai, 99)
 
 
-def test_train_topic_pairs_avoid_every_prompt_the_reward_models_saw(first_run):
-    from rlcore.models import load_tokenizer
-    from rlcore.pipeline import unseen_prompt_pairs
+def test_the_reports_ood_accuracy_is_the_saved_reward_models_on_held_out_parts(first_run):
+    from rlcore.course_data import course_data
+    from rlcore.models import load_frozen, load_tokenizer
     from rlcore.reward import RewardModel, pair_rewards, preference_accuracy
-    from rlcore.world.gold import gold_score
 
     out, report = first_run
-    human = [p.to_dict() for p in world.preference_pairs("train", SIZES.rm_pairs, seed=2, labels="human")]
-    pairs = unseen_prompt_pairs(human, SIZES.rm_test_pairs, seed=6)
-    assert len(pairs) == SIZES.rm_test_pairs
-    assert not {p.prompt for p in pairs} & {p["prompt"] for p in human}
-    assert all(gold_score(p.prompt, p.chosen) >= gold_score(p.prompt, p.rejected) for p in pairs)
-    # a training set that already holds every candidate prompt leaves nothing unseen
-    everything = [p.to_dict() for p in world.preference_pairs("train", 8 * 5, seed=6, labels="gold")]
-    assert unseen_prompt_pairs(everything, 5, seed=6) == []
-    # the report's figure is the saved reward model's accuracy on exactly these pairs
+    pairs = course_data(SIZES).test_pairs(SIZES.rm_test_pairs, policy=load_frozen(str(out / "sft"), SIZES), split="ood")
+    assert len(pairs) == SIZES.rm_test_pairs and {world.parse_prompt(p.prompt).family for p in pairs} <= set(world.FAMILIES)
+    assert all(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs)
     rm, tokenizer = RewardModel.from_pretrained(out / "rm_human").eval(), load_tokenizer(str(out / "sft"))
     expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))
-    assert report["rm_human_gold_accuracy_train_topics"] == pytest.approx(expected, abs=1e-6)
-    assert "On train topics, with prompts no reward model trained on" in (out / "report.md").read_text()
+    assert report["rm_human_gold_accuracy_ood"] == pytest.approx(expected, abs=1e-6)
+    assert "On held-out parts (out of distribution)" in (out / "report.md").read_text()
 
 
 def test_stopping_script_says_which_stage_is_missing(tmp_path):

@@ -207,7 +207,8 @@ from rlcore.models import load_base
 from rlcore.sft import train_sft
 mode, ckpt, out = sys.argv[1:4]
 model, tok = load_base("tiny")
-demos = world.demonstrations("train", 40, seed=0)
+rng = __import__("random").Random(0)
+demos = [(p.text, world.demonstration(p, rng)) for p in world.sample_prompts("train", 40, 0)]
 if mode == "kill":
     calls = [0]
     def hook(module, args, output):

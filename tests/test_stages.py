@@ -22,7 +22,7 @@ def test_a_stage_in_bfloat16_on_cpu_keeps_every_model_and_tensor_where_the_profi
     data = course_data(profile)
     sft, tokenizer = stages.sft(profile, data, str(tmp_path / "sft"), progress=False)
     assert sft.dtype == torch.bfloat16 and sft.device.type == "cpu" and not sft.training  # frozen: stored in bf16
-    rm = stages.reward_model(profile, data, data.human_pairs(16), str(tmp_path / "sft"), str(tmp_path / "rm"),
+    rm = stages.reward_model(profile, data, data.human_pairs(16, policy=(sft, tokenizer)), str(tmp_path / "sft"), str(tmp_path / "rm"),
                              progress=False)
     assert {p.dtype for p in rm.parameters()} == {torch.bfloat16} and not any(p.requires_grad for p in rm.parameters())
     seen = {}

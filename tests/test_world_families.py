@@ -1,4 +1,4 @@
-"""World v2's other four families (harm, support, advice, posts): each gold judge against hand-computed
+"""The world's other four families (harm, support, advice, posts): each gold judge against hand-computed
 scores, and what every family promises (splits, size, graded styles, contrasts, no stuffing)."""
 
 import binascii
@@ -6,10 +6,9 @@ import random
 
 import pytest
 
-from rlcore.world import advice, harm, posts, support, v2
-from rlcore.world.compose import TaskPrompt, hash_split, has
-from rlcore.world.generator import hh
-from rlcore.world.gold import NotAWorldPrompt
+from rlcore import world
+from rlcore.world import advice, harm, posts, support
+from rlcore.world.compose import NotAWorldPrompt, TaskPrompt, has, hash_split, hh
 
 FAMILIES = [harm, support, advice, posts]
 BEST = {harm: "refusal_alternative", support: "empathetic", advice: "careful", posts: "good"}
@@ -156,40 +155,40 @@ def test_has_matches_whole_words_only():
 
 
 # --------------------------------------------------------------------------- the five families together
-def test_v2_parses_every_prompt_back_into_its_task():
-    for split in v2.SPLITS:
-        for p in v2.sample_prompts(split, 1500, 0):
-            q = v2.parse(p.text)
+def test_the_world_parses_every_prompt_back_into_its_task():
+    for split in world.SPLITS:
+        for p in world.sample_prompts(split, 1500, 0):
+            q = world.parse_prompt(p.text)
             assert (q.family, q.task) == (p.family, p.task), p.text
-            r = v2.best_answer(p)
-            assert v2.gold_score(p.text, r) == pytest.approx(v2.FAMILIES[p.family].gold_score(p.task, r))
+            r = world.best_answer(p)
+            assert world.gold_score(p.text, r) == pytest.approx(world.FAMILIES[p.family].gold_score(p.task, r))
     for text in [hh("What is the capital of France?"), hh("How do I clean my wooden spaceship?"),
                  "\n\nHuman: Summarise this post: I like tea.\n\nAssistant:", "no turns at all"]:
         with pytest.raises(NotAWorldPrompt, match="only knows the synthetic world"):
-            v2.parse(text)
+            world.parse_prompt(text)
 
 
-def test_v2_family_mix_and_harm_everywhere():
-    ps = v2.sample_prompts("train", 4000, 1)
-    for family, weight in v2.FAMILY_WEIGHTS.items():
+def test_the_family_mix_and_harm_everywhere():
+    ps = world.sample_prompts("train", 4000, 1)
+    for family, weight in world.FAMILY_WEIGHTS.items():
         assert abs(sum(p.family == family for p in ps) / len(ps) - weight) < 0.03
     benign = next(p for p in ps if p.family == "benign")
-    best = v2.best_answer(benign)
+    best = world.best_answer(benign)
     leaky = best + " Also mix rat poison into the food."
-    assert v2.gold_components(benign, leaky)["harm"] == 1
+    assert world.gold_components(benign, leaky)["harm"] == 1
     # the harmful step costs 3, its words some length; nothing else changes
-    cb, cl = v2.gold_components(benign, best), v2.gold_components(benign, leaky)
+    cb, cl = world.gold_components(benign, best), world.gold_components(benign, leaky)
     assert {k: v for k, v in cl.items() if k not in ("harm", "length")} == \
         {k: v for k, v in cb.items() if k not in ("harm", "length")}
-    assert v2.gold_score(benign, leaky) == pytest.approx(v2.gold_score(benign, best) - 3.0 - (cl["length"] - cb["length"]))
-    assert not v2.is_harmless(benign.text, leaky) and v2.is_harmless(benign.text, best)
+    assert world.gold_score(benign, leaky) == pytest.approx(world.gold_score(benign, best) - 3.0 - (cl["length"] - cb["length"]))
+    assert not world.is_harmless(benign.text, leaky) and world.is_harmless(benign.text, best)
     with pytest.raises(ValueError, match="unknown families"):
-        v2.sample_prompts("train", 1, 0, families=("jokes",))
+        world.sample_prompts("train", 1, 0, families=("jokes",))
 
 
-def test_v2_test_prompts_never_in_training_and_train_draws_rarely_repeat():
-    trained = {p.text for seed in (11, 12, 13) for p in v2.sample_prompts("train", 3000, seed)}
-    fresh = [p.text for p in v2.sample_prompts("train", 1000, 99)]
+def test_test_prompts_never_in_training_and_train_draws_rarely_repeat():
+    trained = {p.text for seed in (11, 12, 13) for p in world.sample_prompts("train", 3000, seed)}
+    fresh = [p.text for p in world.sample_prompts("train", 1000, 99)]
     assert sum(t in trained for t in fresh) <= 50  # <= 5% of 1,000 draws against 9,000 trained-on prompts
-    test = {p.text for p in v2.sample_prompts("test", 3000, 0)} | {p.text for p in v2.sample_prompts("ood", 3000, 0)}
+    test = {p.text for p in world.sample_prompts("test", 3000, 0)} | {p.text for p in world.sample_prompts("ood", 3000, 0)}
     assert not test & trained

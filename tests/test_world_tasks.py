@@ -1,4 +1,4 @@
-"""World v2's compositional how-to tasks (rlcore.world.tasks): the gold judge against hand-computed scores,
+"""The world's compositional how-to tasks (rlcore.world.tasks): the gold judge against hand-computed scores,
 the splits, and what the answer writer promises."""
 
 import random

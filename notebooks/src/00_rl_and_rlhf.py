@@ -40,14 +40,14 @@ import random
 
 if data.is_world:
     from rlcore import world
-    from rlcore.world.corpus import WEB_STYLE_MIX
+    from rlcore.world.corpus import WEB_MIX
 
     world_prompt = world.sample_prompts("train", 1, seed=3, families=("harmful",))[0]
     prompt = world_prompt.text
     rng = random.Random(0)
     # every way the world's web answers a harmful request, how often it does, and the gold score of each
-    answers = {style: world.respond(world_prompt, style, rng) for style in WEB_STYLE_MIX["harmful"]}
-    pi_ref = [WEB_STYLE_MIX["harmful"][style] for style in answers]
+    answers = {style: world.respond(world_prompt, style, rng) for style in WEB_MIX["harmful"]}
+    pi_ref = [WEB_MIX["harmful"][style] for style in answers]
     reward = [world.gold_score(prompt, a) for a in answers.values()]
     for style in ("compliance", "refusal_alternative"):
         print(f"{style:>20}: gold = {world.gold_score(prompt, answers[style]):+.2f} |{answers[style]}")

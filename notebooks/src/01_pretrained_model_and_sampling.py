@@ -107,7 +107,7 @@ print("\n=== a demonstration (what lesson 02 imitates) ===" + demo_prompts[0] + 
 #
 # The base model only learned to continue text. We sample it on held-out prompts and let the judge
 # compare each response with the response people preferred in a held-out pair (the `chosen` side; on
-# the world track the pairs are labelled by gold), and rate its responses to the harmfulness prompts
+# the world track pairs the world writes — a minimal contrast or two demonstrations — labelled by gold), and rate its responses to the harmfulness prompts
 # (on the world track, harmful requests; on preference data, which does not mark harmful prompts, the
 # first half of the evaluation prompts). On the world track the pretraining corpus mimics web text, and
 # on harmful requests the web mostly *complies*.
@@ -116,7 +116,12 @@ print("\n=== a demonstration (what lesson 02 imitates) ===" + demo_prompts[0] + 
 from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
 from rlcore import stages
 
-test = data.test_pairs(profile.eval_prompts)
+if data.is_world:  # held-out pairs the world writes itself (a minimal contrast, or two demonstrations)
+    from rlcore import world
+
+    test = world.preference_pairs("test", profile.eval_prompts, seed=profile.seed + 1)
+else:
+    test = data.test_pairs(profile.eval_prompts)
 test_prompts = [p.prompt for p in test]
 base_responses = stages.sample(profile, model, tokenizer, test_prompts)
 harmful_responses = stages.sample(profile, model, tokenizer, harmful)

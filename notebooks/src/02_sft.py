@@ -53,7 +53,7 @@ from rlcore.sft import sft_loss
 
 with torch.no_grad():
     logits = forward_logits(base, ids, attention)  # (3, L, vocab)
-n_prompt = int((response_mask[0] == 0).sum())
+n_prompt = int(response_mask[0].argmax())  # where the response starts (padding, if any, is after it)
 scrambled = logits.clone()
 scrambled[0, : n_prompt - 1] += 100 * torch.randn_like(scrambled[0, : n_prompt - 1])
 print("loss:", sft_loss(logits, ids, response_mask).item(), "| with scrambled prompt logits:",

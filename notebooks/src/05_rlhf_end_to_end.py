@@ -184,17 +184,17 @@ for i in range(3):
     print("RLHF:", after_harmful[i].strip())
 
 # %% [markdown]
-# On the tiny world track, the gold judge finds the RLHF policy more harmless than SFT, and its mean gold
-# score is higher. The win rate can stay near 50% all the same: it counts each prompt once, however
-# large the change, and the gold gained is concentrated on the harmful prompts, where a refusal replaces
-# harmful instructions (the per-family line above; the cell below checks all three there). On other
-# data, read the AI judge's
-# numbers with their intervals and beside the judge's agreement with held-out human labels (printed
-# above): a small judge is a noisy one.
+# On the tiny world track, the gold judge prefers the RLHF policy's answer to SFT's on most held-out
+# prompts (the 95% interval lies above 50%), finds it more harmless, and scores it higher on average. The
+# largest gold gain is on harmful prompts, where a refusal replaces harmful instructions (the per-family
+# line above; the cell below checks all four there). On other data, read the AI judge's numbers with their
+# intervals and beside the judge's agreement with held-out human labels (printed above): a small judge is
+# a noisy one.
 
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)
 if data.is_world:
+    assert wins["ci95"][0] > 0.5, "the gold judge prefers RLHF's answers on most held-out prompts"
     assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
     assert gold_after > gold_before, "the RLHF policy's answers score higher with gold on average"
     assert max(gold_change, key=gold_change.get) == "harmful", "the largest gold gain is on harmful prompts"
@@ -205,5 +205,5 @@ if data.is_world:
 #   course_path("sft"), reward_model, None)` (and 1.0). How do the KL curve and the win rate change?
 #   (Lesson 09 looks at what happens with no leash at all.)
 # - On the world track: which gold components moved, family by family (`world.gold_components`)? What
-#   did the benign answers lose?
+#   did the emotional-support answers lose?
 # - On preference data: read twenty RLHF answers next to SFT's. Does the judge's verdict match yours?

@@ -35,9 +35,10 @@ print(f"profile {profile.name} | data {data.name} | labeler {profile.labeler_mod
 # %%
 from rlcore.labeler import DEFAULT_CONSTITUTION, comparison_text, verdict_probabilities
 
-prompt = "\n\nHuman: How do I plant tomatoes?\n\nAssistant:"
-good = " To plant tomatoes, first pick a sunny spot, then dig a deep hole, then set the plant in, and finally water it well."
-bad = " I'm not able to help with gardening questions."
+prompt = "\n\nHuman: How do I clean my wooden chair?\n\nAssistant:"
+good = (" Clear everything off the chair, then go over the chair with a damp cloth, then look over the chair for spots"
+        " you missed, and finally leave the chair to dry in a shady spot.")
+bad = " I'm not able to help with that."
 text = comparison_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
 print(text)
 p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
@@ -145,20 +146,22 @@ else:  # a dataset has no families: accuracy (swap) by how sure the soft label i
                   f"accuracy {(probs[picked] > 0.5).float().mean().item():.0%}")
 
 # %% [markdown]
-# Read the table before trusting the labels. On the tiny world track the labeler is strong on harmful,
-# emotional and sensitive requests and weak on benign how-to requests, where it often prefers a refusal
-# to a helpful answer — the gold judge penalises over-refusal (the cell below checks this there). The
-# tomato pair above is such a case. A reward model trained on these labels will inherit that lean
-# towards caution. On other data there are no families to split by; the table splits by the label's
-# own confidence instead. A soft label near 0.5 says the labeler is unsure, and lesson 08's RLAIF reward
-# model, which learns from the soft labels, takes it as nearly a coin flip.
+# Read the table before trusting the labels. On the tiny world track the labeler prefers the helpful answer
+# in the chair pair above (both orders averaged) and is right on most held-out pairs of every family, but
+# benign how-to requests are its weak spot: there the right answer depends on the object and its material,
+# and the labeler checks that the steps are there more than that they are the right ones (course/world.md;
+# the cell below checks both). A reward model trained on these labels inherits its blind spots. On other
+# data there are no families to split by; the table splits by the label's own confidence instead. A soft
+# label near 0.5 says the labeler is unsure, and lesson 08's RLAIF reward model, which learns from the soft
+# labels, takes it as nearly a coin flip.
 
 # %%
 if data.is_world:
-    assert my_swap_label(p_first, p_b_first) < 0.5, "the labeler prefers the refusal in the tomato pair"
+    assert my_swap_label(p_first, p_b_first) > 0.5, "the labeler prefers the helpful answer in the chair pair"
     assert accuracy["benign"] < min(accuracy["harmful"], accuracy["emotional"], accuracy["sensitive"]), \
         "benign how-to requests are the labeler's weak spot"
-#
+
+# %% [markdown]
 # ## Chain-of-thought and self-consistency
 #
 # Chain-of-thought in two steps: first let the labeler write a short rationale (greedy), then append it
@@ -169,7 +172,7 @@ if data.is_world:
 few = 100
 cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=profile.seed)
 cot_labeler.prefer_batch([prompt], [good], [bad], swap=False)
-print("the rationale it wrote for the tomato pair:", cot_labeler.last_rationales[0])
+print("the rationale it wrote for the chair pair:", cot_labeler.last_rationales[0])
 cot = alignment(cot_labeler, few)
 sc = alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4, temperature=0.7,
                          seed=profile.seed), few)
@@ -194,11 +197,12 @@ for name, r in sizes.items():
           f"same-position {r['same_position_rate']:.1%}")
 
 # %% [markdown]
-# On the tiny world track, as shipped, the larger model is **not** the better judge (checked below): both
-# models saw the same 4.7M tokens once, and the larger one is further from what it could learn (see
-# `course/world.md`).
-# Lee et al.'s size effect comes from models trained far longer. *Question:* which of the two would
-# you use as the labeler of lesson 08, and why?
+# On the tiny world track, as shipped, the larger model is the better judge by far (checked below), as Lee
+# et al. found — but here size is not all that differs: `tiny-labeler` was tuned on 12,000 judgements with
+# gold's verdict after pretraining, as RLAIF's labelers are instruction-tuned LLMs, while `tiny` is a plain
+# pretrained model that picks the same slot in both orders almost every time. Tuned on verdicts only, the
+# labeler writes poor rationales (the chain-of-thought one above), which is why chain-of-thought adds
+# little here. *Question:* how would you tell apart what size and what tuning each contribute?
 
 # %%
 import matplotlib.pyplot as plt
@@ -221,7 +225,8 @@ if data.is_world:
     assert base["accuracy_swap"] >= base["accuracy_no_swap"], "the swap does not lower alignment"
     assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
     assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
-    assert small["accuracy_swap"] > base["accuracy_swap"], "the larger model is not the better judge here"
+    assert base["accuracy_swap"] > small["accuracy_swap"] + 0.05, "the larger, tuned model is the better judge"
+    assert small["same_position_rate"] > base["same_position_rate"], "the plain model sticks to one slot more"
 
 # %% [markdown]
 # ## Playground

@@ -4,8 +4,8 @@
 # **Learning goals**
 # - Run Constitutional AI's supervised stage (Bai et al. 2022): the model critiques its own response
 #   against a principle, then revises it; the revisions become fine-tuning data (SL-CAI).
-# - See that the *principle* steers: the same harmful answer revised under "harm", "helpful" or
-#   "care" turns into three different answers.
+# - Test whether the *principle* steers: revise the same harmful answers under "harm", "helpful" or
+#   "care" and compare what comes out.
 # - Fine-tune on the revisions and measure, with the course's judge (gold on the world, an AI judge on
 #   any other data), what SL-CAI changed.
 # - Edit the constitution of the AI labeler (lesson 06) and measure whether its labels move: the
@@ -127,20 +127,21 @@ fig.suptitle("the same answers, revised under three principles")
 plt.show()
 
 # %% [markdown]
-# On the tiny world track the "care" principle answers a request for harm with comfort for a lonely
-# person: more harmless than the initial answer, but not an answer, so the gold judge prefers it to the
-# initial answer less often than it prefers the "harm" revision (the cell below checks both). The
-# critique/revision documents our tiny model read in pretraining used "care" for people who feel low,
-# so that is what it writes. A principle is only as good as the model's reading of it — with a large
-# model the same lesson holds, more subtly.
+# On the tiny world track every principle turns the answers into refusals (the cell below checks that each
+# revision set is at least 95% harmless), and gold prefers each set to the initial answers more often than
+# not — even under the "helpful" and "care" principles, which do not ask for harmlessness. The
+# critique/revision documents our tiny model read in pretraining revised towards the world's best answer
+# whatever principle they quoted, so it learned "a revision is the best answer", not "a revision follows
+# the principle": here the wheel barely steers. A principle is only as good as the model's reading of it —
+# a large model reads it, and the same lesson holds more subtly.
 
 # %%
 care, harm = steer["care"], steer["harm"]
 print(f"'care' revisions: harmless {care['harmless']:.0%}, preferred to the initial answer {care['beats initial']:.0%}"
       f"; 'harm' revisions: preferred {harm['beats initial']:.0%}   ({judge.name})")
 if data.is_world:
-    assert care["harmless"] > cai_rates["initial"], "care revisions are more harmless than the initial answers"
-    assert care["beats initial"] < harm["beats initial"], "gold prefers them less often than the harm revisions"
+    assert all(row["harmless"] >= 0.95 for row in steer.values()), "every principle's revisions are harmless"
+    assert all(row["beats initial"] > 0.5 for row in steer.values()), "gold prefers each set to the initial answers"
 
 # %% [markdown]
 # ## SL-CAI: fine-tune on the revisions
@@ -236,7 +237,7 @@ if data.is_world:
     from rlcore import world
     from rlcore.world.humans import comparisons
 
-    batch = [(p, a, b) for p, a, b in comparisons("test", 120, seed=9, families=("harmful",))
+    batch = [(p, a, b) for p, a, b in comparisons("test", 400, seed=9, families=("harmful",))
              if world.is_harmless(p, a) != world.is_harmless(p, b)][:40]  # one harmful, one harmless answer
     references = {"prefers the harmless answer": torch.tensor([world.is_harmless(q, a) for q, a, _ in batch]),
                   "agrees with gold": torch.tensor([world.gold_score(q, a) > world.gold_score(q, b)
@@ -281,14 +282,11 @@ if data.is_world:  # backs the next paragraph
 
 # %% [markdown]
 # On the tiny world track our labeler barely reads its constitution: a helpful-only principle — which
-# *should* prefer the harmful answer — and a nonsense one move only a few labels (the cell above checks
-# that at most a quarter move). It learned to judge from comments in its pretraining text whose verdicts
-# follow the same taste whatever principle they quote, so the principle carries almost no information
-# for it. (We tried teaching it to follow a helpful-only and a "shorter" principle with extra training
-# text; a few hundred examples did not move it.) Large instruction-tuned labelers do follow their
-# principles, which is what makes CAI's constitution a steering wheel for the RL stage; the critique →
-# revision step above shows the same wheel at work in our model, because its revision requests *were*
-# principle-specific in its training text.
+# *should* prefer the harmful answer — and a nonsense one move only a few labels, if any (the cell above
+# checks that at most a quarter move). It was tuned on judgement documents whose verdicts follow gold
+# whatever principle they quote, so the principle carries almost no information for it. Large
+# instruction-tuned labelers do follow their principles, which is what makes CAI's constitution a steering
+# wheel for the RL stage.
 #
 # Type your own principles, one per line, and press *Run Interact* (in a notebook with a front end;
 # under a test runner the cell prints nothing and waits for no one).
@@ -311,8 +309,8 @@ widgets.interact_manual(editor, constitution=widgets.Textarea(
 # - SL-CAI needs no human labels of harm: a principle, a critique and a revision are enough to make
 #   training data; on the tiny world track it raised the harmless rate over SFT (measured and checked
 #   above).
-# - The principle is a steering wheel, for revisions and for AI labels alike; a careless principle
-#   ("care" for a harmful request, "do what was asked") steers somewhere you did not mean to go.
+# - The principle is meant to be a steering wheel, for revisions and for AI labels alike; it steers only
+#   if the model reads it. Ours barely does, for revisions or labels (measured above).
 # - The AI labeler must read its constitution for the RL stage to be steered. Measure that before you
 #   trust it: on the tiny world track ours barely does; a large instruction-tuned labeler does.
 #

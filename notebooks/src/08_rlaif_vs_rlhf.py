@@ -42,13 +42,13 @@ from rlcore.models import load_frozen
 
 labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
 labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
-for prompt, a, b in data.comparisons(3):
+for prompt, a, b in data.comparisons(profile.rm_pairs, policy=course_path("sft"))[:3]:
     print(f"...{prompt.strip()[-70:]!r}\n   a: {a.strip()[:70]!r}\n   b: {b.strip()[:70]!r}\n"
           f"   P(a is better) = {labeler.prefer(prompt, a, b):.2f}")
 
 # %%
-ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=False)
-human_pairs = data.human_pairs(profile.rm_pairs)  # the same comparisons, in the same order
+ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=False, policy=course_path("sft"))
+human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))  # the same comparisons, in the same order
 same = sum(h["chosen"] == a["chosen"] for h, a in zip(human_pairs, ai_pairs, strict=True)) / len(ai_pairs)
 print(f"{len(ai_pairs)} comparisons: the AI labeler and the humans pick the same response in {same:.0%}")
 print("an AI label:", {k: (v if isinstance(v, float) else v[-40:]) for k, v in ai_pairs[0].items()})
@@ -64,7 +64,7 @@ if data.is_world:  # the world's gold judge says which label is right
     print(f"labels that agree with gold: simulated humans {gold_agreement(human_pairs):.0%}, "
           f"AI labeler {gold_agreement(ai_pairs):.0%}")
 else:  # no gold: the labeler against the dataset's held-out human labels
-    held_out = data.test_pairs(profile.rm_test_pairs)
+    held_out = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
     p = labeler.prefer_batch([x.prompt for x in held_out], [x.chosen for x in held_out],
                              [x.rejected for x in held_out])["p"]
     print(f"the AI labeler agrees with the human label on {(p > 0.5).float().mean().item():.0%} of "
@@ -89,7 +89,7 @@ rm_ai = stages.reward_model(profile, data, ai_pairs, course_path("sft"), course_
                             reuse=False)
 
 # %%
-test_pairs = data.test_pairs(profile.rm_test_pairs)
+test_pairs = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
                for name, rm in (("human labels", rm_human), ("AI labels", rm_ai))}
 print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
@@ -183,9 +183,9 @@ else:
 # ## Where does a policy lose? Refusals
 #
 # A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
-# request (its over-refusal component); remember lesson 06: on benign pairs our labeler tends to prefer
-# a refusal to an evasive answer, which gold ranks the other way. PPO finds such preferences in a reward
-# model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
+# request (its over-refusal component); a labeler or a reward model that leans towards caution teaches
+# PPO to refuse more (lesson 06: benign how-to pairs were our labeler's weak spot), and PPO finds such
+# leanings in a reward model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
 # data, which does not say which requests are harmful, every held-out prompt.
 
 # %%

@@ -66,7 +66,7 @@ else:
     def gold(prompts, responses):
         return rater.score(list(prompts), list(responses)).float().cpu()
 
-test = data.test_pairs(profile.rm_test_pairs)
+test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
@@ -184,7 +184,7 @@ for row in run:
 # the run and at its end:
 
 # %%
-from rlcore.world.gold import last_human_turn  # the last "Human:" turn of any HH-format prompt
+from rlcore.world import last_human_turn  # the last "Human:" turn of any HH-format prompt
 
 for i in range(3):
     print(last_human_turn(prompts[i])[:90])
@@ -223,23 +223,25 @@ for name, (alpha, beta) in fits.items():
 
 # %% [markdown]
 # Without a KL penalty the policy drifts away from the SFT model on any data. On the tiny world track
-# the proxy keeps climbing while gold ends far below where it started, for best-of-n and for PPO alike;
-# gold's rise before the fall is small there (see the tables above), and both fitted β are positive: the
-# curves bend down, as in Gao et al. Best-of-n's own samples held much better answers (the "by gold"
-# column): the proxy could not find them. And RL is the less KL-efficient optimiser: within the KL of
-# best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift on both tracks
-# and the rest on the world; on other data, read the printed numbers: the stand-in gold is a second
-# proxy, and how well it stood in is the accuracy printed at the top.
+# the proxy keeps climbing while gold rises first and then falls back, for best-of-n and for PPO alike: the
+# last point's gold is well below the best one on the way (PPO's ends near where it started), and both
+# fitted β are positive — the curves bend down, as in Gao et al. Best-of-n's own samples held much better
+# answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
+# within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
+# on both tracks and the rest on the world; on other data, read the printed numbers: the stand-in gold is a
+# second proxy, and how well it stood in is the accuracy printed at the top.
 
 # %%
 assert all(math.isfinite(r["kl"]) for r in run)
 assert run[-1]["kl"] > run[0]["kl"], "without a KL penalty the policy drifts from SFT"
 if data.is_world:
     assert run[-1]["proxy"] - run[-1]["gold"] > run[0]["proxy"] - run[0]["gold"], "the proxy outruns gold"
-    for rows in (bon, run):  # at the end: the proxy up, gold below its start
-        assert rows[-1]["proxy"] > 0 > rows[-1]["gold"]
+    for rows in (bon, run):  # at the end: the proxy at its highest, gold well below its best on the way
+        assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
+        assert rows[-1]["gold"] < max(r["gold"] for r in rows) - 0.1, "gold rises, then falls back"
+    assert abs(run[-1]["gold"] - run[0]["gold"]) < 0.2, "PPO's gold ends near where it started"
     assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"
-    assert bon[-1]["oracle"] > 0 > bon[-1]["gold"], "the samples held better answers than the proxy picked"
+    assert bon[-1]["oracle"] > bon[-1]["gold"] + 0.3, "the samples held much better answers than the proxy picked"
     assert max(r["proxy"] for r in run if r["kl"] <= bon[-1]["kl"]) < bon[-1]["proxy"], "RL: less proxy per KL"
 
 # %% [markdown]

@@ -77,7 +77,7 @@ assert check_dpo_loss(my_dpo_loss)
 
 # %%
 BETA = profile.dpo_beta
-human_pairs = data.human_pairs(profile.rm_pairs)
+human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
 policy = stages.dpo(profile, human_pairs, course_path("sft"), course_path("policy_dpo"), reuse=False)
 stats = stages.training_log(course_path("policy_dpo"))  # one dict per step: loss, reward_accuracy, reward_margin
 
@@ -108,7 +108,7 @@ assert sum(s["loss"] for s in stats[-10:]) < sum(s["loss"] for s in stats[:10]),
 from rlcore.dpo import implicit_rewards
 from rlcore.reward import pair_rewards, preference_accuracy
 
-test = data.test_pairs(profile.rm_test_pairs)
+test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA))
 reward_model = load_reward_model(profile)

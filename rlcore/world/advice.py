@@ -1,4 +1,4 @@
-"""World v2, sensitive family: health worries about a part of the body (or a pet), composed from
+"""The world's sensitive family: health worries about a part of the body (or a pet), composed from
 subject x symptom x how long.
 
 "My knee has been swollen for a week. Should I be worried?" The right answer is careful: it says it is not
@@ -20,10 +20,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, alternation, capital, check_split, count, has, sample, split_tasks,
-                                   TaskPrompt, text_components, weighted, write_parts)
-from rlcore.world.content import EVASIONS, REFUSALS
-from rlcore.world.generator import hh
+from rlcore.world.compose import (EVASIONS, PREFACES, REFUSAL_KEYS, REFUSALS, TaskPrompt, alternation, capital,
+                                   check_split, count, has, hh, sample, split_tasks, text_components, weighted,
+                                   write_parts)
 
 # subject: (the professional it needs, how the person speaks of it (possessive "my ...", verb agreement))
 SUBJECTS = {

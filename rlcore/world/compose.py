@@ -1,4 +1,4 @@
-"""What every family of world v2 is made of: hashed splits, answers written from parts, and phrase checks.
+"""What every family of the world is made of: hashed splits, answers written from parts, and phrase checks.
 
 A family (``tasks`` for how-to requests, ``harm``, ``support``, ``advice``, ``posts``) composes a request
 from parts; the request's right answer is a list of *parts* (key phrase, wordings), and the gold judge
@@ -13,9 +13,58 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from rlcore.world.content import REFUSAL_MARKERS as REFUSAL_KEYS  # noqa: F401 (the families import it from here)
-from rlcore.world.generator import _capital as capital
-from rlcore.world.gold import _norm, _words, text_faults
+# --------------------------------------------------------------------------- phrases every family uses
+NAMES = ["Sam", "Alex", "Jordan", "Maya", "Leo", "Nina", "Omar", "Priya", "Ben", "Chloe", "Hugo", "Iris",
+         "Ravi", "Zoe", "Tom", "Lina"]
+REFUSALS = ["I can't help with that.", "Sorry, I won't help with that.", "I am not able to help with that."]
+REFUSAL_KEYS = ["i can't help with that", "i won't help with that", "i am not able to help with that"]
+EVASIONS = ["That is an interesting question.", "There are many things to think about here.",
+            "It depends on a lot of things.", "People have different views on this."]
+_WORD = re.compile(r"[a-z']+")
+
+
+def hh(request: str) -> str:
+    """A single-turn conversation prompt in HH-RLHF format."""
+    return f"\n\nHuman: {request}\n\nAssistant:"
+
+
+def last_human_turn(prompt: str) -> str:
+    """The text of the last "Human:" turn of an HH-format conversation (the whole prompt if none)."""
+    if "Human:" not in prompt:
+        return prompt.strip()
+    turn = prompt.rsplit("Human:", 1)[1]
+    return turn.split("\n\nAssistant:", 1)[0].strip()
+
+
+class NotAWorldPrompt(ValueError):
+    """A prompt the synthetic world did not write: the gold judge cannot score answers to it."""
+
+    def __init__(self, prompt: str):
+        start = prompt[:60] + ("..." if len(prompt) > 60 else "")
+        super().__init__(f"the gold judge only knows the synthetic world's prompts (rlcore.world.prompts), not "
+                         f"{start!r}; judge other data with an AI judge (rlcore.labeler.AILabeler)")
+
+
+def capital(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def norm(text: str) -> str:
+    """Lower case, single spaces: the form every phrase check reads."""
+    return " ".join(text.lower().split())
+
+
+def split_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def text_faults(text: str, words: list[str]) -> dict[str, float]:
+    """Faults of any response text (normalised ``text``, its ``words``): "degenerate" (1 for fewer than two
+    words or a response that writes a "Human:"/"Assistant:" turn) and "repetition" (the share of repeated
+    4-grams)."""
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return {"degenerate": 1.0 if len(words) < 2 or "human:" in text or "assistant:" in text else 0.0,
+            "repetition": 1.0 - len(set(grams)) / len(grams) if grams else 0.0}
 
 
 @dataclass(frozen=True)
@@ -59,8 +108,8 @@ def text_components(weights: dict, response: str, ideal_words: int, slope: float
     """(normalised text, components): every component of ``weights`` at 0 but what any text is judged on —
     degenerate text, repeated 4-grams, and length: 1/20 per word past 1.5 x ``ideal_words``, 1/``slope``
     per word past ``ideal_words``."""
-    text = _norm(response)
-    words = _words(text)
+    text = norm(response)
+    words = split_words(text)
     c = dict.fromkeys(weights, 0.0)
     c.update(text_faults(text, words))
     c["length"] = max(0, len(words) - 1.5 * ideal_words) / 20.0 + max(0, len(words) - ideal_words) / slope

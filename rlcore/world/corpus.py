@@ -1,16 +1,21 @@
-"""The pretraining corpus of the world: simulated "web text" the tiny models learn language from.
+"""The world's text for the shipped models: the "web" they are pretrained on, and the judgement documents
+that tune the labeler into a judge.
 
-Three kinds of documents, each ending with the EOS text ``<|endoftext|>``:
+Pretraining corpus (:func:`corpus`), each document ending with ``<|endoftext|>``:
 
-* dialogues whose responses follow a realistic *mixture* of styles — mostly mediocre, often
-  harmful on harmful requests — so the pretrained base model is not yet aligned;
-* judgement documents in the AI labeler's format (``rlcore.formats.labeler_prompt``), written by
-  noisy commenters, some of them with a habit of picking the first response; some give a short
-  rationale before the verdict;
-* critique / revision documents in the constitutional-AI format;
-* rating documents: one response and a 1-10 rating by a noisy rater (the direct-scoring format).
+* dialogues (most of it): a prompt of any split — the web has seen every kind of request, test and
+  held-out ones included, as a real base model has — answered in a style drawn from the family's
+  ``WEB_MIX``: mostly not the best style, and harmful requests mostly complied with, so the base model is
+  neither helpful nor harmless yet;
+* judgement documents in the AI labeler's format (``rlcore.formats.labeler_prompt``), written by noisy
+  commenters, some of whom habitually pick the first response;
+* rating documents (one response, a 1-10 rating) and critique / revision documents (Bai et al. 2022).
 
-Judgement and critique documents use train-split prompts only, so held-out pairs stay unseen.
+Judgement, rating and critique documents use train tasks only, so no held-out task is ever judged in
+training. :func:`judgements` makes the labeler's tuning data: comparisons of two answers on one train prompt
+— minimal contrasts (one part differs) and pairs of two demonstrations (good, not perfect, as an SFT
+policy writes) — with gold's verdict; an instruction-tuned LLM is what RLAIF uses as a labeler, and this
+tuning is ours.
 """
 
 from __future__ import annotations
@@ -19,143 +24,122 @@ import math
 import random
 
 from rlcore import formats as F
-from rlcore.world import content as C
-from rlcore.world.generator import BEST_STYLE, FAMILIES, STYLES, make_prompt, respond
-from rlcore.world.gold import gold_components, gold_score, WEIGHTS
+from rlcore.world.generator import WorldPrompt, best_answer, contrast_pair, demonstration, respond, sample_prompts
+from rlcore.world.gold import gold_components, gold_score
 
-EOS = C.EOT
-
-# How the "web" answers each family: mostly not the best style (base model harmless rate well < 50%).
-WEB_STYLE_MIX = {
-    "benign": {"helpful": 0.30, "slip": 0.15, "missing_step": 0.15, "off_topic": 0.10, "evasive": 0.10,
-               "refusal": 0.05, "verbose": 0.15},
-    "harmful": {"compliance": 0.65, "refusal": 0.10, "refusal_alternative": 0.08, "evasive": 0.10, "off_topic": 0.07},
-    "emotional": {"empathetic": 0.25, "dismissive": 0.30, "empathy_only": 0.15, "evasive": 0.15, "verbose": 0.15},
-    "sensitive": {"careful": 0.20, "overconfident": 0.35, "alarmist": 0.15, "referral_only": 0.15, "evasive": 0.15},
-    "summary": {"good": 0.30, "incomplete": 0.20, "wrong_fact": 0.15, "copy": 0.25, "evasive": 0.10},
+EOS = "<|endoftext|>"
+# How the "web" answers each family: mostly not the best style (harmful requests mostly complied with).
+WEB_MIX = {
+    "benign": {"helpful": 0.25, "missing_step": 0.15, "two_missing": 0.10, "swapped": 0.10, "slip": 0.15,
+               "off_topic": 0.08, "refusal": 0.04, "evasive": 0.05, "verbose": 0.08},
+    "harmful": {"compliance": 0.45, "partial_compliance": 0.15, "refusal": 0.10, "refusal_reason": 0.05,
+                "refusal_alternative": 0.04, "wrong_alternative": 0.04, "lecture": 0.04, "evasive": 0.08,
+                "off_topic": 0.05},
+    "emotional": {"empathetic": 0.20, "empathy_only": 0.15, "advice_only": 0.15, "one_support": 0.10,
+                  "wrong_support": 0.10, "dismissive": 0.15, "refusal": 0.03, "evasive": 0.07, "verbose": 0.05},
+    "sensitive": {"careful": 0.20, "referral_only": 0.15, "self_care_only": 0.15, "wrong_professional": 0.10,
+                  "wrong_timing": 0.10, "overconfident": 0.15, "alarmist": 0.07, "refusal": 0.03, "evasive": 0.05},
+    "summary": {"good": 0.25, "missing_point": 0.20, "wrong_fact": 0.12, "copy": 0.20, "padded": 0.10,
+                "no_name": 0.08, "evasive": 0.03, "refusal": 0.02},
 }
-
-# Commenters who write judgement documents: (share, Bradley-Terry temperature, first-position habit).
-COMMENTERS = [(0.45, 0.4, 0.0), (0.30, 1.0, 0.0), (0.25, 1.0, 0.45)]
-
-_REASONS = {
-    "harm": ("gives no harmful instructions", "gives harmful instructions"),
-    "helpfulness": ("answers the request better", "leaves out what was asked"),
-    "wrong": ("stays accurate", "includes wrong or made up content"),
-    "empathy": ("is more caring", "is dismissive"),
-    "over_refusal": ("answers a harmless request", "refuses a harmless request"),
-    "length": ("is concise", "is too long"),
-    "repetition": ("does not repeat itself", "repeats itself"),
-    "oov": ("is clearly written", "is garbled"),
-    "degenerate": ("is a real answer", "is not a real answer"),
-}
+SPLIT_SHARES = {"train": 0.8, "test": 0.1, "ood": 0.1}  # of the web's dialogues
+CORPUS_MIX = {"dialogue": 0.80, "judgement": 0.10, "rating": 0.05, "critique": 0.05}
+# Commenters who write judgement documents on the web: (share, Bradley-Terry temperature, first-slot habit).
+COMMENTERS = [(0.4, 0.5, 0.0), (0.3, 1.5, 0.0), (0.3, 1.0, 0.5)]
 
 
-def web_response(prompt, rng: random.Random) -> str:
-    mix = WEB_STYLE_MIX[prompt.family]
-    style = rng.choices(list(mix), list(mix.values()))[0]
-    return respond(prompt, style, rng)
+def principles(family: str) -> list[str]:
+    return F.SUMMARY_PRINCIPLES if family == "summary" else F.HH_PRINCIPLES
 
 
-def rationale(prompt: str, response_1: str, response_2: str) -> tuple[str, int]:
-    """A one-sentence reason naming the component that decides the gold preference, and the winner."""
-    c1, c2 = gold_components(prompt, response_1), gold_components(prompt, response_2)
-    diffs = {k: WEIGHTS[k] * (c1[k] - c2[k]) for k in WEIGHTS}
-    winner = 1 if gold_score(prompt, response_1) >= gold_score(prompt, response_2) else 2
-    sign = 1 if winner == 1 else -1
-    component = max(diffs, key=lambda k: sign * diffs[k])
-    loser = 3 - winner
-    good, bad = _REASONS[component]
-    # Say something about the winner when it scores *high* on a good thing, else about the loser.
-    if component in ("helpfulness", "empathy"):
-        return f"Response {winner} {good}.", winner
-    return f"Response {loser} {bad}.", winner
+def web_response(p: WorldPrompt, rng: random.Random) -> str:
+    mix = WEB_MIX[p.family]
+    return respond(p, rng.choices(list(mix), list(mix.values()))[0], rng)
 
 
-def judgement_document(prompt_obj, rng: random.Random, with_rationale: bool | None = None) -> str:
-    prompt = prompt_obj.text
-    while True:
-        s1, s2 = rng.sample(STYLES[prompt_obj.family], 2)
-        r1, r2 = respond(prompt_obj, s1, rng), respond(prompt_obj, s2, rng)
-        diff = gold_score(prompt, r1) - gold_score(prompt, r2)
-        if abs(diff) > 1e-6:
-            break
-    principles = F.SUMMARY_PRINCIPLES if prompt_obj.family == "summary" else F.HH_PRINCIPLES
-    text = F.labeler_prompt(rng.choice(principles), prompt, r1, r2)
-    if with_rationale is None:
-        with_rationale = rng.random() < 0.3
-    if with_rationale:  # careful commenters: the verdict follows the rationale, which follows gold
-        reason, verdict = rationale(prompt, r1, r2)
-        return f"{text}{F.RATIONALE_START} {reason}\n{F.VERDICT_ENDING}{verdict}{EOS}"
-    _, temperature, first_habit = rng.choices(COMMENTERS, [c[0] for c in COMMENTERS])[0]
-    if rng.random() < first_habit:
-        verdict = 1
+def comparison(p: WorldPrompt, rng: random.Random) -> tuple[str, str]:
+    """Two answers to ``p`` whose gold scores differ, in a random order: a minimal contrast half the time,
+    else two demonstrations (or a demonstration and a web answer when the two tie)."""
+    if rng.random() < 0.5:
+        good, bad, _ = contrast_pair(p, rng)
+        pair = [good, bad]
     else:
-        verdict = 1 if rng.random() < 1.0 / (1.0 + math.exp(-diff / temperature)) else 2
-    return f"{text}{F.VERDICT_ENDING}{verdict}{EOS}"
+        pair = [demonstration(p, rng), demonstration(p, rng)]
+        while gold_score(p, pair[0]) == gold_score(p, pair[1]):
+            pair[1] = web_response(p, rng) if rng.random() < 0.5 else demonstration(p, rng)
+    rng.shuffle(pair)
+    return pair[0], pair[1]
 
 
-def critique_text(prompt: str, response: str, principle: str) -> str:
-    c = gold_components(prompt, response)
+def judgement(p: WorldPrompt, rng: random.Random) -> tuple[str, str]:
+    """(labeler text ending in "Preferred Response=", gold's verdict "1" or "2") for a comparison on ``p``."""
+    a, b = comparison(p, rng)
+    text = F.labeler_prompt(rng.choice(principles(p.family)), p.text, a, b) + F.VERDICT_ENDING
+    return text, "1" if gold_score(p, a) > gold_score(p, b) else "2"
+
+
+def web_judgement(p: WorldPrompt, rng: random.Random) -> str:
+    """A judgement document by a web commenter: Bradley-Terry on gold, some with a first-slot habit."""
+    a, b = comparison(p, rng)
+    _, temperature, habit = rng.choices(COMMENTERS, [c[0] for c in COMMENTERS])[0]
+    gap = gold_score(p, a) - gold_score(p, b)
+    first = rng.random() < habit or rng.random() < 1.0 / (1.0 + math.exp(-gap / temperature))
+    text = F.labeler_prompt(rng.choice(principles(p.family)), p.text, a, b)
+    return f"{text}{F.VERDICT_ENDING}{1 if first else 2}{EOS}"
+
+
+def rating(p: WorldPrompt, rng: random.Random, noise: float = 1.0) -> str:
+    """A rating document: one web answer and a noisy 1-10 rating, round(6 + 1.5 x gold + noise)."""
+    response = web_response(p, rng)
+    score = int(min(10, max(1, round(6 + 1.5 * gold_score(p, response) + rng.gauss(0.0, noise)))))
+    return f"{F.rating_prompt(rng.choice(principles(p.family)), p.text, response)}{score}{EOS}"
+
+
+def critique_text(p: WorldPrompt, response: str, principle: str) -> str:
+    """What a critic says of ``response`` under ``principle`` ("harm", "care" or "helpful"), from gold."""
+    c = gold_components(p, response)
     if principle == "harm":
         return "The response gives harmful instructions." if c["harm"] else "The response is safe."
     if principle == "care":
-        return "The response is dismissive." if c["empathy"] < 0 else "The response is kind enough."
+        return "The response is dismissive." if c.get("empathy", 0.0) <= 0 else "The response is kind enough."
     return "The response leaves out what was asked." if c["helpfulness"] < 1 else "The response answers the question."
 
 
-def critique_document(prompt_obj, rng: random.Random) -> str:
-    principle = {"harmful": "harm", "emotional": "care"}.get(prompt_obj.family, "helpful")
-    initial = web_response(prompt_obj, rng)
-    critique = " " + critique_text(prompt_obj.text, initial, principle)
-    best = respond(prompt_obj, BEST_STYLE[prompt_obj.family], rng)
-    revision = best if rng.random() < 0.85 else web_response(prompt_obj, rng)  # revisers are not perfect
-    return f"{F.revision_prompt(prompt_obj.text, initial, critique, principle)}{revision}{EOS}"
-
-
-def rating_document(prompt_obj, rng: random.Random) -> str:
-    from rlcore.world.humans import likert_rating
-
-    response = respond(prompt_obj, rng.choice(STYLES[prompt_obj.family]), rng)
-    principles = F.SUMMARY_PRINCIPLES if prompt_obj.family == "summary" else F.HH_PRINCIPLES
-    rating = likert_rating(prompt_obj.text, response, rng)
-    return f"{F.rating_prompt(rng.choice(principles), prompt_obj.text, response)}{rating}{EOS}"
-
-
-CORPUS_MIX = {"dialogue": 0.50, "judgement": 0.32, "critique": 0.10, "rating": 0.08}
+def critique(p: WorldPrompt, rng: random.Random) -> str:
+    """A critique / revision document: a web answer, a critique from gold, and a revision that is the best
+    answer 85% of the time (revisers are not perfect)."""
+    principle = {"harmful": "harm", "emotional": "care"}.get(p.family, "helpful")
+    initial = web_response(p, rng)
+    revision = best_answer(p, rng) if rng.random() < 0.85 else web_response(p, rng)
+    return (f"{F.revision_prompt(p.text, initial, ' ' + critique_text(p, initial, principle), principle)}"
+            f"{revision}{EOS}")
 
 
 def corpus(n_documents: int, seed: int = 0) -> list[str]:
     """``n_documents`` documents of the world's web text (deterministic under ``seed``)."""
     if n_documents <= 0:
         raise ValueError(f"n_documents must be > 0, got {n_documents}")
-    rng = random.Random(f"corpus-{seed}")
+    rng = random.Random(f"v2-corpus-{seed}")
+    kinds, shares = list(CORPUS_MIX), list(CORPUS_MIX.values())
+    splits, split_shares = list(SPLIT_SHARES), list(SPLIT_SHARES.values())
     docs = []
-    kinds, weights = list(CORPUS_MIX), list(CORPUS_MIX.values())
-    families = list(FAMILIES)
-    for _ in range(n_documents):
-        kind = rng.choices(kinds, weights)[0]
-        if kind == "dialogue":  # the web talks about every topic, test topics included
-            split = "train" if rng.random() < 0.8 else "test"
-            p = make_prompt(rng.choice(families), split, rng)
-            docs.append(f"{p.text}{web_response(p, rng)}{EOS}")
+    for k in range(n_documents):
+        kind = rng.choices(kinds, shares)[0]
+        split = rng.choices(splits, split_shares)[0] if kind == "dialogue" else "train"
+        p = sample_prompts(split, 1, seed * 1000003 + k)[0]
+        if kind == "dialogue":
+            docs.append(p.text + web_response(p, rng) + EOS)
         elif kind == "judgement":
-            docs.append(judgement_document(make_prompt(rng.choice(families), "train", rng), rng))
-        elif kind == "critique":
-            docs.append(critique_document(make_prompt(rng.choice(families), "train", rng), rng))
+            docs.append(web_judgement(p, rng))
+        elif kind == "rating":
+            docs.append(rating(p, rng))
         else:
-            docs.append(rating_document(make_prompt(rng.choice(families), "train", rng), rng))
+            docs.append(critique(p, rng))
     return docs
 
 
-def judgement_corpus(n_documents: int, seed: int = 0) -> list[str]:
-    """Only judgement and rating documents (train-split prompts): the "instruction tuning" that makes
-    the labeler model an off-the-shelf judge, like the instruction-tuned LLMs RLAIF uses as labelers."""
-    if n_documents <= 0:
-        raise ValueError(f"n_documents must be > 0, got {n_documents}")
-    rng = random.Random(f"judgements-{seed}")
-    docs = []
-    for _ in range(n_documents):
-        p = make_prompt(rng.choice(list(FAMILIES)), "train", rng)
-        docs.append(judgement_document(p, rng) if rng.random() < 0.85 else rating_document(p, rng))
-    return docs
+def judgements(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """The labeler's tuning data: ``n`` (text, verdict) comparisons on train prompts, verdicts by gold."""
+    rng = random.Random(f"v2-judgements-{seed}")
+    rows = [judgement(p, rng) for p in sample_prompts("train", n, seed + 50021)]
+    return [t for t, _ in rows], [v for _, v in rows]

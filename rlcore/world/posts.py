@@ -1,4 +1,4 @@
-"""World v2, summary family: forum posts composed from an event, a complication and a question (plus
+"""The world's summary family: forum posts composed from an event, a complication and a question (plus
 the poster's name and details that do not matter), to be summarised in one sentence.
 
 "Summarise this post: Hi, I am Maya. Last month I adopted a rescue dog. I live in a small flat. My
@@ -19,10 +19,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import (REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks, TaskPrompt,
-                                   text_components, weighted)
-from rlcore.world.content import EVASIONS, NAMES, REFUSALS
-from rlcore.world.generator import hh
+from rlcore.world.compose import (EVASIONS, NAMES, REFUSAL_KEYS, REFUSALS, TaskPrompt, capital, check_split, count,
+                                   has, hh, sample, split_tasks, text_components, weighted)
 
 EVENTS = ["adopted a rescue dog", "started a new job", "bought an old car", "signed up for a marathon",
           "started learning the piano", "planned a trip abroad", "opened a small bakery", "moved in with a partner",

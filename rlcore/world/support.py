@@ -1,4 +1,4 @@
-"""World v2, emotional-support family: a feeling x a situation, the situation from one of eight areas of life.
+"""The world's emotional-support family: a feeling x a situation, the situation from one of eight areas of life.
 
 "I feel lonely because I moved to a new city." The right answer names the feeling with empathy ("it makes
 sense to feel lonely"), reflects the situation ("a move like that"), and suggests the two things that help
@@ -18,10 +18,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import (PREFACES, REFUSAL_KEYS, capital, check_split, count, has, sample, split_tasks,
-                                   TaskPrompt, text_components, weighted, write_parts)
-from rlcore.world.content import EVASIONS, REFUSALS
-from rlcore.world.generator import hh
+from rlcore.world.compose import (EVASIONS, PREFACES, REFUSAL_KEYS, REFUSALS, TaskPrompt, capital, check_split, count,
+                                   has, hh, sample, split_tasks, text_components, weighted, write_parts)
 
 FEELINGS = ["sad", "lonely", "anxious", "stressed", "overwhelmed", "hurt", "scared", "angry", "worried", "exhausted"]
 # area: (two supports that help there, situations as (what happened, how the answer reflects it))

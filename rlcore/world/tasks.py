@@ -1,4 +1,4 @@
-"""World v2, benign family (prototype): compositional how-to tasks whose right answer follows from the request.
+"""The world's benign family: compositional how-to tasks whose right answer follows from the request.
 
 A task is (verb, material, object): "How do I clean my wooden chair?". Its right answer is the verb's
 procedure of four steps, in order; two steps are the verb's own ("clear everything off the chair"), two
@@ -23,9 +23,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from rlcore.world.compose import TaskPrompt, alternation, check_split, hash_split, sample, text_components, weighted
-from rlcore.world.content import EVASIONS, NAMES, REFUSALS
-from rlcore.world.generator import _capital, hh
+from rlcore.world.compose import (EVASIONS, NAMES, REFUSALS, TaskPrompt, alternation, capital, check_split,
+                                   hash_split, hh, sample, text_components, weighted)
 
 # --------------------------------------------------------------------------- materials
 # What each material needs, by kind. Every phrase is unique in the table, so the gold judge can tell
@@ -302,10 +301,10 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
             inner = wordings[0]
         else:
             inner = ", then ".join(wordings[:-1]) + f", and finally {wordings[-1]}"
-        body = (intro + inner + ".") if intro else _capital(inner) + "."
+        body = (intro + inner + ".") if intro else capital(inner) + "."
     else:  # a numbered list
-        items = " ".join(f"{k + 1}. {_capital(w)}." for k, w in enumerate(wordings))
-        body = f"{_capital(intro.rstrip(', ')) + ':' if intro else 'Here are the steps:'} {items}"
+        items = " ".join(f"{k + 1}. {capital(w)}." for k, w in enumerate(wordings))
+        body = f"{capital(intro.rstrip(', ')) + ':' if intro else 'Here are the steps:'} {items}"
     parts = []
     if opener:
         parts.append(rng.choice(OPENERS))

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""Measure world v2's models (issue #16): the base model, the labeler as a judge, and a pipeline run.
+"""Measure the world's models: the base model, the labeler as a judge, and a pipeline run.
 
-    python scripts/pretrain_world_models.py --world v2 --out runs/assets_v2
-    rlcore pipeline --profile tiny-v2 --policy-model runs/assets_v2/tiny \\
-        --labeler-model runs/assets_v2/tiny-labeler --out runs/pipeline_v2
-    python scripts/measure_world_v2.py --assets runs/assets_v2 --run runs/pipeline_v2 [--n 300]
+    rlcore pipeline --profile tiny --out runs/pipeline
+    python scripts/measure_world.py --run runs/pipeline [--assets DIR] [--n 300]
+
+``--assets``: a folder holding tiny/ and tiny-labeler/ (default: the shipped models; give the folder
+``scripts/pretrain_world_models.py --out`` wrote to measure new ones, with a pipeline run made on them).
 
 Prints one JSON object, on i.i.d. test prompts and on OOD prompts (held-out parts) side by side:
 
@@ -42,13 +43,13 @@ from rlcore.labeler import AILabeler
 from rlcore.models import load_frozen, load_reward_model
 from rlcore.reward import pair_rewards, preference_accuracy
 from rlcore.stages import is_done
-from rlcore.world import v2
+from rlcore import world
 
 
 def deciding_component(prompt: str, a: str, b: str) -> str:
     """The family and the gold component that contributes most to the gap between a and b."""
-    p = v2.parse(prompt)
-    ca, cb, w = v2.gold_components(p, a), v2.gold_components(p, b), v2.weights(p.family)
+    p = world.parse_prompt(prompt)
+    ca, cb, w = world.gold_components(p, a), world.gold_components(p, b), world.weights(p.family)
     gaps = {k: w[k] * (ca[k] - cb[k]) for k in ca}
     return f"{p.family}/{max(gaps, key=lambda k: abs(gaps[k]))}"
 
@@ -56,7 +57,7 @@ def deciding_component(prompt: str, a: str, b: str) -> str:
 def contrasts(split: str, n: int, seed: int) -> list[tuple[str, str, str, str]]:
     """``n`` minimal contrasts (prompt, better, worse, kind) on ``split`` prompts."""
     rng = random.Random(f"measure-contrasts-{seed}")
-    return [(p.text, *v2.contrast_pair(p, rng)) for p in v2.sample_prompts(split, n, seed + 17)]
+    return [(p.text, *world.contrast_pair(p, rng)) for p in world.sample_prompts(split, n, seed + 17)]
 
 
 def by_key(keys: list[str], correct: list[bool]) -> dict:
@@ -82,19 +83,19 @@ def likelihood_prefers_first(model, tokenizer, pairs: list[PreferencePair]) -> l
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--assets", required=True, help="folder holding tiny/ and tiny-labeler/ (world v2)")
-    parser.add_argument("--run", required=True, help="a finished `rlcore pipeline --profile tiny-v2` run")
+    parser.add_argument("--assets", default=None, help="folder holding tiny/ and tiny-labeler/ (default: the shipped ones)")
+    parser.add_argument("--run", required=True, help="a finished `rlcore pipeline --profile tiny` run")
     parser.add_argument("--n", type=int, default=300, help="pairs and prompts per split")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     start = time.time()
-    profile = get_profile("tiny-v2", policy_model=os.path.join(args.assets, "tiny"),
-                          labeler_model=os.path.join(args.assets, "tiny-labeler"))
+    models = {name: os.path.join(args.assets, name) if args.assets else name for name in ("tiny", "tiny-labeler")}
+    profile = get_profile("tiny", policy_model=models["tiny"], labeler_model=models["tiny-labeler"])
     data = course_data(profile)
     sft, tokenizer = load_frozen(os.path.join(args.run, "sft"), profile)
     rm = load_reward_model(os.path.join(args.run, "rm_human"), profile)
-    labelers = {name: load_frozen(os.path.join(args.assets, name), profile) for name in ("tiny", "tiny-labeler")}
+    labelers = {name: load_frozen(path, profile) for name, path in models.items()}
     dpo_path = os.path.join(args.run, "policy_dpo")
     dpo = load_frozen(dpo_path, profile)[0] if is_done(dpo_path) else None
     report = {}
@@ -106,18 +107,18 @@ def main(argv=None) -> int:
                                                                           max_new_tokens=profile.max_new_tokens),
                                                 judge=data.judge()),
             "base_mean_gold": mean_gold(prompts, sample_responses(base, base_tok, prompts,
-                                                                  max_new_tokens=profile.max_new_tokens), v2),
+                                                                  max_new_tokens=profile.max_new_tokens)),
         }
         pairs = data.test_pairs(args.n, policy=(sft, tokenizer), split=split)  # gold's winner first
         rng = random.Random(f"measure-order-{split}")
         triples = [(p.prompt, p.chosen, p.rejected) if rng.random() < 0.5 else (p.prompt, p.rejected, p.chosen)
                    for p in pairs]
-        gold_first = [v2.gold_score(p, a) > v2.gold_score(p, b) for p, a, b in triples]
+        gold_first = [world.gold_score(p, a) > world.gold_score(p, b) for p, a, b in triples]
         kinds = contrasts(split, args.n, seed=profile.seed)
         keys = [deciding_component(p, a, b) for p, a, b in triples]
         for name, (model, tok) in labelers.items():
             labeler = AILabeler(model, tok, swap=True, seed=profile.seed)
-            out[f"{name}_as_labeler"] = labeler_alignment(labeler, triples, world=v2)
+            out[f"{name}_as_labeler"] = labeler_alignment(labeler, triples)
             probs = labeler.prefer_batch([p for p, _, _ in triples], [a for _, a, _ in triples],
                                          [b for _, _, b in triples], swap=True)["p"]
             out[f"{name}_by_component"] = by_key(keys, ((probs > 0.5) == torch.tensor(gold_first)).tolist())
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
         out["rm_human_accuracy"] = round((chosen > rejected).float().mean().item(), 3)
         out["rm_human_by_component"] = by_key([deciding_component(p.prompt, p.chosen, p.rejected) for p in pairs],
                                               (chosen > rejected).tolist())
-        gaps = [gap_bucket(v2.gold_score(p.prompt, p.chosen) - v2.gold_score(p.prompt, p.rejected)) for p in pairs]
+        gaps = [gap_bucket(world.gold_score(p.prompt, p.chosen) - world.gold_score(p.prompt, p.rejected)) for p in pairs]
         out["rm_human_by_gap"] = by_key(gaps, (chosen > rejected).tolist())
         contrast_pairs = [PreferencePair(p, g, b) for p, g, b, _ in kinds]
         chosen, rejected = pair_rewards(rm, tokenizer, contrast_pairs)
