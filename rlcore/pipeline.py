@@ -71,10 +71,11 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     # 2. Reward models: human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human labels to
     #    ground it, AI labels for the rest -----------------------------------------------------------
     policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
-    test_pairs = data.test_pairs(profile.rm_test_pairs, policy=policy)
-    human = data.human_pairs(profile.rm_pairs, policy=policy)
+    test_pairs = timed("test_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy))
+    human = timed("human_pairs", lambda: data.human_pairs(profile.rm_pairs, policy=policy))
     # the world's out-of-distribution split (held-out parts): more gold-labelled pairs, reported beside
-    more_pairs = {"ood": data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")} if data.is_world else {}
+    more_pairs = ({"ood": timed("ood_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood"))}
+                  if data.is_world else {})
 
     def ai() -> list[dict]:
         return stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log, policy=policy)
