@@ -1,0 +1,13 @@
+"""nbval settings for the course notebooks (infrastructure, not part of any lesson).
+
+nbval waits 5 s for each output message after a cell finishes; a cell that streams hundreds of progress-bar
+updates on a busy 2-core machine can exceed that and fail although it ran. Wait up to a minute instead.
+"""
+
+OUTPUT_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's notebook cells
+            item.output_timeout = OUTPUT_TIMEOUT_S
