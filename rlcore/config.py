@@ -155,10 +155,11 @@ PROFILES: dict[str, Profile] = {
         name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world", judge_model="tiny",
         device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000, rm_lr=3e-4, rm_epochs=2,
         ppo_lr=2e-5, init_kl_coef=0.1, contrast_share=0.5,
-        # PPO stops where the gold win rate over SFT peaks on validation prompts (train-split prompts no
-        # stage uses; scripts/measure_pipeline_stopping.py): later the policy exploits its reward model
-        # (over-optimisation, Gao et al. 2022; lesson 09).
-        ppo_steps=20,
+        # PPO's length comes from the gold win rate over SFT on validation prompts (train-split prompts no
+        # stage uses; scripts/measure_pipeline_stopping.py): it still rises at 40 steps for every reward model,
+        # so the run stops where the CPU budget does, not at a peak. Without the KL brake the policy soon
+        # exploits its reward model instead (over-optimisation, Gao et al. 2022; lesson 09).
+        ppo_steps=40,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",

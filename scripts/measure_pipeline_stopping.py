@@ -10,7 +10,7 @@ gold judge. The first k steps of this run are the pipeline's whole run with ``pp
 run gives every stopping point. Then DPO for 1 and 2 epochs.
 
 ``--split train`` (the default) evaluates on *validation* prompts: train-split prompts drawn with a
-seed no stage uses. That is where the tiny profile's choices (20 PPO steps, 1 DPO epoch) come from;
+seed no stage uses. That is where the tiny profile's choices (40 PPO steps, 1 DPO epoch) come from;
 ``--split test`` shows the same curves on the held-out prompts of the report. Prints one JSON object.
 About 5 minutes on 2 CPU cores.
 """

@@ -110,6 +110,11 @@ axes[0].set_ylabel("loss")
 axes[0].legend()
 plt.show()
 
+# Past 1 + epsilon with a positive advantage the loss is flat: no gradient pushes the ratio further.
+log_ratio = torch.tensor([[1.3]]).log().requires_grad_()
+policy_loss(log_ratio, torch.zeros(1, 1), torch.tensor([[1.0]]), torch.ones(1, 1)).backward()
+assert log_ratio.grad.item() == 0.0, "the clipped loss gives no gradient past the clip"
+
 # %% [markdown]
 # **Exercise (10 min, ★★).** Write the clipped loss with a mask (mean over valid tokens only).
 
@@ -132,7 +137,7 @@ assert check_policy_loss(my_policy_loss)
 # With $x = \log\pi(a) - \log\pi_\text{ref}(a)$ for a sampled token: **k1** $= x$ and
 # **k3** $= (e^{-x} - 1) + x$ (Schulman 2020). Both average to the true KL. k3 is never negative, and
 # when the policy is close to the reference — the RLHF regime — it varies much less than k1; far from
-# the reference it can vary more. Computing $e^{-x} - 1$ as `expm1(-x)` keeps it exact when $x$ is tiny.
+# the reference that advantage shrinks, and where $e^{-x}$ gets large k3 can even vary more (Schulman 2020). Computing $e^{-x} - 1$ as `expm1(-x)` keeps it exact when $x$ is tiny.
 
 # %%
 from rlcore.ppo import kl_penalty
@@ -140,7 +145,7 @@ from rlcore.ppo import kl_penalty
 g = torch.Generator().manual_seed(0)
 logits = torch.randn(8, generator=g)
 p = torch.softmax(logits, 0)
-std = {}
+std, error, negative = {}, {}, {}
 for name, shift in (("close", 0.2), ("far", 1.5)):
     q = torch.softmax(logits + shift * torch.randn(8, generator=g), 0)
     exact = (p * (p / q).log()).sum().item()
@@ -148,13 +153,19 @@ for name, shift in (("close", 0.2), ("far", 1.5)):
     for est in ("k1", "k3"):
         k = kl_penalty(p.log()[samples], q.log()[samples], est)
         std[name, est] = k.std().item()
+        error[name, est] = abs(k.mean().item() - exact) / exact  # relative error of the estimate
+        negative[name, est] = (k < 0).float().mean().item()
         print(f"{name:>5} {est}: mean {k.mean():.4f} (exact {exact:.4f}), std {k.std():.3f}, "
               f"share negative {(k < 0).float().mean():.2f}")
-assert std["close", "k3"] < std["close", "k1"]
+assert max(error.values()) < 0.05, "both estimators average to the true KL"
+assert negative["close", "k3"] == negative["far", "k3"] == 0, "k3 is never negative"
+assert std["close", "k3"] < 0.2 * std["close", "k1"], "close to the reference k3 varies much less"
+assert std["far", "k3"] / std["far", "k1"] > std["close", "k3"] / std["close", "k1"], "far from it, less so"
 
 x = torch.tensor([1e-4], dtype=torch.float32)
 print("k3 with exp - 1 :", ((torch.exp(-x) - 1) + x).item())
 print("k3 with expm1   :", kl_penalty(x, torch.zeros(1), "k3").item(), " exact ~ x^2/2 =", 0.5e-8)
+assert abs(kl_penalty(x, torch.zeros(1), "k3").item() - 0.5e-8) < 1e-10, "expm1 keeps k3 exact"
 
 # %% [markdown]
 # **Exercise (5 min, ★).** Write k3 so that it survives tiny log-ratios.

@@ -204,6 +204,6 @@ if data.is_world:
 # - Train with another KL coefficient: `stages.ppo(profile.replace(init_kl_coef=0.01), data,
 #   course_path("sft"), reward_model, None)` (and 1.0). How do the KL curve and the win rate change?
 #   (Lesson 09 looks at what happens with no leash at all.)
-# - On the world track: which gold components moved, family by family (`world.gold_components`)? What
-#   did the emotional-support answers lose?
+# - On the world track: which gold components moved, family by family (`world.gold_components`)? Did
+#   the emotional-support answers gain or lose, and what?
 # - On preference data: read twenty RLHF answers next to SFT's. Does the judge's verdict match yours?

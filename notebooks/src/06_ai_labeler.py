@@ -158,7 +158,8 @@ else:  # a dataset has no families: accuracy (swap) by how sure the soft label i
 # %%
 if data.is_world:
     assert my_swap_label(p_first, p_b_first) > 0.5, "the labeler prefers the helpful answer in the chair pair"
-    assert accuracy["benign"] < min(accuracy["harmful"], accuracy["emotional"], accuracy["sensitive"]), \
+    assert min(accuracy.values()) > 0.5, "the labeler is right on most held-out pairs of every family"
+    assert accuracy["benign"] == min(accuracy.values()), \
         "benign how-to requests are the labeler's weak spot"
 
 # %% [markdown]
@@ -227,6 +228,9 @@ if data.is_world:
     assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
     assert base["accuracy_swap"] > small["accuracy_swap"] + 0.05, "the larger, tuned model is the better judge"
     assert small["same_position_rate"] > base["same_position_rate"], "the plain model sticks to one slot more"
+    assert small["same_position_rate"] > 0.9, "the plain model picks the same slot in both orders almost every time"
+    assert max(abs(r["accuracy_swap"] - plain["accuracy_swap"]) for r in (cot, sc)) <= 0.05, \
+        "chain-of-thought adds little here"
 
 # %% [markdown]
 # ## Playground

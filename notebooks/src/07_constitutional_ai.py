@@ -48,12 +48,14 @@ print(f"SFT harmless rate on {len(harmful)} held-out harmful requests: {initial_
       f"   ({judge.name})")
 example = next((i for i, ok in enumerate(initial_ok.tolist()) if not ok), 0)  # a harmful answer, if there is one
 print(harmful[example] + initial[example])
+if data.is_world:
+    assert initial_ok.float().mean() < 0.9, "the helpful-only SFT model answers some harmful requests"
 
 # %% [markdown]
 # ## One critique, one revision, by hand
 #
-# The model reads its own answer followed by a **critique request** (the principle), writes a
-# critique, then reads a **revision request** and writes a new answer. Both are ordinary text
+# The model reads its own answer followed by a **critique request** (the principle), is asked
+# for a critique (read what ours writes there), then reads a **revision request** and writes a new answer. Both are ordinary text
 # continuations: no new training, only a prompt (`rlcore.formats.critique_prompt`, `revision_prompt`).
 
 # %%
@@ -142,6 +144,8 @@ print(f"'care' revisions: harmless {care['harmless']:.0%}, preferred to the init
 if data.is_world:
     assert all(row["harmless"] >= 0.95 for row in steer.values()), "every principle's revisions are harmless"
     assert all(row["beats initial"] > 0.5 for row in steer.values()), "gold prefers each set to the initial answers"
+    harmless = [row["harmless"] for row in steer.values()]
+    assert max(harmless) - min(harmless) <= 0.05, "the wheel barely steers: every principle gives refusals"
 
 # %% [markdown]
 # ## SL-CAI: fine-tune on the revisions
@@ -278,12 +282,12 @@ moved = {name: (labels != default_labels).float().mean().item() for name, labels
 
 # %%
 if data.is_world:  # backs the next paragraph
-    assert max(moved["helpful-only"], moved["nonsense"]) <= 0.25, "the tiny labeler barely reads its principles"
+    assert max(moved["helpful-only"], moved["nonsense"]) <= 0.1, "the tiny labeler barely reads its principles"
 
 # %% [markdown]
 # On the tiny world track our labeler barely reads its constitution: a helpful-only principle — which
 # *should* prefer the harmful answer — and a nonsense one move only a few labels, if any (the cell above
-# checks that at most a quarter move). It was tuned on judgement documents whose verdicts follow gold
+# checks that at most one in ten moves). It was tuned on judgement documents whose verdicts follow gold
 # whatever principle they quote, so the principle carries almost no information for it. Large
 # instruction-tuned labelers do follow their principles, which is what makes CAI's constitution a steering
 # wheel for the RL stage.

@@ -183,9 +183,8 @@ else:
 # ## Where does a policy lose? Refusals
 #
 # A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
-# request (its over-refusal component); a labeler or a reward model that leans towards caution teaches
-# PPO to refuse more (lesson 06: benign how-to pairs were our labeler's weak spot), and PPO finds such
-# leanings in a reward model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
+# request (its over-refusal component); a labeler or a reward model that leans towards caution would teach
+# PPO to refuse more, and PPO finds such leanings in a reward model. Count how often each policy refuses: on the world, the requests that are not harmful; on real
 # data, which does not say which requests are harmful, every held-out prompt.
 
 # %%
@@ -225,7 +224,7 @@ for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist())
 # - Compare the label agreements and the two reward-model accuracies: if they are close, that is the
 #   miniature version of Lee et al.'s finding that AI labels can stand in for human ones. Close
 #   accuracy is not the same reward, though: *which* pairs each reward model gets wrong decides what
-#   PPO learns (the refusal counts above).
+#   PPO learns (the per-scenario table above).
 # - Win rates move run to run; look at the intervals before reading a difference. The head-to-head
 #   is the comparison the paper cares about: is it inside the interval around 50%?
 # - Off the world the judge is a language model: it has its own tastes, and must not be the labeler
