@@ -156,8 +156,8 @@ PROFILES: dict[str, Profile] = {
         device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000, rm_lr=3e-4, rm_epochs=2,
         ppo_lr=2e-5, init_kl_coef=0.1, contrast_share=0.5,
         # PPO's length comes from the gold win rate over SFT on validation prompts (train-split prompts no
-        # stage uses; scripts/measure_pipeline_stopping.py): it still rises at 40 steps for every reward model,
-        # so the run stops where the CPU budget does, not at a peak. Without the KL brake the policy soon
+        # stage uses; scripts/measure_pipeline_stopping.py): it still rises at 40 steps on human and on AI
+        # labels, so the run stops where the CPU budget does, not at a peak. Without the KL brake the policy soon
         # exploits its reward model instead (over-optimisation, Gao et al. 2022; lesson 09).
         ppo_steps=40,
     ),
