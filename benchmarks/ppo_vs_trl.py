@@ -51,6 +51,14 @@ TEMPERATURE = 1.0  # plain sampling, no top-k / top-p on both sides
 SEED = 0
 
 
+
+def _version(package: str) -> str:
+    """The installed version, or "source" when run from a checkout that is on PYTHONPATH but not installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "source"
+
 def now(device: str) -> float:
     """A wall-clock time stamp, after all queued GPU work is done."""
     if device == "cuda":
@@ -147,7 +155,7 @@ def time_rlcore(args) -> dict:
         stats = trainer.step(prompts)  # one PPO iteration
         times.append(now(args.device) - start)
         lengths.append(stats["response_length"])
-    return dict(side="rlcore", version=importlib.metadata.version("rlcore"), times=times[args.warmup:],
+    return dict(side="rlcore", version=_version("rlcore"), times=times[args.warmup:],
                 warmup_times=times[:args.warmup], peak_cuda_gib=peak_memory_gib(args.device),
                 params_policy=n_params(policy), attn=policy.config._attn_implementation,
                 threads=torch.get_num_threads(), check=f"mean response length {statistics.mean(lengths):g} tokens")
@@ -246,7 +254,7 @@ def time_trl(args) -> dict:
     times = timer.times
     assert len(times) == args.warmup + args.reps, f"expected {args.warmup + args.reps} iterations, timed {len(times)}"
     eos = [log["val/num_eos_tokens"] for log in timer.logs if "val/num_eos_tokens" in log]
-    return dict(side="trl", version=importlib.metadata.version("trl"), times=times[args.warmup:],
+    return dict(side="trl", version=_version("trl"), times=times[args.warmup:],
                 warmup_times=times[:args.warmup], peak_cuda_gib=peak_memory_gib(args.device),
                 params_policy=n_params(policy), attn=policy.config._attn_implementation,
                 threads=torch.get_num_threads(), check=f"EOS tokens in responses {sum(eos)} (0 = all full length)")

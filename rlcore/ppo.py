@@ -99,7 +99,7 @@ def compute_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: 
             raise ValueError("missing_eos_penalty needs ended_with_eos")
         scores = scores - missing_eos_penalty * (~ended_with_eos.bool()).to(scores.dtype)
     last = mask.sum(1).long() - 1  # index of the last response token (mask is a prefix)
-    rewards[torch.arange(rewards.shape[0]), last] += scores
+    rewards[torch.arange(rewards.shape[0], device=rewards.device), last] += scores
     return rewards, kl
 
 

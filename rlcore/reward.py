@@ -125,7 +125,8 @@ class RewardModel(_ScalarHeadModel):
         from rlcore.evaluate import sample_responses
 
         responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
-        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length)
+        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length,
+                                                device=self.reward_mean.device)
         self.normalise(ids, mask)
 
     def score(self, tokenizer, prompts: list[str], responses: list[str], max_length: int = 256,
