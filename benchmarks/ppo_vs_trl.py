@@ -51,13 +51,13 @@ TEMPERATURE = 1.0  # plain sampling, no top-k / top-p on both sides
 SEED = 0
 
 
-
 def _version(package: str) -> str:
     """The installed version, or "source" when run from a checkout that is on PYTHONPATH but not installed."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "source"
+
 
 def now(device: str) -> float:
     """A wall-clock time stamp, after all queued GPU work is done."""
