@@ -110,10 +110,12 @@ class RewardModel(_ScalarHeadModel):
 
     @torch.no_grad()
     def normalise(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 32) -> None:
-        """Set reward_mean / reward_std so rewards on these reference sequences have mean 0 and std 1."""
+        """Set reward_mean / reward_std so rewards on these reference sequences have mean 0 and std 1.
+        The sequences may be on any device: each batch goes to the model's."""
+        device = next(self.parameters()).device
         self.reward_mean.zero_()
         self.reward_std.fill_(1.0)
-        rewards = torch.cat([self(input_ids[i:i + batch_size], attention_mask[i:i + batch_size])
+        rewards = torch.cat([self(input_ids[i:i + batch_size].to(device), attention_mask[i:i + batch_size].to(device))
                              for i in range(0, len(input_ids), batch_size)])
         self.reward_mean.fill_(rewards.mean().item())
         self.reward_std.fill_(max(rewards.std().item(), 1e-6) if len(rewards) > 1 else 1.0)
@@ -125,8 +127,7 @@ class RewardModel(_ScalarHeadModel):
         from rlcore.evaluate import sample_responses
 
         responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
-        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length,
-                                                device=self.reward_mean.device)
+        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length)
         self.normalise(ids, mask)
 
     def score(self, tokenizer, prompts: list[str], responses: list[str], max_length: int = 256,
