@@ -44,8 +44,13 @@ class Profile:
     # that supports it, float16 on an older GPU (a T4), float32 on the CPU.
     dtype: str = "float32"
     seed: int = 0
+    # One length policy for every stage (rlcore.data.fit_to_length): a prompt keeps its last max_prompt_tokens
+    # tokens (the newest turns); a sampled response has at most max_new_tokens; a training or scoring sequence
+    # (prompt + response + EOS: SFT, reward model, DPO) at most max_length, its response cut to fit. Every
+    # sequence PPO samples therefore fits the length the reward model was trained on.
     max_prompt_tokens: int = 64
     max_new_tokens: int = 24
+    max_length: int = 256
     # SFT
     sft_lr: float = 1e-3
     sft_batch_size: int = 16
@@ -76,7 +81,7 @@ class Profile:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("max_prompt_tokens", "max_new_tokens", "sft_batch_size", "sft_epochs",
+        for name in ("max_prompt_tokens", "max_new_tokens", "max_length", "sft_batch_size", "sft_epochs",
                      "rm_batch_size", "rm_epochs", "ppo_batch_size", "ppo_num_minibatches",
                      "ppo_epochs", "ppo_steps", "sft_examples", "rm_pairs", "rm_test_pairs", "dpo_epochs",
                      "eval_prompts"):
@@ -92,6 +97,9 @@ class Profile:
                 f"Profile.ppo_batch_size ({self.ppo_batch_size}) must be divisible by "
                 f"ppo_num_minibatches ({self.ppo_num_minibatches})"
             )
+        if self.max_prompt_tokens + self.max_new_tokens + 1 > self.max_length:
+            raise ValueError(f"Profile.max_length ({self.max_length}) must hold a whole rollout: max_prompt_tokens "
+                             f"({self.max_prompt_tokens}) + max_new_tokens ({self.max_new_tokens}) + 1 (EOS)")
         if self.dtype not in _DTYPES:
             raise ValueError(f"Profile.dtype must be one of {_DTYPES}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
@@ -165,7 +173,7 @@ PROFILES: dict[str, Profile] = {
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
         labeler_model="Qwen/Qwen2.5-1.5B-Instruct", dataset="Anthropic/hh-rlhf",
         judge_model="Qwen/Qwen2.5-3B-Instruct",
-        dtype="auto", max_prompt_tokens=256, max_new_tokens=64,
+        dtype="auto", max_prompt_tokens=256, max_new_tokens=64, max_length=512,
         sft_lr=2e-5, sft_batch_size=16, rm_lr=1e-5, rm_batch_size=16,
         ppo_lr=1.4e-6, ppo_batch_size=64, ppo_num_minibatches=4, ppo_epochs=4, ppo_steps=100,
         init_kl_coef=0.05, target_kl=6.0,

@@ -103,7 +103,8 @@ class WorldData:
         while len(out) < n - n_contrast:
             ps = self.world.prompts(split, n - n_contrast - len(out) + 16, seed=self.seed * 7 + 11 + 1000 * k)
             a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=self.profile.max_new_tokens,
-                                     seed=self.seed + 1000 * k + j) for j in (1, 2))
+                                     seed=self.seed + 1000 * k + j, max_prompt_tokens=self.profile.max_prompt_tokens)
+                    for j in (1, 2))
             out += [(p, x, y) for p, x, y in zip(ps, a, b) if self.world.gold_score(p, x) != self.world.gold_score(p, y)]
             k += 1
         out = out[: n - n_contrast]
@@ -113,6 +114,10 @@ class WorldData:
             out.append((p.text, good, bad) if rng.random() < 0.5 else (p.text, bad, good))
         random.Random(f"v2-order-{self.seed}").shuffle(out)
         return out
+
+    def fit_sizes(self, profile):
+        """The world samples as many prompts as asked: every size fits. Returns (profile, {})."""
+        return profile, {}
 
     def human_temperature(self, policy=None) -> float:
         """The simulated humans' Bradley-Terry temperature: 75% agreement with gold on the train comparisons."""
@@ -173,6 +178,25 @@ class PreferenceData:
                              "of each (give more rows)")
         self.train_prompts = sorted({p.prompt for p in self.train})
         self.test_prompts = sorted({p.prompt for p in self.test})
+
+    def fit_sizes(self, profile):
+        """(profile, notes): the profile with every size the data cannot fill lowered to what it holds, and
+        one note per size changed ({field: "5000 -> 274 (the train pairs)"}), checked before the first stage so
+        that no size fails after hours of training. The hybrid's human share keeps its proportion."""
+        limits = {"sft_examples": (len(self.train), "the train pairs"), "rm_pairs": (len(self.train), "the train pairs"),
+                  "rm_test_pairs": (len(self.test), "the test pairs"),
+                  "eval_prompts": (len(self.test_prompts), "the test prompts")}
+        changes, notes = {}, {}
+        for name, (limit, what) in limits.items():
+            if getattr(profile, name) > limit:
+                changes[name] = limit
+                notes[name] = f"{getattr(profile, name)} -> {limit} ({what})"
+        if "rm_pairs" in changes:
+            hybrid = min(changes["rm_pairs"], round(profile.hybrid_human_pairs * changes["rm_pairs"] / profile.rm_pairs))
+            if hybrid != profile.hybrid_human_pairs:
+                changes["hybrid_human_pairs"] = hybrid
+                notes["hybrid_human_pairs"] = f"{profile.hybrid_human_pairs} -> {hybrid} (the same share of rm_pairs)"
+        return (profile.replace(**changes) if changes else profile), notes
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
         rows = self.train[:n]

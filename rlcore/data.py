@@ -189,13 +189,27 @@ def load_preferences(path: str, format: str = "auto", max_chars: int | None = No
     return pairs
 
 
+def fit_to_length(prompt_ids: list[int], response_ids: list[int], max_length: int,
+                  max_prompt_tokens: int | None = None) -> tuple[list[int], list[int]]:
+    """The course's one length policy, on token ids: the prompt keeps its *last* ``max_prompt_tokens`` tokens
+    (the newest turns: the question being answered), then the response keeps its *first* tokens up to
+    ``max_length`` in all. ``max_prompt_tokens=None``: the prompt may take all but one position.
+    Sampling applies the same prompt cut (``rlcore.rollout.tokenize_prompts``)."""
+    if max_length < 2:
+        raise ValueError(f"max_length must be >= 2 (a prompt token and a response token), got {max_length}")
+    budget = max_length - 1 if max_prompt_tokens is None else min(max_prompt_tokens, max_length - 1)
+    prompt_ids = prompt_ids[len(prompt_ids) - budget:] if len(prompt_ids) > budget else prompt_ids
+    return prompt_ids, response_ids[: max_length - len(prompt_ids)]
+
+
 def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str], max_length: int,
-                             add_eos: bool = True, device=None):
+                             add_eos: bool = True, device=None, max_prompt_tokens: int | None = None):
     """Tokenise prompt and response separately (as generation sees them), join, right-pad.
 
     Returns input_ids, attention_mask, response_mask: each (B, L). response_mask is 1 on the response
-    tokens (and the EOS) only. If a pair is longer than ``max_length`` the prompt loses tokens from its
-    *left* (oldest turns first); the response is kept whole when it fits.
+    tokens (and the EOS) only. Lengths follow :func:`fit_to_length`: the prompt loses tokens from its *left*
+    (oldest turns first) beyond ``max_prompt_tokens``, and a response that still does not fit in ``max_length``
+    is cut at its end (losing its EOS: it did not end there).
     """
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
@@ -208,8 +222,7 @@ def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str]
         r = tokenizer(response, add_special_tokens=False)["input_ids"]
         if add_eos:
             r = r + [tokenizer.eos_token_id]
-        r = r[: max_length - 1]  # keep at least one prompt token
-        p = p[max(0, len(p) - (max_length - len(r))):]
+        p, r = fit_to_length(p, r, max_length, max_prompt_tokens)
         rows.append(p + r)
         response_lens.append(len(r))
     L = max(len(r) for r in rows)
@@ -223,14 +236,16 @@ def tokenize_prompt_response(tokenizer, prompts: list[str], responses: list[str]
     return input_ids.to(device), attention_mask.to(device), response_mask.to(device)
 
 
-def tokenize_pairs(tokenizer, pairs: list[PreferencePair], max_length: int, device=None):
+def tokenize_pairs(tokenizer, pairs: list[PreferencePair], max_length: int, device=None,
+                   max_prompt_tokens: int | None = None):
     """Chosen and rejected conversations stacked into one batch: rows 0..B-1 chosen, B..2B-1 rejected.
 
     Returns input_ids, attention_mask, response_mask, each (2B, L), as :func:`tokenize_prompt_response`.
     """
     prompts = [p.prompt for p in pairs] * 2
     responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
-    return tokenize_prompt_response(tokenizer, prompts, responses, max_length, device=device)
+    return tokenize_prompt_response(tokenizer, prompts, responses, max_length, device=device,
+                                    max_prompt_tokens=max_prompt_tokens)
 
 
 def check_model_tokenizer(model, tokenizer, max_length: int | None = None) -> None:
@@ -247,20 +262,32 @@ def check_model_tokenizer(model, tokenizer, max_length: int | None = None) -> No
                          f"use max_length <= {context}")
 
 
-def count_truncated(tokenizer, prompts: list[str], responses: list[str], max_length: int) -> int:
-    """How many prompt + response (+ EOS) sequences are longer than ``max_length`` tokens."""
-    n = 0
-    for prompt, response in zip(prompts, responses):
-        length = len(tokenizer(prompt + response, add_special_tokens=False)["input_ids"]) + 1
-        n += length > max_length
-    return n
+def truncation_counts(tokenizer, prompts: list[str], responses: list[str], max_length: int,
+                      max_prompt_tokens: int | None = None) -> dict[str, int]:
+    """How many of these (prompt, response + EOS) sequences :func:`fit_to_length` cuts:
+    ``{"prompts cut": n, "responses cut": m, "sequences": N}``."""
+    cut_p = cut_r = 0
+    for prompt, response in zip(prompts, responses, strict=True):
+        p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        kept_p, kept_r = fit_to_length(p, r, max_length, max_prompt_tokens)
+        cut_p += len(kept_p) < len(p)
+        cut_r += len(kept_r) < len(r)
+    return {"prompts cut": cut_p, "responses cut": cut_r, "sequences": len(prompts)}
 
 
-def warn_truncated(tokenizer, prompts: list[str], responses: list[str], max_length: int, what: str) -> int:
-    """Count the sequences :func:`tokenize_prompt_response` will truncate and warn once if any."""
-    n = count_truncated(tokenizer, prompts, responses, max_length)
-    if n:
-        warnings.warn(f"{what}: {n} of {len(prompts)} sequences are longer than max_length={max_length} tokens; "
-                      "truncation policy: the prompt loses its oldest tokens first, the response is kept whole "
-                      "(raise max_length to keep them)", stacklevel=3)
-    return n
+def describe_truncation(counts: dict[str, int], max_length: int, max_prompt_tokens: int | None) -> str:
+    """One line for a warning, a report or ``check-data``: what the length policy cuts."""
+    limit = "" if max_prompt_tokens is None else f" (max_prompt_tokens={max_prompt_tokens})"
+    return (f"{counts['prompts cut']} of {counts['sequences']} prompts lose their oldest tokens{limit}, "
+            f"{counts['responses cut']} responses are cut at their end to fit max_length={max_length}")
+
+
+def warn_truncated(tokenizer, prompts: list[str], responses: list[str], max_length: int, what: str,
+                   max_prompt_tokens: int | None = None) -> dict[str, int]:
+    """Count what :func:`tokenize_prompt_response` will cut and warn once if anything; returns the counts."""
+    counts = truncation_counts(tokenizer, prompts, responses, max_length, max_prompt_tokens)
+    if counts["prompts cut"] or counts["responses cut"]:
+        warnings.warn(f"{what}: {describe_truncation(counts, max_length, max_prompt_tokens)} "
+                      "(raise the profile's max_prompt_tokens / max_length to keep them)", stacklevel=3)
+    return counts

@@ -15,11 +15,13 @@ SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so
 
 
 def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list:
+                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                    max_prompt_tokens: int = 64) -> list:
     """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
-    seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course."""
+    seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course. A prompt
+    keeps its last ``max_prompt_tokens`` tokens (the profile's, as PPO samples: ``rlcore.stages.sample``)."""
     return [generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, do_sample=do_sample,
-                     temperature=temperature, seed=seed + i, max_prompt_tokens=192)
+                     temperature=temperature, seed=seed + i, max_prompt_tokens=max_prompt_tokens)
             for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)]
 
 
@@ -29,10 +31,11 @@ def responses_of(rollouts: list) -> list[str]:
 
 
 def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False) -> list[str]:
+                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                     max_prompt_tokens: int = 64) -> list[str]:
     """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
     return responses_of(sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample,
-                                        temperature, progress))
+                                        temperature, progress, max_prompt_tokens))
 
 
 def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
@@ -97,7 +100,7 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str],
 
 @torch.no_grad()
 def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tokens: int = 48, seed: int = 0,
-                    batch_size: int = SAMPLE_BATCH, rollouts: list | None = None) -> float:
+                    batch_size: int = SAMPLE_BATCH, rollouts: list | None = None, max_prompt_tokens: int = 64) -> float:
     """Monte-Carlo KL(policy || reference) in nats per response: the mean over sampled responses y ~ pi
     of sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)] (the response tokens only, up to EOS).
 
@@ -105,7 +108,8 @@ def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tok
     if not prompts:
         raise ValueError("kl_to_reference needs at least one prompt")
     if rollouts is None:
-        rollouts = sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed)
+        rollouts = sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed,
+                                   max_prompt_tokens=max_prompt_tokens)
     total = 0.0
     for rollout in rollouts:
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len

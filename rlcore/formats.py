@@ -37,6 +37,21 @@ def labeler_prompt(principle: str, prompt: str, response_1: str, response_2: str
 RATING_ENDING = "Rating (1-10)="
 RATING_QUESTION = "Rate the assistant's response from 1 to 10."
 
+# An instruction-tuned labeler or judge reads its request as a user turn of its chat template (off its template
+# it is off distribution); the ending then opens its reply, so the next token is still the verdict.
+CHAT_INSTRUCTIONS = {VERDICT_ENDING: "Answer with the number of the preferred response: 1 or 2.",
+                     RATING_ENDING: "Answer with one number from 1 to 10."}
+
+
+def as_chat(tokenizer, text: str, ending: str) -> str:
+    """``text`` (a request that ends with ``ending``) through ``tokenizer``'s chat template: the request and
+    its instruction as the user's turn, then the assistant's reply opened with ``ending``."""
+    if not text.endswith(ending):
+        raise ValueError(f"the request must end with {ending!r}")
+    body = text[: -len(ending)].rstrip() + "\n\n" + CHAT_INSTRUCTIONS[ending]
+    return tokenizer.apply_chat_template([{"role": "user", "content": body}], tokenize=False,
+                                         add_generation_prompt=True) + ending
+
 
 def rating_prompt(principle: str, prompt: str, response: str) -> str:
     """Direct scoring (d-RLAIF): one response, a rating question, then the ending before the number."""

@@ -110,12 +110,14 @@ class AILabeler:
         self_consistency: with CoT, sample this many rationales at ``temperature`` and average the labels.
         clamp: optional (low, high) range for the final soft labels, e.g. (0.4, 0.6).
         exemplars: few-shot examples, (prompt, response_1, response_2, verdict "1"/"2") tuples.
+        chat: put each request through the tokenizer's chat template (an instruction-tuned model); None (the
+            default): whenever the tokenizer has one.
     """
 
     def __init__(self, model, tokenizer, constitution=DEFAULT_CONSTITUTION, principle_mode: str = "sample",
                  swap: bool = True, chain_of_thought: bool = False, self_consistency: int = 1,
                  temperature: float = 1.0, clamp: tuple[float, float] | None = None, exemplars=(),
-                 max_rationale_tokens: int = 24, batch_size: int = 16, seed: int = 0):
+                 max_rationale_tokens: int = 24, batch_size: int = 16, seed: int = 0, chat: bool | None = None):
         self.constitution = check_constitution(constitution)
         if principle_mode not in ("sample", "all"):
             raise ValueError(f"principle_mode must be 'sample' or 'all', got {principle_mode!r}")
@@ -137,7 +139,13 @@ class AILabeler:
         self.exemplar_text = "".join(
             comparison_text(self.constitution[0], p, r1, r2) + f"{v}{tokenizer.eos_token}" for p, r1, r2, v in exemplars)
         self.max_length = getattr(model.config, "max_position_embeddings", 2048)
-        self._warned = False
+        # An instruction-tuned model is asked through its chat template (chat=None: whenever it has one).
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        if chat and not has_template:
+            raise ValueError("chat=True, but the labeler's tokenizer has no chat template")
+        self.chat = has_template if chat is None else chat
+        self.cut = 0  # comparisons whose responses were cut to fit the context (see _fit)
+        self._warned: set[str] = set()
 
     # -- prompts ------------------------------------------------------------------------------
     def principles_for(self, n: int, offset: int = 0) -> list[str]:
@@ -149,30 +157,65 @@ class AILabeler:
     def _n_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def build_text(self, principle: str, prompt: str, first: str, second: str, reserve: int = 0) -> str:
-        """Exemplars + comparison text, fitted to the context: the conversation loses its *oldest*
-        tokens first; the two responses are never cut (warns once)."""
-        text = self.exemplar_text + comparison_text(principle, prompt, first, second)
+    def _request(self, text: str, ending: str) -> str:
+        """The text as the model reads it: through its chat template if it has one (and ``chat`` allows)."""
+        return formats.as_chat(self.tokenizer, text, ending) if self.chat else text
+
+    def _fit(self, make, prompt: str, responses: tuple[str, ...], reserve: int = 0) -> str:
+        """``make(prompt, *responses)`` fitted to the context (less ``reserve`` tokens): the conversation loses
+        its *oldest* tokens first; if the responses alone do not fit, the conversation keeps at most a quarter
+        of the context (its last tokens) and each response its first tokens (an equal share): the comparison is then counted in
+        ``self.cut`` (a labeler never stops a run over one long pair). Warns once for each kind of cut."""
         budget = self.max_length - reserve
+        text = make(prompt, *responses)
         excess = self._n_tokens(text) - budget
         if excess <= 0:
             return text
-        conversation = self.tokenizer(formats.conversation_text(prompt), add_special_tokens=False)["input_ids"]
-        if excess >= len(conversation):
-            raise ValueError(f"the two responses alone need more than the labeler's context of {self.max_length} "
-                             "tokens; shorten them or use a model with a longer context")
-        if not self._warned:
-            warnings.warn(f"a labeler prompt is longer than the context ({self.max_length} tokens); "
-                          "cutting the oldest turns of the conversation (responses are kept whole)", stacklevel=2)
-            self._warned = True
-        kept = self.tokenizer.decode(conversation[excess + 2:])  # +2: decoding/re-encoding can shift a token
-        return self.exemplar_text + comparison_text(principle, kept, first, second)
+        ids = self.tokenizer(formats.conversation_text(prompt), add_special_tokens=False)["input_ids"]
+        if excess + 2 < len(ids):  # +2: decoding and re-encoding can shift a token
+            if "conversation" not in self._warned:
+                warnings.warn(f"a labeler prompt is longer than the context ({self.max_length} tokens); cutting the "
+                              "oldest turns of the conversation", stacklevel=3)
+                self._warned.add("conversation")
+            return make(self.tokenizer.decode(ids[excess + 2:]), *responses)
+        kept = self.tokenizer.decode(ids[len(ids) - min(len(ids), budget // 4):])
+        share = (budget - self._n_tokens(make(kept, *[""] * len(responses)))) // len(responses) - 2
+        if share < 1:
+            raise ValueError(f"the labeler's context ({self.max_length} tokens) cannot hold its own instructions; "
+                             "use a model with a longer context")
+        cut = [self.tokenizer.decode(self.tokenizer(r, add_special_tokens=False)["input_ids"][:share]) for r in responses]
+        self.cut += 1
+        if "responses" not in self._warned:
+            warnings.warn(f"responses longer than the labeler's context ({self.max_length} tokens): each keeps its first "
+                          f"{share} tokens (counted in .cut)", stacklevel=3)
+            self._warned.add("responses")
+        return make(kept, *cut)
+
+    def build_text(self, principle: str, prompt: str, first: str, second: str, reserve: int = 0) -> str:
+        """Exemplars + comparison text (through the chat template if the model has one), fitted to the context
+        (:meth:`_fit`)."""
+        def make(p, a, b):
+            return self._request(self.exemplar_text + comparison_text(principle, p, a, b), formats.VERDICT_ENDING)
+
+        return self._fit(make, prompt, (first, second), reserve)
+
+    def rating_text(self, principle: str, prompt: str, response: str) -> str:
+        """The direct-rating request (d-RLAIF), fitted to the context as :meth:`build_text`."""
+        def make(p, r):
+            return self._request(formats.rating_prompt(principle, p, r), formats.RATING_ENDING)
+
+        return self._fit(make, prompt, (response,))
 
     # -- one order ----------------------------------------------------------------------------
     def _p_first(self, principles, prompts, firsts, seconds, offset: int) -> torch.Tensor:
         """P(first shown is better) (N,), with or without a rationale first."""
         reserve = self.max_rationale_tokens + 8 if self.chain_of_thought else 0
-        texts = [self.build_text(pr, p, a, b, reserve) for pr, p, a, b in zip(principles, prompts, firsts, seconds)]
+        texts, cut = [], []
+        for pr, p, a, b in zip(principles, prompts, firsts, seconds):
+            before = self.cut
+            texts.append(self.build_text(pr, p, a, b, reserve))
+            cut.append(self.cut > before)
+        self.last_cut = torch.tensor(cut)  # (N,) bool: this row's responses were cut to fit the context
         if not self.chain_of_thought:
             return verdict_probabilities(self.model, self.tokenizer, texts, self.batch_size, self.max_length)
         from rlcore.rollout import generate
@@ -196,7 +239,8 @@ class AILabeler:
     # -- public ---------------------------------------------------------------------------------
     def prefer_batch(self, prompts: list[str], responses_a: list[str], responses_b: list[str],
                      offset: int = 0, swap: bool | None = None) -> dict[str, torch.Tensor]:
-        """P(a better than b) for each triple: "p" (final), "p_ab" (a first), "p_ba" (b first, if swap).
+        """P(a better than b) for each triple: "p" (final), "p_ab" (a first), "p_ba" (b first, if swap), and
+        "cut" (bool): the responses were cut to fit the labeler's context.
 
         ``swap`` overrides the labeler's own setting for this call.
         """
@@ -207,9 +251,10 @@ class AILabeler:
             raise ValueError("empty batch")
         principles = self.principles_for(len(prompts), offset)
         p_ab = self._p_first(principles, prompts, responses_a, responses_b, offset)
-        result = {"p_ab": p_ab}
+        result = {"p_ab": p_ab, "cut": self.last_cut}
         if swap:
             result["p_ba"] = 1.0 - self._p_first(principles, prompts, responses_b, responses_a, offset + 1)
+            result["cut"] = result["cut"] | self.last_cut
             p = (p_ab + result["p_ba"]) / 2
         else:
             p = p_ab
@@ -231,18 +276,20 @@ class AILabeler:
         triples = list(triples)
         if not triples:
             raise ValueError("no pairs to label")
-        rows = {"prompt": [], "chosen": [], "rejected": [], "p_chosen": [], "p_first_order": []}
+        rows = {"prompt": [], "chosen": [], "rejected": [], "p_chosen": [], "p_first_order": [], "cut_to_fit": []}
         for start in progress_bar(range(0, len(triples), chunk), desc="AI labels", disable=not progress):
             part = triples[start:start + chunk]
             prompts, a, b = (list(x) for x in zip(*part))
             probs = self.prefer_batch(prompts, a, b, offset=start)
-            for (prompt, ra, rb), p, p_ab in zip(part, probs["p"].tolist(), probs["p_ab"].tolist()):
+            for (prompt, ra, rb), p, p_ab, cut in zip(part, probs["p"].tolist(), probs["p_ab"].tolist(),
+                                                      probs["cut"].tolist()):
                 a_wins = p >= 0.5
                 rows["prompt"].append(prompt)
                 rows["chosen"].append(ra if a_wins else rb)
                 rows["rejected"].append(rb if a_wins else ra)
                 rows["p_chosen"].append(p if a_wins else 1.0 - p)
                 rows["p_first_order"].append(p_ab)
+                rows["cut_to_fit"].append(cut)
         return Dataset.from_dict(rows)
 
     # -- direct scoring (d-RLAIF) ---------------------------------------------------------------
@@ -257,7 +304,7 @@ class AILabeler:
             raise ValueError("score needs equally long, non-empty lists of prompts and responses")
         digits = list(verdict_token_ids(self.tokenizer, tuple("0123456789")))  # ids of "0".."9"
         principles = self.principles_for(len(prompts))
-        texts = [formats.rating_prompt(pr, p, r) for pr, p, r in zip(principles, prompts, responses)]
+        texts = [self.rating_text(pr, p, r) for pr, p, r in zip(principles, prompts, responses)]
         first = next_token_logprobs(self.model, self.tokenizer, texts, self.batch_size, self.max_length).exp()
         after_one = next_token_logprobs(self.model, self.tokenizer, [t + "1" for t in texts], self.batch_size,
                                         self.max_length).exp()  # (N, V) each

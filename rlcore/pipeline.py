@@ -18,7 +18,7 @@ import time
 from rlcore import stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
-from rlcore.data import PreferencePair
+from rlcore.data import PreferencePair, describe_truncation, truncation_counts
 from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rate
 from rlcore.judges import load_judge
 from rlcore.models import load_frozen
@@ -44,8 +44,14 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     os.makedirs(out, exist_ok=True)
     seed_everything(profile.seed)
     data = course_data(profile)
+    # Every size checked against the data before the first stage: one that the data cannot fill is lowered
+    # now and said once, here and in the report, never found out after hours of training.
+    profile, scaled = data.fit_sizes(profile)
+    for name, change in scaled.items():
+        log(f"[sizes] {name} {change}: the data holds no more")
     times = {}
     report = {"profile": profile.name, "seed": profile.seed, "data": data.name, "skipped_rows": data.skipped,
+              "sizes_scaled": scaled, "lengths": stages.lengths(profile) | {"max_new_tokens": profile.max_new_tokens},
               "models": {"policy": profile.policy_model, "labeler": profile.labeler_model,
                          "judge": "gold" if data.is_world else profile.judge_model},
               "sizes": {k: getattr(profile, k) for k in ("sft_examples", "rm_pairs", "rm_test_pairs", "ppo_steps",
@@ -77,8 +83,20 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     more_pairs = ({"ood": timed("ood_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood"))}
                   if data.is_world else {})
 
-    def ai() -> list[dict]:
-        return stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log, policy=policy)
+    ai_rows: list[dict] = []
+
+    def ai() -> list[dict]:  # labelled once, when a reward model first needs them (or the report counts them)
+        if not ai_rows:
+            ai_rows.extend(stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log,
+                                            policy=policy))
+        return ai_rows
+
+    # What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads
+    report["truncated"] = {
+        "sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft_examples), **stages.lengths(profile)),
+        "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
+                                              [p["chosen"] for p in human] + [p["rejected"] for p in human],
+                                              **stages.lengths(profile))}
 
     labels = {"rm_human": (human, False), "rm_ai": (ai, True),
               "rm_hybrid": (lambda: hybrid_pairs(human, ai(), profile.hybrid_human_pairs), True)}
@@ -93,6 +111,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
             report[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, more))
     if data.is_world:
         report["human_label_bayes_limit"] = data.human_agreement(policy)
+    report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())
 
     # 3. PPO against each reward model; DPO on the human pairs (no reward model, no sampling) ----------
     histories = {}
@@ -128,6 +147,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     prompts, responses = test_prompts, test_responses
     if not data.is_world:
         report["judge_agreement_with_held_out_labels"] = judge_agreement(judge, test_pairs)
+        report["judge_comparisons_cut_to_fit"] = judge.pairwise.cut + judge.rater.cut
     report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
     times["evaluation"] = time.time() - t
     report["seconds"] = {k: round(v, 1) for k, v in times.items()}
@@ -163,6 +183,18 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f"**Judge: {report['judge']}**, on held-out prompts (95% intervals)."
         + ("" if world_run else f" Rows of the data skipped: {skipped}."), "",
     ]
+    lengths = report["lengths"]
+    cuts = "; ".join(f"{stage}: {describe_truncation(c, lengths['max_length'], lengths['max_prompt_tokens'])}"
+                     for stage, c in report["truncated"].items())
+    lines += [f"Lengths: prompts keep their last {lengths['max_prompt_tokens']} tokens, responses are sampled up to "
+              f"{lengths['max_new_tokens']} tokens, training sequences hold {lengths['max_length']}. {cuts}. "
+              f"AI labels whose responses were cut to fit the labeler's context: {report['ai_labels_cut_to_fit']}"
+              + (f"; judge comparisons cut: {report['judge_comparisons_cut_to_fit']}"
+                 if "judge_comparisons_cut_to_fit" in report else "") + "."]
+    if report["sizes_scaled"]:
+        lines[-1] += " Sizes lowered to what the data holds: " + ", ".join(
+            f"{k} {v}" for k, v in report["sizes_scaled"].items()) + "."
+    lines.append("")
     if report.get("judge_is_labeler"):
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
     lines += [

@@ -156,6 +156,7 @@ class PPOConfig:
     kl_estimator: str = "k1"
     max_new_tokens: int = 24
     max_prompt_tokens: int = 64
+    max_length: int = 256  # the reward model's sequences (rlcore.data.fit_to_length), as it was trained
     temperature: float = 1.0
     top_k: int = 0
     missing_eos_penalty: float | None = None
@@ -168,9 +169,11 @@ class PPOConfig:
             raise ValueError(f"algorithm must be 'ppo' or 'reinforce', got {self.algorithm!r}")
         if self.lr <= 0 or (self.value_lr is not None and self.value_lr <= 0):
             raise ValueError("learning rates must be > 0")
-        for name in ("batch_size", "num_minibatches", "ppo_epochs", "max_new_tokens", "max_prompt_tokens"):
+        for name in ("batch_size", "num_minibatches", "ppo_epochs", "max_new_tokens", "max_prompt_tokens", "max_length"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0")
+        if self.max_prompt_tokens + self.max_new_tokens + 1 > self.max_length:
+            raise ValueError(f"PPOConfig.max_length ({self.max_length}) must hold max_prompt_tokens + max_new_tokens + 1")
         if self.batch_size % self.num_minibatches != 0:
             raise ValueError(f"batch_size ({self.batch_size}) must be divisible by num_minibatches ({self.num_minibatches})")
         if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):
@@ -183,7 +186,7 @@ class PPOConfig:
         values = dict(lr=profile.ppo_lr, batch_size=profile.ppo_batch_size, num_minibatches=profile.ppo_num_minibatches,
                       ppo_epochs=profile.ppo_epochs, init_kl_coef=profile.init_kl_coef, target_kl=profile.target_kl,
                       max_new_tokens=profile.max_new_tokens, max_prompt_tokens=profile.max_prompt_tokens,
-                      seed=profile.seed)
+                      max_length=profile.max_length, seed=profile.seed)
         values.update(overrides)
         return cls(**values)
 
@@ -194,8 +197,9 @@ RewardFn = Callable[[list[str], list[str]], "torch.Tensor | list[float]"]
 class PPOTrainer:
     """Policy, frozen reference, value model, and a reward model *or* a reward function.
 
-    ``reward_fn(prompts, responses) -> (B,)`` scores text; a ``reward_model`` (RewardModel) scores the
-    rollout's token ids directly (so it must share the policy's tokenizer).
+    ``reward_fn(prompts, responses) -> (B,)`` scores text; a ``reward_model`` (RewardModel) scores each
+    prompt + response exactly as it was trained and normalised (``RewardModel.score``: the same lengths, EOS
+    appended), so it must share the policy's tokenizer.
     """
 
     def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig,
@@ -241,7 +245,9 @@ class PPOTrainer:
     def score(self, rollout: Rollout) -> torch.Tensor:
         """Scalar score per response (B,) from the reward model or the reward function."""
         if self.reward_model is not None:
-            return self.reward_model(rollout.input_ids, rollout.attention_mask).float()
+            cfg = self.config
+            return self.reward_model.score(self.tokenizer, rollout.prompts, rollout.responses, cfg.max_length,
+                                           max_prompt_tokens=cfg.max_prompt_tokens).float().to(self.device)
         scores = self.reward_fn(rollout.prompts, rollout.responses)
         scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
         if scores.shape != (len(rollout.prompts),):

@@ -121,25 +121,31 @@ class RewardModel(_ScalarHeadModel):
         self.reward_std.fill_(max(rewards.std().item(), 1e-6) if len(rewards) > 1 else 1.0)
 
     def normalise_on_samples(self, policy, tokenizer, prompts: list[str], max_new_tokens: int, seed: int = 0,
-                             max_length: int = 256) -> None:
+                             max_length: int = 256, max_prompt_tokens: int | None = None) -> None:
         """:meth:`normalise` on the policy's own samples for ``prompts``, so that the PPO reward starts
-        with mean 0 and std 1 and one KL coefficient means the same for every reward model (Ziegler et al. 2019)."""
+        with mean 0 and std 1 and one KL coefficient means the same for every reward model (Ziegler et al. 2019).
+        The samples are drawn and scored exactly as PPO draws and scores its rollouts (:meth:`score`)."""
         from rlcore.evaluate import sample_responses
 
-        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
-        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length)
+        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed,
+                                     max_prompt_tokens=max_prompt_tokens or max_length - max_new_tokens - 1)
+        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length,
+                                                max_prompt_tokens=max_prompt_tokens)
         self.normalise(ids, mask)
 
     def score(self, tokenizer, prompts: list[str], responses: list[str], max_length: int = 256,
-              batch_size: int = 32) -> torch.Tensor:
-        """Rewards (B,) for text pairs (tokenised as in training, EOS appended)."""
+              batch_size: int = 32, max_prompt_tokens: int | None = None) -> torch.Tensor:
+        """Rewards (B,) for text pairs, tokenised as in training: the length policy of
+        ``rlcore.data.fit_to_length``, EOS appended (a response cut by ``max_new_tokens`` is scored as if it
+        ended there, in normalisation and in PPO alike). On the model's device."""
         device = next(self.parameters()).device
         out = []
         with torch.no_grad():
             for i in range(0, len(prompts), batch_size):
                 ids, mask, _ = tokenize_prompt_response(tokenizer, prompts[i:i + batch_size],
-                                                        responses[i:i + batch_size], max_length, device=device)
-                out.append(self(ids, mask).cpu())
+                                                        responses[i:i + batch_size], max_length, device=device,
+                                                        max_prompt_tokens=max_prompt_tokens)
+                out.append(self(ids, mask))
         return torch.cat(out)
 
     def save_pretrained(self, path: str, extra: dict | None = None) -> None:
@@ -206,13 +212,14 @@ def preference_accuracy(chosen_rewards: torch.Tensor, rejected_rewards: torch.Te
 
 
 # --------------------------------------------------------------------------- training loop
-def _pair_batch(tokenizer, pairs: list[PreferencePair], max_length: int, device):
+def _pair_batch(tokenizer, pairs: list[PreferencePair], max_length: int, device, max_prompt_tokens=None):
     """input_ids, attention_mask (2B, L): first B chosen, then B rejected."""
-    ids, mask, _ = tokenize_pairs(tokenizer, pairs, max_length, device)
+    ids, mask, _ = tokenize_pairs(tokenizer, pairs, max_length, device, max_prompt_tokens)
     return ids, mask
 
 
-def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, batch_size: int = 32):
+def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, batch_size: int = 32,
+                 max_prompt_tokens: int | None = None):
     """(chosen_rewards, rejected_rewards), each (N,), without gradients."""
     pairs = as_pairs(pairs)
     device = next(model.parameters()).device
@@ -220,7 +227,7 @@ def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, ba
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
             batch = pairs[i:i + batch_size]
-            r = model(*_pair_batch(tokenizer, batch, max_length, device))
+            r = model(*_pair_batch(tokenizer, batch, max_length, device, max_prompt_tokens))
             chosen.append(r[: len(batch)].cpu())
             rejected.append(r[len(batch):].cpu())
     return torch.cat(chosen), torch.cat(rejected)
@@ -229,7 +236,7 @@ def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, ba
 def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, batch_size: int = 16,
                        lr: float = 1e-4, soft_labels: bool = False, max_length: int = 256, seed: int = 0,
                        progress: bool = True, checkpoint_dir: str | None = None, checkpoint_every: int = 0,
-                       resume: bool = False) -> list[float]:
+                       resume: bool = False, max_prompt_tokens: int | None = None) -> list[float]:
     """Train on preference pairs; returns the loss of every step.
 
     ``soft_labels=True`` uses each pair's ``p_chosen`` with :func:`soft_ranking_loss` (RLAIF);
@@ -240,7 +247,7 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
     pairs = as_pairs(pairs)
     check_model_tokenizer(model.backbone, tokenizer, max_length)
     warn_truncated(tokenizer, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs],
-                   max_length, "reward model")
+                   max_length, "reward model", max_prompt_tokens)
     device = next(model.parameters()).device
     run = TrainingRun("reward model", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
                       checkpoint_every, resume)
@@ -250,7 +257,7 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
                disable=not progress)
     for idx in run.batches(len(pairs), batch_size, epochs, seed):
         batch = [pairs[j] for j in idx]
-        rewards = net(*_pair_batch(tokenizer, batch, max_length, device))  # (2B,)
+        rewards = net(*_pair_batch(tokenizer, batch, max_length, device, max_prompt_tokens))  # (2B,)
         chosen, rejected = rewards[: len(batch)], rewards[len(batch):]
         if soft_labels:
             p = torch.tensor([b.p_chosen for b in batch], device=device)

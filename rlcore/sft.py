@@ -29,8 +29,12 @@ def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch
 
 def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs: int = 1, batch_size: int = 16,
               lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True,
-              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[float]:
+              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False,
+              max_prompt_tokens: int | None = None) -> list[float]:
     """Fine-tune ``model`` in place on (prompt, response) demonstrations; returns the loss per step.
+
+    Sequences follow the course's length policy (``rlcore.data.fit_to_length``: ``max_prompt_tokens``,
+    ``max_length``); what it cuts is counted in one warning.
 
     ``checkpoint_dir`` / ``checkpoint_every`` / ``resume``: see :class:`rlcore.training.TrainingRun`.
     """
@@ -39,7 +43,7 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
     if len(prompts) == 0:
         raise ValueError("no demonstrations given")
     check_model_tokenizer(model, tokenizer, max_length)
-    warn_truncated(tokenizer, prompts, responses, max_length, "SFT")
+    warn_truncated(tokenizer, prompts, responses, max_length, "SFT", max_prompt_tokens)
     device = next(model.parameters()).device
     run = TrainingRun("SFT", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
                       checkpoint_every, resume)
@@ -48,7 +52,8 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
     bar = progress_bar(total=n_batches(len(prompts), batch_size, epochs), initial=run.step, desc="SFT", disable=not progress)
     for idx in run.batches(len(prompts), batch_size, epochs, seed):
         ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
-                                                   [responses[j] for j in idx], max_length, device=device)
+                                                   [responses[j] for j in idx], max_length, device=device,
+                                                   max_prompt_tokens=max_prompt_tokens)
         loss = sft_loss(forward_logits(net, ids, attn), ids, resp)
         run.update("model", loss)
         run.end_step(loss.item())

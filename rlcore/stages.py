@@ -33,6 +33,11 @@ from rlcore.sft import train_sft
 LOG = "training_log.json"  # beside each checkpoint: the losses (or PPO's per-step statistics)
 
 
+def lengths(profile: Profile) -> dict:
+    """The profile's length policy as the training loops take it (``rlcore.data.fit_to_length``)."""
+    return {"max_length": profile.max_length, "max_prompt_tokens": profile.max_prompt_tokens}
+
+
 def is_done(path: str) -> bool:
     """Does ``path`` hold a finished stage (a Hugging Face checkpoint)?"""
     return os.path.exists(os.path.join(path, "config.json"))
@@ -68,7 +73,7 @@ def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = 
         prompts, responses = data.demonstrations(profile.sft_examples)
         losses = train_sft(model, tokenizer, prompts, responses, epochs=profile.sft_epochs,
                            batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=profile.seed, progress=progress,
-                           **checkpoints)
+                           **lengths(profile), **checkpoints)
         _save(path, model, tokenizer, losses)
     return load_frozen(path, profile)
 
@@ -86,9 +91,9 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
         rm = reward_model_from(policy)
         losses = train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
                                     lr=profile.rm_lr, soft_labels=soft_labels, seed=profile.seed, progress=progress,
-                                    **checkpoints)
+                                    **lengths(profile), **checkpoints)
         rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), max_new_tokens=profile.max_new_tokens,
-                                seed=profile.seed)
+                                seed=profile.seed, **lengths(profile))
         _save(path, rm, None, losses)
     return load_reward_model(path, profile)
 
@@ -104,6 +109,9 @@ def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: b
         model, tokenizer = load_frozen(profile.labeler_model, profile)
         labeler = AILabeler(model, tokenizer, swap=True, seed=profile.seed)
         rows = [dict(r) for r in labeler.label(comparisons, progress=progress)]
+        if labeler.cut:
+            say(f"[AI labels] {sum(r['cut_to_fit'] for r in rows)} of {len(rows)} comparisons had their responses cut "
+                f"to fit the labeler's context ({labeler.max_length} tokens)")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(rows, f)
@@ -158,16 +166,18 @@ def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, re
     policy, tokenizer = load_trainable(sft_path, profile)
     losses = train_dpo(policy, reference_model(policy, profile.compute_dtype), tokenizer, pairs, beta=profile.dpo_beta,
                        epochs=profile.dpo_epochs, batch_size=profile.rm_batch_size, lr=profile.dpo_lr,
-                       seed=profile.seed, progress=progress, **checkpoints)
+                       seed=profile.seed, progress=progress, **lengths(profile), **checkpoints)
     if path is not None:
         _save(path, policy, tokenizer, losses)
     return policy
 
 
 # --------------------------------------------------------------------------- 6. evaluation
-def sample(profile: Profile, model, tokenizer, prompts: list[str]) -> list[str]:
-    """One seeded response per prompt, as every evaluation in the course samples them."""
-    return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=profile.seed)
+def sample(profile: Profile, model, tokenizer, prompts: list[str], seed: int | None = None) -> list[str]:
+    """One seeded response per prompt (seed: the profile's), as every evaluation in the course samples them:
+    the profile's lengths, as PPO samples."""
+    return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens,
+                            seed=profile.seed if seed is None else seed, max_prompt_tokens=profile.max_prompt_tokens)
 
 
 def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
@@ -175,7 +185,8 @@ def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[s
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
     ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.
     Returns the numbers and every response (``"responses"``), for reports and notebooks."""
-    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, seed=profile.seed)
+    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, seed=profile.seed,
+                                   max_prompt_tokens=profile.max_prompt_tokens)
                 for n, m in policies.items()}
     responses = {n: responses_of(rs) for n, rs in rollouts.items()}
     harmful_responses = {n: sample(profile, m, tokenizer, harmful) for n, m in policies.items()}

@@ -147,7 +147,7 @@ def test_bad_constitutions_and_tokenizers(tokenizer):
         AILabeler(model, TwoTokenDigits())
 
 
-def test_long_conversations_lose_their_oldest_turns_never_the_responses(tokenizer):
+def test_long_conversations_lose_their_oldest_turns_first(tokenizer):
     model = ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0), context=120)
     labeler = AILabeler(model, tokenizer, swap=False)
     long_prompt = "\n\nHuman: " + "Tell me a joke about the dog. " * 30 + "\n\nAssistant:"
@@ -159,8 +159,21 @@ def test_long_conversations_lose_their_oldest_turns_never_the_responses(tokenize
     assert text.endswith(formats.VERDICT_ENDING)
     with _no_warning():  # warned once only
         labeler.prefer(long_prompt, " a", " b")
-    with pytest.raises(ValueError, match="responses alone"):
-        labeler.prefer(PROMPT, " dog" * 200, " cat")
+    assert labeler.cut == 0
+    # Responses that cannot fit even without the conversation (real HH-RLHF has replies of 800+ tokens) are cut
+    # to equal shares, each keeping its beginning, and counted: one long pair never stops a labelling run.
+    long_prompt_and_answers = (long_prompt, " dog" * 200, " cat" * 150)
+    with pytest.warns(UserWarning, match="each keeps its first"):
+        labeler.prefer(*long_prompt_and_answers)
+    text = model.seen[-1]
+    assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= 120
+    first, second = slots(text)
+    assert 0 < len(first.split()) < 200 and 0 < len(second.split()) < 150
+    assert set(first.split()) == {"dog"} and set(second.split()) == {"cat"}
+    assert "Tell me a joke" in text and text.endswith(formats.VERDICT_ENDING)
+    assert labeler.cut == 1
+    labeler.prefer(PROMPT, " dog" * 200, " cat")
+    assert labeler.cut == 2
 
 
 class _no_warning:

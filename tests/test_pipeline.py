@@ -70,7 +70,8 @@ def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp
     out, report = first_run
     messages = []
     again = run_pipeline(str(out), SIZES, progress=False, log=messages.append)
-    assert len([m for m in messages if "re-using" in m]) == 1 + 3 + 4  # sft, three reward models, four policies
+    # sft, the AI labels (the report counts those cut to fit), three reward models, four policies
+    assert len([m for m in messages if "re-using" in m]) == 1 + 1 + 3 + 4
     fresh = run_pipeline(str(tmp_path), SIZES, progress=False, log=lambda *a: None)
     for r in (again, fresh):
         assert {k: v for k, v in r.items() if k != "seconds"} == {k: v for k, v in report.items() if k != "seconds"}

@@ -64,8 +64,16 @@ def test_ppo_with_a_reward_model(tiny_model, tokenizer):
     trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
                          PPOConfig(batch_size=4, num_minibatches=2, ppo_epochs=1, max_new_tokens=6), reward_model=rm)
     rollout_stats = trainer.step([PROMPT, "hi", "dog", PROMPT])
-    expected = rm(trainer.last_rollout.input_ids, trainer.last_rollout.attention_mask).mean().item()
-    assert rollout_stats["score"] == pytest.approx(expected, abs=1e-5)
+    rollout = trainer.last_rollout
+    assert not rollout.ended_with_eos.all(), "some responses were cut by max_new_tokens (the case that matters)"
+    # The reward model reads each rollout as it was trained: prompt + response text + EOS, one at a time here.
+    expected = []
+    for prompt, response in zip(rollout.prompts, rollout.responses):
+        ids = (tokenizer(prompt)["input_ids"] + tokenizer(response)["input_ids"] + [tokenizer.eos_token_id])
+        expected.append(rm(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)).item())
+    assert rollout_stats["score"] == pytest.approx(sum(expected) / len(expected), abs=1e-5)
+    on_raw_ids = rm(rollout.input_ids, rollout.attention_mask).mean().item()  # the old way: no EOS when cut
+    assert abs(on_raw_ids - rollout_stats["score"]) > 1e-3
 
 
 def test_ppo_rejects_bad_setups(tiny_model, tokenizer):
