@@ -193,11 +193,16 @@ def fit_to_length(prompt_ids: list[int], response_ids: list[int], max_length: in
                   max_prompt_tokens: int | None = None) -> tuple[list[int], list[int]]:
     """The course's one length policy, on token ids: the prompt keeps its *last* ``max_prompt_tokens`` tokens
     (the newest turns: the question being answered), then the response keeps its *first* tokens up to
-    ``max_length`` in all. ``max_prompt_tokens=None``: the prompt may take all but one position.
-    Sampling applies the same prompt cut (``rlcore.rollout.tokenize_prompts``)."""
+    ``max_length`` in all. Sampling applies the same prompt cut (``rlcore.rollout.tokenize_prompts``), and the
+    profile makes max_length hold max_prompt_tokens + max_new_tokens + EOS, so a sampled response is never cut.
+    ``max_prompt_tokens=None``: the response comes first (all but one position), the prompt gets the rest."""
     if max_length < 2:
         raise ValueError(f"max_length must be >= 2 (a prompt token and a response token), got {max_length}")
-    budget = max_length - 1 if max_prompt_tokens is None else min(max_prompt_tokens, max_length - 1)
+    if max_prompt_tokens is None:
+        response_ids = response_ids[: max_length - 1]
+        budget = max_length - len(response_ids)
+    else:
+        budget = min(max_prompt_tokens, max_length - 1)
     prompt_ids = prompt_ids[len(prompt_ids) - budget:] if len(prompt_ids) > budget else prompt_ids
     return prompt_ids, response_ids[: max_length - len(prompt_ids)]
 

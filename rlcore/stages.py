@@ -29,6 +29,7 @@ from rlcore.models import (load_frozen, load_reward_model, load_trainable, refer
 from rlcore.ppo import PPOConfig, PPOTrainer
 from rlcore.reward import train_reward_model
 from rlcore.sft import train_sft
+from rlcore.training import guard_memory
 
 LOG = "training_log.json"  # beside each checkpoint: the losses (or PPO's per-step statistics)
 
@@ -65,6 +66,7 @@ def _reusing(path: str, reuse: bool, say) -> bool:
 
 
 # --------------------------------------------------------------------------- 1. SFT
+@guard_memory("SFT", lower=("sft_batch_size", "max_length"))
 def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print, **checkpoints):
     """Supervised fine-tuning of ``profile.policy_model`` on ``profile.sft_examples`` demonstrations.
     Returns (model, tokenizer), the model frozen in the profile's compute dtype."""
@@ -79,6 +81,7 @@ def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = 
 
 
 # --------------------------------------------------------------------------- 2. reward model
+@guard_memory("reward model", lower=("rm_batch_size", "max_length"))
 def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_labels: bool = False,
                  reuse: bool = True, progress: bool = True, say=print, **checkpoints):
     """A reward model from the SFT body, trained on ``pairs`` (hard labels, or soft ones for AI labels),
@@ -99,6 +102,7 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
 
 
 # --------------------------------------------------------------------------- 3. AI labels (RLAIF)
+@guard_memory("AI labels", smaller="labeler_model")
 def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print,
               policy=None) -> list[dict]:
     """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
@@ -135,6 +139,7 @@ def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- 4. PPO
+@guard_memory("PPO", lower=("ppo_batch_size", "max_prompt_tokens", "max_new_tokens"), raise_=("ppo_num_minibatches",))
 def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, steps: int | None = None,
         reuse: bool = True, progress: bool = True, callback=None, say=print, **checkpoints):
     """PPO from the SFT checkpoint against ``reward_model`` on the data's train prompts, for ``steps``
@@ -156,6 +161,7 @@ def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, s
 
 
 # --------------------------------------------------------------------------- 5. DPO
+@guard_memory("DPO", lower=("rm_batch_size", "max_length"))
 def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, reuse: bool = True,
         progress: bool = True, say=print, **checkpoints):
     """DPO (Rafailov et al. 2023) from the SFT checkpoint on ``pairs``: no reward model, no sampling.
@@ -180,6 +186,7 @@ def sample(profile: Profile, model, tokenizer, prompts: list[str], seed: int | N
                             seed=profile.seed if seed is None else seed, max_prompt_tokens=profile.max_prompt_tokens)
 
 
+@guard_memory("evaluation", lower=("max_new_tokens", "max_prompt_tokens"), smaller="judge_model")
 def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
              comparisons: dict[str, tuple[str, str]], reference: str = "sft", kl_prompts: int = 128) -> dict:
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each

@@ -53,6 +53,38 @@ class NonFiniteError(RuntimeError):
     """A loss or statistic became NaN or infinite: the run stops before the bad update is applied."""
 
 
+class OutOfMemory(RuntimeError):
+    """The GPU ran out of memory in a stage: one line that names the stage, its sizes and what to lower."""
+
+
+def guard_memory(stage: str, lower: tuple[str, ...] = (), raise_: tuple[str, ...] = (), smaller: str = ""):
+    """Decorator for a stage ``fn(profile, ...)``: a CUDA out-of-memory error inside it becomes one
+    :class:`OutOfMemory` line (the stage, the profile's sizes in use, the fields to lower or raise, or the model
+    field ``smaller`` to point at a smaller model), as a NaN becomes a :class:`NonFiniteError`, instead of a long
+    traceback from deep inside a model."""
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(profile, *args, **kwargs):
+            try:
+                return fn(profile, *args, **kwargs)
+            except torch.cuda.OutOfMemoryError:
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                fields = lower + raise_ + ((smaller,) if smaller else ())
+                sizes = ", ".join(f"{f}={getattr(profile, f)}" for f in fields)
+                advice = [f"lower {f}" for f in lower] + [f"raise {f}" for f in raise_] + (
+                    [f"choose a smaller {smaller}"] if smaller else [])
+                example = f" (e.g. RLCORE_{lower[0].upper()}={max(1, getattr(profile, lower[0]) // 2)})" if lower else ""
+                raise OutOfMemory(
+                    f"out of GPU memory in the {stage} stage ({sizes}; dtype {profile.dtype} -> "
+                    f"{str(profile.compute_dtype).removeprefix('torch.')}): {', or '.join(advice)}, in the profile "
+                    f"or the environment{example}") from None
+        return run
+    return decorate
+
+
 def world_size() -> int:
     """Number of processes of this run (``accelerate launch --num_processes N`` sets WORLD_SIZE)."""
     return int(os.environ.get("WORLD_SIZE", "1"))

@@ -125,9 +125,46 @@ def test_max_length_beyond_the_context_is_an_error(tokenizer, tiny_model):
 def test_too_long_sequences_are_counted_and_the_policy_reported(tokenizer, tiny_model):
     prompts = ["short prompt", "a very long prompt " * 40, "another long prompt " * 40]
     responses = [" yes", " no", " maybe"]
-    with pytest.warns(UserWarning, match=r"SFT: 2 of 3 sequences are longer than max_length=32 tokens; truncation "
-                                         r"policy: the prompt loses its oldest tokens first"):
+    with pytest.warns(UserWarning, match=r"SFT: 2 of 3 prompts lose their oldest tokens, 0 responses are cut at "
+                                         r"their end to fit max_length=32"):
         train_sft(tiny_model, tokenizer, prompts, responses, max_length=32, progress=False)
+    long_answers = [" yes " * 40, " no", " maybe " * 30]
+    with pytest.warns(UserWarning, match=r"SFT: 1 of 3 prompts lose their oldest tokens \(max_prompt_tokens=8\), "
+                                         r"2 responses are cut at their end to fit max_length=32"):
+        train_sft(tiny_model, tokenizer, ["p " * 20, "q", "r"], long_answers, max_length=32, max_prompt_tokens=8,
+                  progress=False)
+
+
+def test_out_of_memory_in_a_stage_is_one_line_naming_the_stage_its_sizes_and_what_to_lower(tmp_path, monkeypatch,
+                                                                                          capsys):
+    from rlcore import cli, stages
+    from rlcore.config import get_profile
+    from rlcore.course_data import course_data
+    from rlcore.training import OutOfMemory
+
+    def out_of_memory(*args, **kwargs):  # what CUDA raises, with its usual several lines of allocator detail
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nGPU 0 has a total "
+                                          "capacity of 14.74 GiB of which 1.2 GiB is free.\n" * 3)
+
+    profile = get_profile("tiny", sft_examples=8)
+    monkeypatch.setattr(stages, "train_sft", out_of_memory)
+    with pytest.raises(OutOfMemory) as err:
+        stages.sft(profile, course_data(profile), str(tmp_path / "sft"), progress=False)
+    message = str(err.value)
+    assert "\n" not in message and err.value.__suppress_context__
+    assert message.startswith("out of GPU memory in the SFT stage (sft_batch_size=16, max_length=256; dtype float32")
+    assert "lower sft_batch_size, or lower max_length" in message and "RLCORE_SFT_BATCH_SIZE=8" in message
+
+    monkeypatch.setattr(stages, "PPOTrainer", out_of_memory)  # PPO: out of memory as its trainer is built
+    with pytest.raises(OutOfMemory, match=r"in the PPO stage \(ppo_batch_size=32, max_prompt_tokens=64, "
+                                          r"max_new_tokens=72, ppo_num_minibatches=4; .*raise ppo_num_minibatches"):
+        stages.ppo(profile, course_data(profile), "tiny", reward_model=None, path=None, progress=False)
+
+    # and the command line prints that one line, no traceback
+    assert cli.main(["pipeline", "--out", str(tmp_path / "run")]) == 2
+    err_text = capsys.readouterr().err
+    assert "Traceback" not in err_text  # (the model-loading bar may come first on stderr)
+    assert err_text.rstrip("\n").split("\n")[-1].startswith("rlcore: error: OutOfMemory: out of GPU memory in the SFT stage")
 
 
 def test_unknown_profile_field_and_bad_learning_rate(tokenizer, tiny_model):

@@ -9,6 +9,7 @@
 # *Time: ~10 minutes on a CPU.*
 
 # %%
+from rlcore import stages
 from rlcore.config import get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.models import load_frozen
@@ -126,7 +127,7 @@ from rlcore.rollout import forward_logits, logprobs_from_logits, masked_sum
 
 if not data.is_world:  # log pi_ref(y | prompt) of each answer: the sum of its token log-probs
     ids, attention, response_mask = tokenize_prompt_response(tokenizer, [prompt] * len(answers), list(answers.values()),
-                                                             max_length=256, device=model.device)
+                                                             device=model.device, **stages.lengths(profile))
     with torch.no_grad():
         token_logprobs = logprobs_from_logits(forward_logits(model, ids, attention)[:, :-1], ids[:, 1:])  # (B, L-1)
     log_pi = masked_sum(token_logprobs, response_mask[:, 1:].to(token_logprobs.dtype), dim=1)  # (B,)

@@ -135,17 +135,17 @@ from rlcore.reward import pair_rewards
 
 rm = stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"), reuse=False)
 losses = stages.training_log(course_path("rm_human"))
-accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test))
+accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test, **stages.lengths(profile)))
 if data.is_world:
     # the same held-out pairs, labelled by simulated humans instead of gold
     temperature = data.human_temperature(policy=course_path("sft"))
     rng = random.Random(profile.seed)
     test_human = [p if world.human_label(p.prompt, p.chosen, p.rejected, rng, temperature)
                   else PreferencePair(p.prompt, p.rejected, p.chosen) for p in test]
-    accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human))
+    accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human, **stages.lengths(profile)))
     # pairs of SFT samples on prompts with held-out parts (objects, people, ...): out of distribution
     ood = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"), split="ood")
-    accuracy_ood = preference_accuracy(*pair_rewards(rm, tokenizer, ood))
+    accuracy_ood = preference_accuracy(*pair_rewards(rm, tokenizer, ood, **stages.lengths(profile)))
 
 # %%
 import matplotlib.pyplot as plt

@@ -57,7 +57,7 @@ norm_responses = stages.sample(profile, sft, tokenizer, norm_prompts)  # seeded 
 raw_model = copy.deepcopy(reward_model)
 raw_model.reward_mean.zero_()  # undo the stored normalisation: the head's raw output
 raw_model.reward_std.fill_(1.0)
-raw = raw_model.score(tokenizer, norm_prompts, norm_responses)  # (N,)
+raw = raw_model.score(tokenizer, norm_prompts, norm_responses, **stages.lengths(profile))  # (N,), as PPO scores
 mean, std = raw.mean().item(), raw.std().item()
 normalised = (raw - mean) / std
 print(f"{len(norm_prompts)} SFT samples. raw reward: mean {mean:+.2f}, std {std:.2f}")

@@ -90,7 +90,7 @@ rm_ai = stages.reward_model(profile, data, ai_pairs, course_path("sft"), course_
 
 # %%
 test_pairs = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
-rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs))
+rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **stages.lengths(profile)))
                for name, rm in (("human labels", rm_human), ("AI labels", rm_ai))}
 print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
       f"({'gold' if data.is_world else 'human'} labels):", ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))

@@ -20,6 +20,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
+from rlcore import stages
 from rlcore.config import get_profile, seed_everything
 from rlcore.course import course_path, load_reward_model, load_sft
 from rlcore.course_data import course_data
@@ -70,7 +71,7 @@ test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
-proxy_accuracy = preference_accuracy(*pair_rewards(proxy, tokenizer, test))
+proxy_accuracy = preference_accuracy(*pair_rewards(proxy, tokenizer, test, **stages.lengths(profile)))
 print(GOLD)
 print(f"accuracy on {len(test)} held-out pairs ({labels}): proxy {proxy_accuracy:.0%}, gold {gold_accuracy:.0%}")
 
@@ -78,17 +79,16 @@ print(f"accuracy on {len(test)} held-out pairs ({labels}): proxy {proxy_accuracy
 # We measure both rewards on held-out prompts, relative to the SFT model's own answers.
 
 # %%
-from rlcore.evaluate import sample_responses
-
 prompts, _ = data.evaluation_prompts(64)
 N_MAX = 32
 candidates = [[] for _ in prompts]  # candidates[i]: N_MAX SFT samples for prompt i
 for k in range(N_MAX):
-    for i, r in enumerate(sample_responses(sft, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=1000 * k)):
+    for i, r in enumerate(stages.sample(profile, sft, tokenizer, prompts, seed=1000 * k)):
         candidates[i].append(r)
 flat_prompts = [p for p, c in zip(prompts, candidates) for _ in c]
 flat_responses = [r for c in candidates for r in c]
-proxy_scores = proxy.score(tokenizer, flat_prompts, flat_responses).float().view(len(prompts), N_MAX).tolist()
+proxy_scores = proxy.score(tokenizer, flat_prompts, flat_responses, **stages.lengths(profile))
+proxy_scores = proxy_scores.float().view(len(prompts), N_MAX).tolist()
 gold_scores = gold(flat_prompts, flat_responses).view(len(prompts), N_MAX).tolist()
 base_proxy = sum(sum(s) for s in proxy_scores) / (len(prompts) * N_MAX)
 base_gold = sum(sum(s) for s in gold_scores) / (len(prompts) * N_MAX)
@@ -156,10 +156,10 @@ trainer = PPOTrainer(policy, reference, value_model_from(policy), tokenizer, con
 
 
 def snapshot(step):
-    responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=profile.max_new_tokens, seed=7)
-    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts,
-                                                         profile.max_new_tokens, seed=7)),
-            "proxy": proxy.score(tokenizer, prompts, responses).float().mean().item(),
+    responses = stages.sample(profile, policy, tokenizer, prompts, seed=7)
+    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, profile.max_new_tokens,
+                                                         seed=7, max_prompt_tokens=profile.max_prompt_tokens)),
+            "proxy": proxy.score(tokenizer, prompts, responses, **stages.lengths(profile)).float().mean().item(),
             "gold": gold(prompts, responses).mean().item(), "samples": responses[:3]}
 
 

@@ -110,9 +110,10 @@ from rlcore.reward import pair_rewards, preference_accuracy
 
 test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
-dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA))
+dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA,
+                                                     **stages.lengths(profile)))
 reward_model = load_reward_model(profile)
-rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test))
+rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test, **stages.lengths(profile)))
 print(f"accuracy on {len(test)} held-out pairs ({labels}): DPO implicit reward {dpo_accuracy:.0%}, "
       f"reward model of lesson 03 {rm_accuracy:.0%}")
 
