@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                             "tldr: TL;DR summary comparisons; auto (default): chosen per row from its columns")
     check.add_argument("--max-chars", type=int, default=None, metavar="N",
                        help="skip (and count) rows whose prompt + response is longer than N characters")
+    check.add_argument("--profile", default=None, metavar="NAME",
+                       help="also count what the profile's length policy cuts (max_prompt_tokens, max_length), "
+                            "in its policy's tokenizer")
     args = parser.parse_args(argv)
     from rlcore.progress import writes_to_log
 
@@ -59,7 +62,19 @@ def main(argv: list[str] | None = None) -> int:
             pairs, skipped = read_preferences(args.path, format=args.format, max_chars=args.max_chars)
             soft = sum(p.p_chosen != 1.0 for p in pairs)
             skips = f"{sum(skipped.values())} skipped" + (f": {describe_skipped(skipped)}" if skipped else "")
-            print(f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})")
+            line = f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})"
+            if args.profile:
+                from rlcore.config import get_profile
+                from rlcore.data import describe_truncation, truncation_counts
+                from rlcore.models import load_tokenizer
+
+                profile = get_profile(args.profile)
+                counts = truncation_counts(load_tokenizer(profile.policy_model), [p.prompt for p in pairs] * 2,
+                                           [p.chosen for p in pairs] + [p.rejected for p in pairs],
+                                           profile.max_length, profile.max_prompt_tokens)
+                line += (f"; profile {profile.name}, chosen and rejected: "
+                         f"{describe_truncation(counts, profile.max_length, profile.max_prompt_tokens)}")
+            print(line)
         elif args.command == "pretrain":
             from rlcore.pretrain import pretrain_cli
 
