@@ -238,3 +238,31 @@ def test_each_model_labels_with_its_own_tokenizer_and_a_foreign_one_fails_early(
     # (b) the small-vocabulary model with the larger tokenizer fails at construction, saying why
     with pytest.raises(ValueError, match=r"the tokenizer has 700 tokens but the model's vocabulary has 320"):
         AILabeler(models["small"], big_tokenizer)
+
+
+def test_an_instruction_tuned_labeler_is_asked_through_its_chat_template(tokenizer):
+    from rlcore.models import chat_tokenizer
+
+    chat = chat_tokenizer()  # the shipped tokenizer with ChatML's tokens and template, as Qwen2.5-Instruct has
+    plain_text = formats.labeler_prompt("Be kind.", PROMPT, " a", " b") + formats.VERDICT_ENDING
+    # a base model (no template) reads the completion text as it is
+    plain = AILabeler(ToyLM(tokenizer, lambda t: verdict_logits(tokenizer, 0.0, 0.0)), tokenizer)
+    assert not plain.chat and plain.build_text("Be kind.", PROMPT, " a", " b") == plain_text
+    # an instruct model reads it as its user's turn, the verdict opening its own reply
+    labeler = AILabeler(ToyLM(chat, lambda t: verdict_logits(chat, 2.0, 0.0)), chat)
+    text = labeler.build_text("Be kind.", PROMPT, " a", " b")
+    assert labeler.chat and text == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+        + plain_text[: -len(formats.VERDICT_ENDING)].rstrip() + "\n\n" + formats.CHAT_INSTRUCTIONS[formats.VERDICT_ENDING]
+        + "<|im_end|>\n<|im_start|>assistant\n" + formats.VERDICT_ENDING)
+    rating = labeler.rating_text("Be kind.", PROMPT, " a")
+    assert rating.startswith("<|im_start|>system") and rating.endswith("<|im_start|>assistant\n" + formats.RATING_ENDING)
+    # the model reads the template's special tokens as single tokens, and the verdict is still the next token
+    ids = chat(text, add_special_tokens=False)["input_ids"]
+    assert ids.count(chat.convert_tokens_to_ids("<|im_start|>")) == 3
+    assert labeler.prefer(PROMPT, " a", " b") == pytest.approx(0.5)  # both orders: 1 wins as often as 2
+    assert labeler.prefer_batch([PROMPT], [" a"], [" b"], swap=False)["p"].item() == pytest.approx(
+        math.exp(2) / (math.exp(2) + 1))
+    assert not AILabeler(labeler.model, chat, chat=False).chat  # asked off its template, if one insists
+    with pytest.raises(ValueError, match="no chat template"):
+        AILabeler(plain.model, tokenizer, chat=True)
