@@ -161,7 +161,9 @@ PROFILES: dict[str, Profile] = {
     # comparisons a reward model can learn from (course/world.md).
     "tiny": Profile(
         name="tiny", policy_model="tiny", labeler_model="tiny-labeler", dataset="world", judge_model="tiny",
-        device="cpu", max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000, rm_lr=3e-4, rm_epochs=2,
+        # max_prompt_tokens: the world's prompts run to about 67 tokens; at 80 none is ever cut
+        device="cpu", max_prompt_tokens=80, max_new_tokens=72, sft_lr=3e-4, sft_epochs=2, sft_examples=6000,
+        rm_lr=3e-4, rm_epochs=2,
         ppo_lr=2e-5, init_kl_coef=0.1, contrast_share=0.5,
         # PPO's length comes from the gold win rate over SFT on validation prompts (train-split prompts no
         # stage uses; scripts/measure_pipeline_stopping.py): it still rises at 40 steps on human and on AI

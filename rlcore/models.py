@@ -178,9 +178,11 @@ def chat_tokenizer(name_or_path: str = "tiny"):
     return tokenizer
 
 
-def qwen2_stand_in(out: str, shape: str = "toy", seed: int = 0, max_position_embeddings: int = 32768) -> str:
+def qwen2_stand_in(out: str, shape: str = "toy", seed: int = 0, max_position_embeddings: int = 32768,
+                   device: str = "cpu", dtype: torch.dtype | None = None) -> str:
     """A Qwen2-architecture causal LM built from a config (``QWEN2_SHAPES``), random weights, with a ChatML
-    tokenizer; saved to ``out`` (a path any profile field takes). Returns ``out``."""
+    tokenizer; saved to ``out`` (a path any profile field takes) in ``dtype``. Returns ``out``. Built on
+    ``device`` (a GPU initialises a 3B model in seconds)."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = chat_tokenizer()
@@ -191,7 +193,9 @@ def qwen2_stand_in(out: str, shape: str = "toy", seed: int = 0, max_position_emb
                          rope_theta=1e6, bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(seed)
-    Qwen2ForCausalLM(config).save_pretrained(out)
+    with torch.device(device):
+        model = Qwen2ForCausalLM(config)
+    model.to(dtype or torch.float32).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 

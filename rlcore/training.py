@@ -85,6 +85,23 @@ def guard_memory(stage: str, lower: tuple[str, ...] = (), raise_: tuple[str, ...
     return decorate
 
 
+STEP_LOG = "RLCORE_STEP_LOG"  # a file: every finished training step appends {"run", "id", "time"} (the GPU check)
+
+
+def log_step_time(run: str, run_id: int) -> None:
+    """Append one line {"run", "id", "time"} to the file ``$RLCORE_STEP_LOG`` names, if it names one: how
+    ``scripts/gpu_check.py`` times a step of each training loop (after the GPU's queued work is done)."""
+    path = os.environ.get(STEP_LOG)
+    if path:
+        import json
+        import time
+
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+        with open(path, "a") as f:
+            f.write(json.dumps({"run": run, "id": f"{os.getpid()}-{run_id}", "time": time.perf_counter()}) + "\n")
+
+
 def world_size() -> int:
     """Number of processes of this run (``accelerate launch --num_processes N`` sets WORLD_SIZE)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
@@ -176,6 +193,7 @@ class TrainingRun:
 
     def end_step(self, loss: float | None = None) -> None:
         self.step += 1
+        log_step_time(self.name, id(self))
         if loss is not None:
             self.losses.append(loss)
         if self.checkpoint_every and self.step % self.checkpoint_every == 0:

@@ -106,7 +106,7 @@ def test_every_stage_runs_on_real_length_rows_and_counts_what_it_cut(long_run):
                for r in report["win_rate"].values())
     with open(f"{path[:-len('long.jsonl')]}run/report.md") as f:
         text = f.read()
-    assert f"sft: {n_train} of {n_train} prompts lose their oldest tokens (max_prompt_tokens=64)" in text
+    assert f"sft: {n_train} of {n_train} prompts lose their oldest tokens (max_prompt_tokens=80)" in text
     assert "Sizes lowered to what the data holds: sft_examples" in text
 
 
@@ -119,7 +119,7 @@ def test_check_data_counts_what_the_profiles_length_policy_cuts(long_run, capsys
     rows = [json.loads(x) for x in open(path)]
     n_long = sum(len(split_hh(r["chosen"], r["rejected"])[1]) > 4000 for r in rows)  # the 20-paragraph replies
     assert line.endswith(f"profile tiny, chosen and rejected: {2 * N_ROWS} of {2 * N_ROWS} prompts lose their oldest "
-                         f"tokens (max_prompt_tokens=64), {n_long} responses are cut at their end to fit max_length=256")
+                         f"tokens (max_prompt_tokens=80), {n_long} responses are cut at their end to fit max_length=256")
 
 
 def test_the_truncation_count_agrees_with_the_tokenised_batch(tokenizer):

@@ -156,7 +156,7 @@ def test_out_of_memory_in_a_stage_is_one_line_naming_the_stage_its_sizes_and_wha
     assert "lower sft_batch_size, or lower max_length" in message and "RLCORE_SFT_BATCH_SIZE=8" in message
 
     monkeypatch.setattr(stages, "PPOTrainer", out_of_memory)  # PPO: out of memory as its trainer is built
-    with pytest.raises(OutOfMemory, match=r"in the PPO stage \(ppo_batch_size=32, max_prompt_tokens=64, "
+    with pytest.raises(OutOfMemory, match=r"in the PPO stage \(ppo_batch_size=32, max_prompt_tokens=80, "
                                           r"max_new_tokens=72, ppo_num_minibatches=4; .*raise ppo_num_minibatches"):
         stages.ppo(profile, course_data(profile), "tiny", reward_model=None, path=None, progress=False)
 

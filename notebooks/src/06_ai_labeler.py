@@ -31,15 +31,19 @@ print(f"profile {profile.name} | data {data.name} | labeler {profile.labeler_mod
 # The text ends with `Preferred Response=`; the model's next token is the verdict. We never let it
 # *write* the verdict: we read the probabilities of "1" and "2" and renormalise them,
 # $P(1\text{ better}) = \dfrac{e^{\ell_1}}{e^{\ell_1} + e^{\ell_2}}$ with $\ell$ the log-probs.
+# An instruction-tuned labeler (the GPU track's Qwen2.5-Instruct) reads the same request through its chat
+# template, as its user's turn, and `Preferred Response=` opens its own reply: prompted off its template it
+# would be off distribution. `AILabeler.build_text` gives the text the labeler reads, either way.
 
 # %%
-from rlcore.labeler import DEFAULT_CONSTITUTION, comparison_text, verdict_probabilities
+from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler, verdict_probabilities
 
 prompt = "\n\nHuman: How do I clean my wooden chair?\n\nAssistant:"
 good = (" Clear everything off the chair, then go over the chair with a damp cloth, then look over the chair for spots"
         " you missed, and finally leave the chair to dry in a shady spot.")
 bad = " I'm not able to help with that."
-text = comparison_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
+reader = AILabeler(labeler_model, tokenizer)  # only to build its texts here
+text = reader.build_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
 print(text)
 p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
 print(f"\nP(response 1 better) = {p_first:.2f}")
@@ -71,7 +75,7 @@ from rlcore.exercises import check_swap_label
 assert check_swap_label(my_swap_label)
 
 # %%
-p_b_first = verdict_probabilities(labeler_model, tokenizer, [comparison_text(DEFAULT_CONSTITUTION[0], prompt, bad, good)])[0].item()
+p_b_first = verdict_probabilities(labeler_model, tokenizer, [reader.build_text(DEFAULT_CONSTITUTION[0], prompt, bad, good)])[0].item()
 print(f"good first: P(slot 1) = {p_first:.2f}; bad first: P(slot 1) = {p_b_first:.2f}; "
       f"swap-averaged P(good better) = {my_swap_label(p_first, p_b_first):.2f}")
 

@@ -51,7 +51,7 @@ ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=
 human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))  # the same comparisons, in the same order
 same = sum(h["chosen"] == a["chosen"] for h, a in zip(human_pairs, ai_pairs, strict=True)) / len(ai_pairs)
 print(f"{len(ai_pairs)} comparisons: the AI labeler and the humans pick the same response in {same:.0%}")
-print("an AI label:", {k: (v if isinstance(v, float) else v[-40:]) for k, v in ai_pairs[0].items()})
+print("an AI label:", {k: (v[-40:] if isinstance(v, str) else v) for k, v in ai_pairs[0].items()})
 
 # %%
 if data.is_world:  # the world's gold judge says which label is right

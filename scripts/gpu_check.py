@@ -1,0 +1,310 @@
+#!/usr/bin/env python
+"""The GPU check: every lesson of the course on the GPU profile (``gpt-neo-125m``), at its shapes, timed.
+
+    python scripts/gpu_check.py --out DIR                       # on a GPU, no network: about 8 minutes on an H100/H200
+    python scripts/gpu_check.py --device cpu --toy --out DIR    # the same script at toy width and sizes (CI runs this)
+
+Run it FIRST whenever a GPU is at hand, as one call, and put its figures in the README. It needs no hub, no
+Jupyter and no ``datasets`` server: only rlcore's own dependencies (carry ``datasets`` and ``ipywidgets`` as wheels
+where the machine lacks them; TRL 0.29.1 too for the side-by-side PPO iteration).
+
+1. **Models, offline.** The policy has GPT-Neo-125M's architecture, pretrained for ``--pretrain-minutes`` on the
+   world corpus (``rlcore pretrain``; the world's 2,048-token vocabulary, not GPT-2's 50,257), or ``--policy-model``.
+   The AI labeler and the judge are Qwen2 models with the shapes of Qwen2.5-1.5B- and 3B-Instruct, built from their
+   configs with RANDOM weights and a chat template: they measure time and memory, not quality (the report says so).
+   ``--toy``: the shipped tiny GPT-Neo reshaped with global and local attention in turn, and Qwen2 at toy width.
+2. **Data.** An HH-RLHF-format file (raw transcripts) of multi-turn world conversations, longer than the profile's
+   ``max_prompt_tokens``, as real HH-RLHF conversations are.
+3. **Every lesson**, ``notebooks/src/NN_*.py`` in course order, each in a fresh Python process (as a notebook kernel
+   is), on the GPU profile with these models and its real sizes, except PPO: cut to ``--ppo-steps`` steps, each
+   step's time logged (``RLCORE_STEP_LOG``) so that the lesson's full time is projected. Per lesson: seconds, peak
+   GPU memory (peak RSS on a CPU), the projection here and on a T4.
+4. **One PPO iteration** at the profile's config (``benchmarks/ppo_vs_trl.py``), beside TRL 0.29.1's if installed.
+5. **The T4 pass.** On a GPU, the lesson with the highest peak memory again, in float16 with the process capped to a
+   T4's 15 GiB (``torch.cuda.set_per_process_memory_fraction``): does it fit?
+
+Writes ``DIR/gpu_check.md`` and ``DIR/gpu_check.json``; each lesson's output is in ``DIR/lessons/NN_*.log``. Exits
+with status 1 if a lesson failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LESSONS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "notebooks", "src")) if f.endswith(".py"))
+PROFILE = "gpt-neo-125m"
+T4_MEMORY_GIB = 15.0
+# The T4 projection: a lesson's time here x (this GPU's memory bandwidth / the T4's 320 GB/s). Training and
+# sampling a 125M-3B model at these batch sizes move weights and activations through memory far more than they
+# compute, and the ratio of dense 16-bit tensor throughput is about the same (H200 ~990 vs T4 65 TFLOPS: 15x).
+# Launch-bound work (one token at a time at small batches) scales less, so the projection errs on the long side.
+BANDWIDTH_GBS = {"H200": 4800, "H100": 3350, "A100": 2039, "L40S": 864, "A10": 600, "L4": 300, "T4": 320}
+# --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
+# GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
+TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2", "RLCORE_PPO_EPOCHS": "1",
+             "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
+             "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "2e-5", "RLCORE_DPO_LR": "1e-4"}
+# Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").
+RUNNER = """
+import json, os, resource, runpy, sys, time
+import torch
+cap = float(os.environ.get("GPU_CHECK_MEMORY_GIB") or 0)
+if cap and torch.cuda.is_available():
+    torch.cuda.set_per_process_memory_fraction(min(1.0, cap * 2**30 / torch.cuda.get_device_properties(0).total_memory))
+start = time.perf_counter()
+runpy.run_path(sys.argv[1], run_name="__main__")
+cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+peak = torch.cuda.max_memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+with open(sys.argv[2], "w") as f:
+    json.dump({"seconds": time.perf_counter() - start, "peak_bytes": peak, "peak_is": "cuda" if cuda else "rss"}, f)
+"""
+
+
+def log(*args) -> None:
+    print("[gpu_check]", *args, flush=True)
+
+
+# --------------------------------------------------------------------------- 1. models and 2. data
+def build_models(folder: str, toy: bool, device: str, policy_model: str | None, minutes: float) -> dict:
+    import torch
+
+    from rlcore.models import gpt_neo_local_stand_in, qwen2_stand_in
+
+    os.makedirs(folder, exist_ok=True)
+    models = {}
+    if policy_model:
+        models["policy"] = policy_model
+    elif toy:
+        models["policy"] = gpt_neo_local_stand_in(os.path.join(folder, "policy"))
+    else:
+        from rlcore.pretrain import pretrain_cli
+
+        log(f"pretraining a GPT-Neo-125M-shape policy for {minutes} min on the world corpus")
+        models["policy"] = pretrain_cli("gpt-neo-125m", minutes, os.path.join(folder, "policy"), documents=8000)
+    dtype = None if toy or device == "cpu" else torch.bfloat16
+    for role, shape, seed in (("labeler", "qwen2.5-1.5b", 1), ("judge", "qwen2.5-3b", 2)):
+        log(f"building the {role}: Qwen2, {'toy width' if toy else shape + ' shape'}, random weights")
+        models[role] = qwen2_stand_in(os.path.join(folder, role), "toy" if toy else shape, seed=seed,
+                                      device=device, dtype=dtype)
+    return models
+
+
+def write_hh_file(path: str, rows: int, seed: int = 0, earlier_turns: int = 4) -> str:
+    """Raw HH-RLHF rows (two whole transcripts) from the world: each conversation has ``earlier_turns`` earlier
+    exchanges before the question its two replies answer, so prompts run past max_prompt_tokens as real ones do."""
+    import random
+
+    from rlcore import world
+
+    pairs = world.preference_pairs("train", rows, seed=seed, labels="human")
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for pair in pairs:
+            context = "".join(rng.choice(pairs).prompt + rng.choice(pairs).chosen for _ in range(earlier_turns))
+            prompt = context + pair.prompt
+            f.write(json.dumps({"chosen": prompt + pair.chosen, "rejected": prompt + pair.rejected}) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- 3. the lessons
+def run_lesson(name: str, env: dict, folder: str, timeout: float) -> dict:
+    """One lesson in a fresh process; its output in ``folder/NAME.log``. Returns time, memory and PPO step times."""
+    result_file, step_log = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.steps")
+    for path in (result_file, step_log):
+        if os.path.exists(path):
+            os.remove(path)
+    source = os.path.join(ROOT, "notebooks", "src", f"{name}.py")
+    start = time.perf_counter()
+    with open(os.path.join(folder, f"{name}.log"), "w") as out:
+        try:
+            code = subprocess.run([sys.executable, "-c", RUNNER, source, result_file], cwd=folder, stdout=out,
+                                  stderr=subprocess.STDOUT, env={**env, "RLCORE_STEP_LOG": step_log},
+                                  timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    row = {"lesson": name, "ok": code == 0, "wall_seconds": round(time.perf_counter() - start, 1)}
+    if code != 0:
+        with open(os.path.join(folder, f"{name}.log")) as f:
+            lines = [line.strip() for line in f if line.strip()]
+        row["error"] = f"timed out after {timeout:.0f} s" if code == "timeout" else (lines[-1] if lines else f"exit {code}")
+        return row
+    with open(result_file) as f:
+        measured = json.load(f)
+    row.update(seconds=round(measured["seconds"], 1), peak_gib=round(measured["peak_bytes"] / 2**30, 2),
+               peak_is=measured["peak_is"], training_runs=step_runs(step_log))
+    return row
+
+
+def step_runs(step_log: str) -> list[dict]:
+    """The training loops a lesson ran, from its step log: name, steps, median seconds per step."""
+    if not os.path.exists(step_log):
+        return []
+    runs: dict[tuple, list[float]] = {}
+    with open(step_log) as f:
+        for line in f:
+            entry = json.loads(line)
+            runs.setdefault((entry["run"], entry["id"]), []).append(entry["time"])
+    out = []
+    for (run, _), times in runs.items():
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        out.append({"run": run, "steps": len(times), "step_seconds": round(statistics.median(gaps), 3) if gaps else None})
+    return out
+
+
+def project(row: dict, ppo_steps_run: int, ppo_steps_full: int, t4_ratio: float | None) -> None:
+    """Add the lesson's projected full time: each PPO run cut to ``ppo_steps_run`` steps would have taken
+    ``ppo_steps_full``, at its median step time. Other loops ran in full."""
+    extra = sum((ppo_steps_full - r["steps"]) * r["step_seconds"] for r in row["training_runs"]
+                if r["run"] in ("PPO", "REINFORCE") and r["steps"] == ppo_steps_run and r["step_seconds"])
+    row["projected_seconds"] = round(row["seconds"] + extra, 1)
+    row["projected_t4_seconds"] = round(row["projected_seconds"] * t4_ratio, 0) if t4_ratio else None
+
+
+# --------------------------------------------------------------------------- 4. one PPO iteration
+def ppo_iteration(profile, device: str, toy: bool, folder: str, env: dict) -> dict:
+    out = os.path.join(folder, "ppo_iteration.json")
+    sizes = (["--batch", "8", "--prompt-tokens", "64", "--response-tokens", "16", "--reps", "1"] if toy else
+             ["--batch", str(profile.ppo_batch_size), "--prompt-tokens", str(profile.max_prompt_tokens),
+              "--response-tokens", str(profile.max_new_tokens), "--reps", "3"])
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "ppo_vs_trl.py"), "--device", device, "--json", out,
+               "--ppo-epochs", str(profile.ppo_epochs), "--minibatches", str(profile.ppo_num_minibatches), *sizes]
+    with open(os.path.join(folder, "ppo_iteration.log"), "w") as log_file:
+        code = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT, env=env).returncode
+    if code != 0 or not os.path.exists(out):
+        return {"ok": False, "error": f"benchmarks/ppo_vs_trl.py exited {code} (see ppo_iteration.log)"}
+    with open(out) as f:
+        return {"ok": True, **json.load(f)}
+
+
+# --------------------------------------------------------------------------- report
+def gpu_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if device.startswith("cuda") else "CPU"
+
+
+def t4_ratio_for(name: str) -> float | None:
+    for key, bandwidth in BANDWIDTH_GBS.items():
+        if key in name:
+            return round(bandwidth / BANDWIDTH_GBS["T4"], 1)
+    return None
+
+
+def write_report(report: dict, out: str) -> None:
+    with open(os.path.join(out, "gpu_check.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    ratio = report["t4_ratio"]
+    peak = "peak GPU GiB" if report["device"].startswith("cuda") else "peak RSS GiB (CPU)"
+    lines = [f"# GPU check: every lesson on the {PROFILE} profile ({report['gpu']}{', toy' if report['toy'] else ''})",
+             "", f"torch {report['torch']}, transformers {report['transformers']}; {report['date']}. Models: "
+             + ", ".join(f"{k} {v}" for k, v in report["model_kinds"].items())
+             + ". **The labeler and the judge have random weights: these figures are time and memory, not quality.**",
+             "", f"PPO cut to {report['ppo_steps_run']} steps per run (the profile runs {report['ppo_steps_full']}); "
+             "full time projected from the median step time. T4: "
+             + (f"projected as this GPU's time x {ratio} (memory bandwidth {report['bandwidth_note']})." if ratio
+                else "not projected from this device."), "",
+             f"| lesson | ok | seconds | {peak} | projected full s | projected T4 s |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in report["lessons"]:
+        if row["ok"]:
+            t4 = row["projected_t4_seconds"]
+            lines.append(f"| {row['lesson']} | yes | {row['seconds']} | {row['peak_gib']} | {row['projected_seconds']} | "
+                         f"{t4 if t4 is not None else 'n/a'} |")
+        else:
+            lines.append(f"| {row['lesson']} | **no**: {row['error']} | | | | |")
+    total = sum(r.get("projected_seconds", 0) for r in report["lessons"])
+    lines += ["", f"All lessons, projected at full size: {total:.0f} s here"
+              + (f", {total * ratio:.0f} s on a T4." if ratio else ".")]
+    t4 = report["t4_pass"]
+    lines += ["", "T4 pass (float16, memory capped to 15 GiB): " + (
+        t4["skipped"] if "skipped" in t4 else
+        f"{t4['lesson']}: {'fits' if t4['ok'] else 'does NOT fit: ' + t4.get('error', '')}"
+        + (f" ({t4['seconds']} s, peak {t4['peak_gib']} GiB)" if t4["ok"] else ""))]
+    p = report["ppo_iteration"]
+    if p.get("ok"):
+        sides = ", ".join(f"{r['side']} {r['version']} {r['median_s']:.3f} s (peak {r.get('peak_cuda_gib') or 0:.2f} GiB)"
+                          for r in p["results"])
+        ratio_text = f"; TRL / rlcore {p['ratio_trl_over_rlcore']:.2f}x" if p.get("ratio_trl_over_rlcore") else ""
+        lines += ["", f"One PPO iteration ({p['config']['batch']} prompts x {p['config']['prompt_tokens']} + "
+                  f"{p['config']['response_tokens']} tokens): {sides}{ratio_text}."]
+    else:
+        lines += ["", f"One PPO iteration: {p.get('error')}"]
+    lines += ["", f"The whole check took {report['total_seconds']:.0f} s.", ""]
+    with open(os.path.join(out, "gpu_check.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    parser.add_argument("--toy", action="store_true", help="toy width and sizes (CI, on a CPU)")
+    parser.add_argument("--policy-model", default=None, help="a GPT-Neo-125M-shape checkpoint instead of pretraining one")
+    parser.add_argument("--pretrain-minutes", type=float, default=1.0)
+    parser.add_argument("--ppo-steps", type=int, default=3, help="PPO steps each lesson's runs are cut to")
+    parser.add_argument("--rows", type=int, default=None, help="HH-format rows (default: 6,000; --toy 200)")
+    parser.add_argument("--lessons", default="", help="comma-separated lesson prefixes (default: all)")
+    parser.add_argument("--lesson-timeout", type=float, default=1800.0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    import transformers
+
+    from rlcore.config import get_profile
+
+    start = time.perf_counter()
+    out = os.path.abspath(args.out)
+    os.makedirs(os.path.join(out, "lessons"), exist_ok=True)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("gpu_check: no CUDA device here; use --device cpu --toy")
+    models = build_models(os.path.join(out, "models"), args.toy, args.device, args.policy_model, args.pretrain_minutes)
+    data = write_hh_file(os.path.join(out, "hh.jsonl"), args.rows or (200 if args.toy else 6000))
+    env = {**os.environ, "RLCORE_PROFILE": PROFILE, "RLCORE_POLICY_MODEL": models["policy"],
+           "RLCORE_LABELER_MODEL": models["labeler"], "RLCORE_JUDGE_MODEL": models["judge"], "RLCORE_DATASET": data,
+           "RLCORE_DEVICE": args.device, "RLCORE_COURSE_DIR": os.path.join(out, "course"),
+           "RLCORE_PPO_STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+           **(TOY_SIZES if args.toy else {})}
+    profile = get_profile(PROFILE, **{k: v for k, v in {"device": args.device}.items()})
+    name = gpu_name(args.device)
+    ratio = t4_ratio_for(name) if args.device.startswith("cuda") else None
+    report = {"gpu": name, "device": args.device, "toy": args.toy, "torch": torch.__version__,
+              "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
+              "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
+                              else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
+              "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo_steps, "t4_ratio": ratio,
+              "bandwidth_note": f"{BANDWIDTH_GBS.get(next((k for k in BANDWIDTH_GBS if k in name), ''), '?')} vs 320 GB/s",
+              "lessons": []}
+    chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]
+    for lesson in chosen:
+        log(f"lesson {lesson} ...")
+        row = run_lesson(lesson, env, os.path.join(out, "lessons"), args.lesson_timeout)
+        if row["ok"]:
+            project(row, args.ppo_steps, profile.ppo_steps, ratio)
+        report["lessons"].append(row)
+        log(f"lesson {lesson}: " + (f"{row['seconds']} s, peak {row['peak_gib']} GiB" if row["ok"] else row["error"]))
+    ran = [r for r in report["lessons"] if r["ok"]]
+    if args.device.startswith("cuda") and ran:
+        heaviest = max(ran, key=lambda r: r["peak_gib"])["lesson"]
+        log(f"T4 pass: {heaviest} in float16, capped to {T4_MEMORY_GIB} GiB")
+        t4_env = {**env, "RLCORE_DTYPE": "float16", "GPU_CHECK_MEMORY_GIB": str(T4_MEMORY_GIB),
+                  "RLCORE_COURSE_DIR": os.path.join(out, "course_t4")}
+        report["t4_pass"] = run_lesson(heaviest, t4_env, os.path.join(out, "lessons"), args.lesson_timeout)
+    else:
+        report["t4_pass"] = {"skipped": "skipped: no GPU (it needs CUDA's memory cap)"}
+    log("one PPO iteration at the profile's config")
+    report["ppo_iteration"] = ppo_iteration(profile, args.device, args.toy, out, env)
+    report["total_seconds"] = round(time.perf_counter() - start, 1)
+    write_report(report, out)
+    log(f"wrote {out}/gpu_check.md and gpu_check.json ({report['total_seconds']:.0f} s)")
+    return 0 if all(r["ok"] for r in report["lessons"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Every lesson on the GPU track's code path and architectures, on CPU: ``scripts/gpu_check.py --device cpu --toy``.
+
+The GPU profile (``gpt-neo-125m``: its token lengths, its dtype policy, an AI judge) with its architectures at toy
+width: a GPT-Neo with global and local attention in turn as the policy, Qwen2 causal LMs with a chat template as
+the AI labeler and judge, on a raw HH-RLHF-format file whose conversations run past max_prompt_tokens. This is the
+lesson pass of the GPU track in CI (the committed notebooks are checked on the tiny track by nbval), and it keeps
+the GPU check itself from going stale. ``RLCORE_NOTEBOOKS`` (lesson prefixes, e.g. "03,05") limits it while developing.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LESSONS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "notebooks", "src")) if f.endswith(".py"))
+ONLY = os.environ.get("RLCORE_NOTEBOOKS", "")
+
+
+@pytest.fixture(scope="module")
+def check(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gpu_check")
+    command = [sys.executable, os.path.join(ROOT, "scripts", "gpu_check.py"), "--device", "cpu", "--toy", "--out",
+               str(out)] + (["--lessons", ONLY] if ONLY else [])
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return out, done
+
+
+def test_every_lesson_runs_on_the_gpu_profiles_architectures(check):
+    out, done = check
+    assert (out / "gpu_check.md").exists() and (out / "gpu_check.json").exists(), done.stdout[-3000:]
+    report = json.loads((out / "gpu_check.json").read_text())
+    failed = {r["lesson"]: r["error"] for r in report["lessons"] if not r["ok"]}
+    assert not failed, f"lessons failed (logs in {out}/lessons): {failed}"
+    assert done.returncode == 0
+    expected = [n for n in LESSONS if not ONLY or n[:2] in ONLY.split(",")]
+    assert [r["lesson"] for r in report["lessons"]] == expected
+    for name in expected:  # off the world, no number may come from the gold judge
+        assert "gold judge (the world" not in (out / "lessons" / f"{name}.log").read_text()
+
+
+def test_the_lessons_ran_the_gpu_profiles_models_lengths_and_a_chat_template(check):
+    from transformers import AutoConfig, AutoTokenizer
+
+    out, _ = check
+    report = json.loads((out / "gpu_check.json").read_text())
+    policy = AutoConfig.from_pretrained(report["models"]["policy"])
+    assert policy.model_type == "gpt_neo" and policy.attention_layers[:2] == ["global", "local"]
+    assert policy.max_position_embeddings >= 256 + 64 + 1  # the profile's prompt + response + EOS
+    for role in ("labeler", "judge"):
+        assert AutoConfig.from_pretrained(report["models"][role]).model_type == "qwen2"
+        assert AutoTokenizer.from_pretrained(report["models"][role]).chat_template
+    if not ONLY or "05" in ONLY:
+        (lesson,) = [r for r in report["lessons"] if r["lesson"] == "05_rlhf_end_to_end"]
+        ppo = [r for r in lesson["training_runs"] if r["run"] == "PPO"]
+        assert ppo and ppo[-1]["steps"] == report["ppo_steps_run"] and ppo[-1]["step_seconds"] > 0
+        # the projection adds the steps the run was cut short of, at its median step time
+        extra = sum((report["ppo_steps_full"] - r["steps"]) * r["step_seconds"] for r in ppo
+                    if r["steps"] == report["ppo_steps_run"])
+        assert lesson["projected_seconds"] == pytest.approx(lesson["seconds"] + extra, abs=0.11)
+    text = (out / "gpu_check.md").read_text()
+    assert "random weights" in text
+    assert all(f"| {r['lesson']} | yes |" in text for r in report["lessons"])
+    assert report["ppo_iteration"]["ok"] and report["ppo_iteration"]["results"][0]["side"] == "rlcore"
