@@ -142,8 +142,11 @@ def time_rlcore(args) -> dict:
                        ppo_epochs=args.ppo_epochs, clip_range=CLIP_RANGE, clip_range_value=CLIP_RANGE_VALUE,
                        gamma=GAMMA, lam=LAM, init_kl_coef=KL_COEF, target_kl=None, kl_estimator="k1",
                        max_new_tokens=args.response_tokens, max_prompt_tokens=args.prompt_tokens,
-                       temperature=TEMPERATURE, top_k=0, missing_eos_penalty=None, whiten_advantages=True,
+                       max_length=args.prompt_tokens + args.response_tokens + 1, temperature=TEMPERATURE, top_k=0, missing_eos_penalty=None, whiten_advantages=True,
                        seed=SEED)
+    # rlcore's reward model reads each rollout as text, as it was trained (prompt + response + EOS, re-tokenised);
+    # TRL's reads the sampled ids. With the gpt-neo-125m shape, ids past the shipped tokenizer's 1,797 decode to
+    # nothing, so rlcore's reward pass sees shorter sequences there: a small part of one iteration's work.
     trainer = PPOTrainer(policy, ref, value, tokenizer, config, reward_model=reward)
     prompts = fixed_length_prompts(tokenizer, args.batch, args.prompt_tokens)
     prompt_token_ids(tokenizer, prompts, args.prompt_tokens)  # checks: exact length, no padding

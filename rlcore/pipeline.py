@@ -106,9 +106,10 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
             profile, data, pairs, at("sft"), at(name), soft_labels=soft, progress=progress, say=log,
             **checkpoints(name)))
         # gold labels on the world; the dataset's own held-out human labels elsewhere
-        report[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **stages.lengths(profile)))
+        lengths = stages.lengths(profile)
+        report[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **lengths))
         for key, more in more_pairs.items():
-            report[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, more, **stages.lengths(profile)))
+            report[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, more, **lengths))
     if data.is_world:
         report["human_label_bayes_limit"] = data.human_agreement(policy)
     report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())

@@ -271,7 +271,7 @@ def main(argv=None) -> int:
            "RLCORE_PPO_STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
            **(TOY_SIZES if args.toy else {})}
-    profile = get_profile(PROFILE, **{k: v for k, v in {"device": args.device}.items()})
+    profile = get_profile(PROFILE, device=args.device)
     name = gpu_name(args.device)
     ratio = t4_ratio_for(name) if args.device.startswith("cuda") else None
     report = {"gpu": name, "device": args.device, "toy": args.toy, "torch": torch.__version__,

@@ -138,9 +138,10 @@ assert all(row["oracle"] >= row["gold"] - tol for row in bon)
 #
 # Now train: PPO against the proxy with the KL coefficient set to **zero** (and no KL target), so
 # nothing holds the policy near the SFT model: this lesson's own experiment, on the same train prompts
-# as lesson 05 (`data.prompt_batches`), for as many steps as lesson 05. Every few steps we measure proxy,
-# gold and the KL on the held-out prompts, and keep a few samples. The run is saved so the slider below
-# can replay it.
+# as lesson 05 (`data.prompt_batches`), for half as many steps again as lesson 05 (the collapse comes late:
+# first the policy has to wander far enough to find what the proxy overrates). Every few steps we measure
+# proxy, gold and the KL on the held-out prompts, and keep a few samples. The run is saved so the slider
+# below can replay it.
 
 # %%
 from rlcore.evaluate import kl_to_reference
@@ -163,7 +164,8 @@ def snapshot(step):
             "gold": gold(prompts, responses).mean().item(), "samples": responses[:3]}
 
 
-STEPS, EVERY = profile.ppo_steps, max(1, profile.ppo_steps // 8)  # as long as the usual run, without its brake
+STEPS = profile.ppo_steps * 3 // 2  # half as long again as the usual run, without its brake
+EVERY = max(1, STEPS // 10)
 batches = data.prompt_batches(config.batch_size)
 run = [snapshot(0)]
 for step in tqdm(range(1, STEPS + 1), desc="PPO, no KL penalty"):
@@ -224,7 +226,8 @@ for name, (alpha, beta) in fits.items():
 # %% [markdown]
 # Without a KL penalty the policy drifts away from the SFT model on any data. On the tiny world track
 # the proxy keeps climbing while gold rises first and then falls back, for best-of-n and for PPO alike: the
-# last point's gold is well below the best one on the way (PPO's ends near where it started), and both
+# last point's gold is below the best one on the way — PPO's far below where it started, at a KL of tens of
+# nats: the policy found text the proxy loves and gold does not (read its samples above) — and both
 # fitted β are positive — the curves bend down, as in Gao et al. Best-of-n's own samples held much better
 # answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
 # within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
@@ -239,9 +242,9 @@ if data.is_world:
     for rows in (bon, run):  # at the end: the proxy at its highest, gold well below its best on the way
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert max(r["gold"] for r in rows) > rows[0]["gold"] + 0.1, "gold rises first"
-        assert rows[-1]["gold"] < max(r["gold"] for r in rows) - 0.1, "gold rises, then falls back"
-    assert all(a["proxy"] <= b["proxy"] for a, b in zip(run, run[1:])), "PPO's proxy climbs at every snapshot"
-    assert abs(run[-1]["gold"] - run[0]["gold"]) < 0.2, "PPO's gold ends near where it started"
+        assert rows[-1]["gold"] < max(r["gold"] for r in rows) - 0.05, "gold rises, then falls back"
+    assert run[-1]["gold"] < run[0]["gold"] - 0.3, "PPO's gold ends far below where it started"
+    assert run[-1]["kl"] > 10, "at a KL of tens of nats"
     assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"
     assert bon[-1]["oracle"] > bon[-1]["gold"] + 0.3, "the samples held much better answers than the proxy picked"
     assert max(r["proxy"] for r in run if r["kl"] <= bon[-1]["kl"]) < bon[-1]["proxy"], "RL: less proxy per KL"
