@@ -48,9 +48,10 @@ T4_MEMORY_GIB = 15.0
 BANDWIDTH_GBS = {"H200": 4800, "H100": 3350, "A100": 2039, "L40S": 864, "A10": 600, "L4": 300, "T4": 320}
 # --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
 # GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
-TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2", "RLCORE_PPO_EPOCHS": "1",
+TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2",
              "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
-             "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "2e-5", "RLCORE_DPO_LR": "1e-4"}
+             "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "5e-5", "RLCORE_DPO_LR": "1e-4",
+             "RLCORE_DPO_EPOCHS": "2"}
 # Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").
 RUNNER = """
 import json, os, resource, runpy, sys, time
