@@ -1,0 +1,78 @@
+"""Group-relative (GRPO) and leave-one-out (RLOO) advantages and GRPO's loss, against hand-computed values, brute
+force and float64 formulas; masks after EOS; the two aggregations on responses of unequal length."""
+
+import math
+
+import pytest
+import torch
+
+from rlcore.grpo import group_advantages, grpo_loss, rloo_advantages
+
+
+def test_group_advantages_by_hand():
+    rewards = torch.tensor([1.0, 2.0, 3.0, 5.0, 5.0, 5.0])  # two prompts x three samples
+    # group 1: mean 2, std 1 (unbiased); group 2: all equal -> zeros, never NaN
+    torch.testing.assert_close(group_advantages(rewards, 3), torch.tensor([-1.0, 0.0, 1.0, 0.0, 0.0, 0.0]),
+                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(group_advantages(rewards, 3, scale="none"), torch.tensor([-1.0, 0, 1, 0, 0, 0]))
+    batch_std = rewards.std().item()  # std of all six rewards
+    torch.testing.assert_close(group_advantages(rewards, 3, scale="batch"),
+                               torch.tensor([-1.0, 0, 1, 0, 0, 0]) / batch_std, atol=1e-5, rtol=1e-5)
+    assert torch.isfinite(group_advantages(torch.full((4,), 7.0), 2)).all()
+
+
+@pytest.mark.parametrize("group_size", [2, 4, 5])
+def test_group_and_leave_one_out_advantages_against_a_loop(group_size):
+    g = torch.Generator().manual_seed(group_size)
+    rewards = torch.randn(6 * group_size, generator=g, dtype=torch.float64)
+    grpo, rloo = group_advantages(rewards.float(), group_size), rloo_advantages(rewards.float(), group_size)
+    for i in range(len(rewards)):
+        start = i - i % group_size
+        group = [rewards[j].item() for j in range(start, start + group_size)]
+        mean = sum(group) / group_size
+        std = math.sqrt(sum((x - mean) ** 2 for x in group) / (group_size - 1))
+        others = [rewards[j].item() for j in range(start, start + group_size) if j != i]
+        assert grpo[i].item() == pytest.approx((rewards[i].item() - mean) / (std + 1e-6), abs=1e-5)
+        assert rloo[i].item() == pytest.approx(rewards[i].item() - sum(others) / len(others), abs=1e-5)
+    # RLOO is the group-centred reward scaled by G / (G - 1)
+    torch.testing.assert_close(rloo, group_advantages(rewards.float(), group_size, scale="none")
+                               * group_size / (group_size - 1), atol=1e-5, rtol=1e-5)
+
+
+def test_bad_group_sizes_are_one_clear_error():
+    with pytest.raises(ValueError, match="group_size 4 does not divide the 6 rewards"):
+        group_advantages(torch.zeros(6), 4)
+    with pytest.raises(ValueError, match="RLOO needs at least two samples"):
+        rloo_advantages(torch.zeros(6), 1)
+    with pytest.raises(ValueError, match="flat"):
+        group_advantages(torch.zeros(2, 3), 3)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        group_advantages(torch.zeros(6), 3, scale="std")
+
+
+def test_grpo_and_dr_grpo_weigh_tokens_of_unequal_responses_differently():
+    # two responses, 1 and 3 tokens (the rest is padding after EOS, with junk values that must not count);
+    # ratio 1 and no KL: every token's loss is -advantage
+    mask = torch.tensor([[1, 0, 0], [1, 1, 1]])
+    logprobs = torch.tensor([[-1.0, 9.0, 9.0], [-1.0, -2.0, -3.0]])
+    advantages = torch.tensor([1.0, -1.0])
+    grpo = grpo_loss(logprobs, logprobs, logprobs, advantages, mask, beta=0.0)
+    dr = grpo_loss(logprobs, logprobs, logprobs, advantages, mask, beta=0.0, loss_type="dr_grpo")
+    assert grpo.item() == pytest.approx((-1.0 + 1.0) / 2)  # per-sequence means (-1 and +1), then their mean
+    assert dr.item() == pytest.approx((-1.0 + 3 * 1.0) / (2 * 3))  # every token alike, over N x T
+    assert grpo_loss(logprobs, logprobs, logprobs, advantages, mask, beta=0.0, loss_type="dr_grpo",
+                     max_tokens=4).item() == pytest.approx(2 / 8)
+
+
+def test_the_kl_term_is_k3_against_a_float64_formula_and_the_clip_holds():
+    g = torch.Generator().manual_seed(0)
+    logprobs, ref = -torch.rand(4, 5, generator=g) * 3, -torch.rand(4, 5, generator=g) * 3
+    mask = torch.ones(4, 5)
+    beta = 0.3
+    loss = grpo_loss(logprobs, logprobs, ref, torch.zeros(4), mask, beta=beta)  # no advantage: the KL term alone
+    r = torch.exp(ref.double() - logprobs.double())  # pi_ref / pi on the sampled tokens
+    assert loss.item() == pytest.approx(beta * ((r - 1) - torch.log(r)).mean().item(), rel=1e-6)
+    # the clipped surrogate: a ratio of 2 with a positive advantage gains no more than 1 + clip_range
+    clipped = grpo_loss(torch.full((1, 1), math.log(2.0)), torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1),
+                        torch.ones(1, 1), clip_range=0.2, beta=0.0)
+    assert clipped.item() == pytest.approx(-1.2)
