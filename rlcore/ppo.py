@@ -22,8 +22,8 @@ from rlcore.progress import progress_bar
 
 from rlcore.gae import compute_gae
 from rlcore.training import TrainingRun
-from rlcore.rollout import (Rollout, check_prefix_mask, generate, masked_mean, masked_whiten, require_pad_token,
-                            response_logprobs)
+from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
+                            response_logprobs, scorer)
 
 
 # --------------------------------------------------------------------------- KL estimators
@@ -204,14 +204,13 @@ class PPOTrainer:
 
     def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig,
                  reward_model=None, reward_fn: RewardFn | None = None):
-        if (reward_model is None) == (reward_fn is None):
-            raise ValueError("give exactly one of reward_model or reward_fn")
         require_pad_token(tokenizer)
         if tokenizer.eos_token_id is None:
             raise ValueError("the tokenizer has no EOS token; responses could never end")
         self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
         self.tokenizer, self.config = tokenizer, config
-        self.reward_model, self.reward_fn = reward_model, reward_fn
+        # score(rollout) -> (B,): the reward model reads the text as it was trained (rlcore.rollout.scorer)
+        self.score = scorer(tokenizer, reward_model, reward_fn, config.max_length, config.max_prompt_tokens)
         for frozen in (ref_policy, reward_model):
             if frozen is not None:
                 frozen.eval()
@@ -241,19 +240,6 @@ class PPOTrainer:
     def device(self) -> torch.device:
         return next(self.policy.parameters()).device
 
-    @torch.no_grad()
-    def score(self, rollout: Rollout) -> torch.Tensor:
-        """Scalar score per response (B,) from the reward model or the reward function."""
-        if self.reward_model is not None:
-            cfg = self.config
-            return self.reward_model.score(self.tokenizer, rollout.prompts, rollout.responses, cfg.max_length,
-                                           max_prompt_tokens=cfg.max_prompt_tokens).float().to(self.device)
-        scores = self.reward_fn(rollout.prompts, rollout.responses)
-        scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
-        if scores.shape != (len(rollout.prompts),):
-            raise ValueError(f"reward_fn must return one score per prompt ({len(rollout.prompts)}), got shape {tuple(scores.shape)}")
-        return scores
-
     def step(self, prompts: list[str]) -> dict:
         """One PPO iteration on a batch of prompts; returns statistics."""
         cfg = self.config
@@ -262,21 +248,18 @@ class PPOTrainer:
         self.policy.eval()  # no dropout: the same forward pass for old and new log-probs
         self.value_model.eval()
 
-        # 1. Roll out: sample responses, cut after the first EOS.
+        # 1. Experience (rlcore.rollout.collect): responses cut after the first EOS, their log-probs under the
+        #    sampling policy ("old", from generate's own logits) and the reference, and the score. No gradients.
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        rollout = generate(self.policy, self.tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
-                           temperature=cfg.temperature, top_k=cfg.top_k, max_prompt_tokens=cfg.max_prompt_tokens,
-                           seed=sample_seed, return_logprobs=True)
+        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, cfg.max_new_tokens,
+                      cfg.max_prompt_tokens, temperature=cfg.temperature, top_k=cfg.top_k, seed=sample_seed)
+        rollout, mask = exp.rollout, exp.mask  # mask: (B, T)
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
-        mask = rollout.response_mask.float()  # (B, T)
+        old_logprobs, ref_logprobs, scores = exp.logprobs, exp.ref_logprobs, exp.scores  # (B, T), (B, T), (B,)
 
-        # 2. Log-probs under policy and reference, values, score. No gradients here. The policy's own
-        #    ("old") log-probs come from the logits generate() computed while sampling: no extra forward.
+        # 2. Values: V(s_t) before each response token t, from the value model. No gradients.
         with torch.no_grad():
-            old_logprobs = rollout.logprobs  # (B, T)
-            ref_logprobs = response_logprobs(self.ref_policy, ids, attn, P)  # (B, T)
-            old_values = self.value_model(ids, attn)[:, P - 1:-1] * mask  # (B, T): V(s_t) before token t
-            scores = self.score(rollout)  # (B,)
+            old_values = self.value_model(ids, attn)[:, P - 1:-1] * mask  # (B, T)
 
         # 3. Per-token rewards: KL leash on every token, the score on the last one.
         rewards, kl = compute_rewards(scores, old_logprobs, ref_logprobs, mask, self.kl_controller.value,

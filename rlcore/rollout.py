@@ -276,3 +276,56 @@ def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch
         kept = [t for t, keep in zip(ids, m) if keep and t != tokenizer.eos_token_id]
         texts.append(tokenizer.decode(kept, skip_special_tokens=True))
     return texts
+
+
+# --------------------------------------------------------------------------- one batch of experience
+def scorer(tokenizer, reward_model=None, reward_fn=None, max_length: int = 256, max_prompt_tokens: int | None = None):
+    """``score(rollout) -> (B,)`` float32 on the rollout's device, from exactly one of a reward model (a
+    ``RewardModel``, which reads each prompt + response as it was trained: ``RewardModel.score``, so it must share
+    the policy's tokenizer) or a reward function ``reward_fn(prompts, responses) -> (B,)`` on the text."""
+    if (reward_model is None) == (reward_fn is None):
+        raise ValueError("give exactly one of reward_model or reward_fn")
+
+    @torch.no_grad()
+    def score(rollout: Rollout) -> torch.Tensor:
+        device = rollout.response_ids.device
+        if reward_model is not None:
+            return reward_model.score(tokenizer, rollout.prompts, rollout.responses, max_length,
+                                      max_prompt_tokens=max_prompt_tokens).float().to(device)
+        scores = torch.as_tensor(reward_fn(rollout.prompts, rollout.responses), dtype=torch.float32, device=device)
+        if scores.shape != (len(rollout.prompts),):
+            raise ValueError(f"reward_fn must return one score per prompt ({len(rollout.prompts)}), "
+                             f"got shape {tuple(scores.shape)}")
+        return scores
+
+    return score
+
+
+@dataclass
+class Experience:
+    """One batch of experience, what every RL algorithm of the course reads (PPO, REINFORCE, GRPO).
+
+    B = prompts x group_size, group by group (rows g*G .. g*G+G-1 answer prompt g); T = response length.
+    """
+
+    rollout: Rollout  # prompts, responses, ids and masks: prompt (B, P) left-padded, response (B, T)
+    logprobs: torch.Tensor  # (B, T) under the policy that sampled them (PPO's "old" log-probs), 0 after EOS
+    ref_logprobs: torch.Tensor  # (B, T) under the frozen reference
+    scores: torch.Tensor  # (B,) the reward model's or the reward function's score of each response
+    mask: torch.Tensor  # (B, T) float: 1 on the response tokens up to and including the first EOS
+
+
+@torch.no_grad()
+def collect(policy, ref_policy, tokenizer, prompts: list[str], score, max_new_tokens: int, max_prompt_tokens: int,
+            temperature: float = 1.0, top_k: int = 0, seed: int | None = None, group_size: int = 1) -> Experience:
+    """Sample one response per prompt (``group_size`` per prompt for group methods, group by group), and read what
+    any algorithm needs: the sampling log-probs (from ``generate``'s own logits: no extra forward pass), the
+    reference's log-probs, and ``score(rollout) -> (B,)`` (:func:`scorer`). No gradients."""
+    if group_size < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size}")
+    prompts = [p for p in prompts for _ in range(group_size)]  # (B,) each prompt group_size times in a row
+    rollout = generate(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                       top_k=top_k, max_prompt_tokens=max_prompt_tokens, seed=seed, return_logprobs=True)
+    ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P + T)
+    ref_logprobs = response_logprobs(ref_policy, ids, attn, P)  # (B, T)
+    return Experience(rollout, rollout.logprobs, ref_logprobs, score(rollout), rollout.response_mask.float())

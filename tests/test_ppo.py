@@ -84,7 +84,7 @@ def test_ppo_rejects_bad_setups(tiny_model, tokenizer):
     trainer = make_trainer(tiny_model, tokenizer)
     with pytest.raises(ValueError, match="batch_size is 16"):
         trainer.step([PROMPT] * 3)
-    bad = make_trainer(tiny_model, tokenizer)
-    bad.reward_fn = lambda p, r: [1.0]
+    bad = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
+                     PPOConfig(batch_size=16, num_minibatches=2), reward_fn=lambda p, r: [1.0])
     with pytest.raises(ValueError, match="one score per prompt"):
         bad.step([PROMPT] * 16)
