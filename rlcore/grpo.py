@@ -1,4 +1,4 @@
-"""Critic-free policy gradients over groups of samples: RLOO and GRPO (the trainers come next, issue #29).
+"""Critic-free policy gradients over groups of samples: RLOO's and GRPO's advantages, GRPO's loss and trainer.
 
 Papers: Williams 1992 (REINFORCE); Ahmadian et al. 2024, "Back to Basics" (RLOO: the leave-one-out baseline);
 Shao et al. 2024, DeepSeekMath (GRPO: group-relative advantages, the KL to the reference as a loss term);
@@ -11,9 +11,13 @@ N = prompts x G, and rows ``g*G .. g*G + G - 1`` are the G responses to prompt g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from rlcore.ppo import kl_penalty
+from rlcore.rollout import collect, masked_mean, require_pad_token, response_logprobs, scorer
+from rlcore.training import TrainingRun, train_steps
 
 SCALES = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo")
@@ -84,3 +88,115 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
     if loss_type == "grpo":
         return ((per_token * mask).sum(1) / mask.sum(1).clamp(min=1.0)).mean()
     return (per_token * mask).sum() / (mask.shape[0] * (max_tokens or mask.shape[1]))
+
+
+# --------------------------------------------------------------------------- trainer
+@dataclass
+class GRPOConfig:
+    lr: float = 1e-5
+    batch_size: int = 8  # prompts per iteration
+    group_size: int = 4  # responses sampled per prompt: batch_size x group_size sequences per iteration
+    num_minibatches: int = 2
+    epochs: int = 1  # passes over each batch (1: every step on fresh samples, the ratio starts at 1)
+    clip_range: float = 0.2
+    beta: float = 0.04  # coefficient of the KL to the reference, a loss term (Shao et al. 2024)
+    scale: str = "group"  # advantage scaling: "group" (GRPO), "batch", "none" (Dr. GRPO)
+    loss_type: str = "grpo"  # "grpo" or "dr_grpo"
+    max_new_tokens: int = 24
+    max_prompt_tokens: int = 64
+    max_length: int = 256  # the reward model's sequences, as it was trained
+    temperature: float = 1.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.beta < 0 or self.clip_range <= 0:
+            raise ValueError("GRPOConfig needs lr > 0, beta >= 0 and clip_range > 0")
+        if self.group_size < 2:
+            raise ValueError(f"GRPO compares samples of one prompt: group_size must be >= 2, got {self.group_size}")
+        if (self.batch_size * self.group_size) % self.num_minibatches:
+            raise ValueError(f"batch_size x group_size ({self.batch_size * self.group_size}) must be divisible by "
+                             f"num_minibatches ({self.num_minibatches})")
+        if self.scale not in SCALES or self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"scale must be one of {SCALES} and loss_type one of {LOSS_TYPES}")
+
+
+class GRPOTrainer:
+    """GRPO (Shao et al. 2024): a policy, its frozen reference, and a reward model *or* a reward function; no value
+    model. One iteration, top to bottom in :meth:`step`: G samples per prompt -> scores -> group-relative
+    advantages -> minibatches of the clipped loss with the KL term -> zero_grad, backward, clip, step."""
+
+    def __init__(self, policy, ref_policy, tokenizer, config: GRPOConfig, reward_model=None, reward_fn=None):
+        require_pad_token(tokenizer)
+        self.policy, self.ref_policy, self.tokenizer, self.config = policy, ref_policy, tokenizer, config
+        self.score = scorer(tokenizer, reward_model, reward_fn, config.max_length, config.max_prompt_tokens)
+        for frozen in (ref_policy, reward_model):
+            if frozen is not None:
+                frozen.eval().requires_grad_(False)
+        self.optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.iteration, self.history = 0, []
+        # NaN guards and checkpoints, one line each below (rlcore.training.TrainingRun)
+        self.run = TrainingRun("GRPO", {"policy": policy}, {"policy": self.optimizer},
+                               generators={"rollout": self.generator}, extra_state=self._extra_state,
+                               load_extra=self._load_extra, distributed=False,
+                               hint="lower the learning rate or raise beta")
+
+    def _extra_state(self) -> dict:
+        return {"iteration": self.iteration, "history": list(self.history)}
+
+    def _load_extra(self, extra: dict) -> None:
+        self.iteration, self.history = extra["iteration"], list(extra["history"])
+
+    def step(self, prompts: list[str]) -> dict:
+        """One GRPO iteration on a batch of prompts; returns statistics."""
+        cfg = self.config
+        if len(prompts) != cfg.batch_size:
+            raise ValueError(f"step() got {len(prompts)} prompts; the config's batch_size is {cfg.batch_size}")
+        self.policy.eval()  # no dropout: the same forward pass for old and new log-probs
+
+        # 1. Experience: group_size samples of every prompt, group by group, scored (rlcore.rollout.collect).
+        sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
+        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, cfg.max_new_tokens,
+                      cfg.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
+        ids, attn, P = exp.rollout.input_ids, exp.rollout.attention_mask, exp.rollout.prompt_len  # (N, P+T)
+        self.run.check_finite(score=exp.scores)
+
+        # 2. Advantages: each sample against the other samples of its prompt; no value model.
+        advantages = group_advantages(exp.scores, cfg.group_size, cfg.scale)  # (N,)
+
+        # 3. Optimise: epochs x shuffled minibatches of the clipped surrogate + beta * KL(pi || pi_ref).
+        n = len(advantages)
+        mb_size = n // cfg.num_minibatches
+        losses = []
+        for _ in range(cfg.epochs):
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, mb_size):
+                mb = order[start:start + mb_size]
+                logprobs = response_logprobs(self.policy, ids[mb], attn[mb], P)  # (mb, T)
+                loss = grpo_loss(logprobs, exp.logprobs[mb], exp.ref_logprobs[mb], advantages[mb], exp.mask[mb],
+                                 cfg.clip_range, cfg.beta, cfg.loss_type, cfg.max_new_tokens)
+                self.run.check_finite(loss=loss)  # stop before a NaN update
+                self.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                losses.append(loss.item())
+
+        # 4. Statistics.
+        kl = kl_penalty(exp.logprobs, exp.ref_logprobs, "k1") * exp.mask  # (N, T)
+        stats = {"iteration": self.iteration, "loss": sum(losses) / len(losses), "score": exp.scores.mean().item(),
+                 "kl": kl.sum(1).mean().item(), "response_length": exp.mask.sum(1).mean().item(),
+                 "zero_advantage_groups": (exp.scores.view(-1, cfg.group_size).std(1) == 0).float().mean().item(),
+                 "entropy_proxy": -masked_mean(exp.logprobs, exp.mask).item()}
+        self.iteration += 1
+        self.history.append(stats)
+        self.last_experience = exp
+        self.run.end_step()  # counts the step; writes a checkpoint when one is due
+        return stats
+
+    def train(self, prompt_batches, steps: int, progress: bool = True, callback=None, checkpoint_dir=None,
+              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
+        """Up to ``steps`` iterations, one batch of prompts each (``rlcore.training.train_steps``)."""
+        return train_steps(self, prompt_batches, steps, "GRPO", progress, callback, checkpoint_dir, checkpoint_every,
+                           resume)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import torch
-from rlcore.progress import progress_bar
 
 from rlcore.gae import compute_gae
-from rlcore.training import TrainingRun
+from rlcore.training import TrainingRun, train_steps
 from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
                             response_logprobs, scorer)
 
@@ -321,16 +320,5 @@ class PPOTrainer:
         optimizers, RNG states, KL coefficient, history) is written every N steps; ``resume=True``
         continues from the latest one, skipping the prompt batches already used.
         """
-        self.run.use_checkpoints(checkpoint_dir, checkpoint_every, resume)
-        batches = iter(prompt_batches)
-        for _ in range(self.iteration):  # batches used before the checkpoint
-            next(batches)
-        bar = progress_bar(total=steps, initial=self.iteration, desc=f"{self.config.algorithm.upper()}", disable=not progress)
-        while self.iteration < steps:
-            stats = self.step(next(batches))
-            bar.update(1)
-            bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}", refresh=False)
-            if callback is not None:
-                callback(stats)
-        bar.close()
-        return list(self.history)
+        return train_steps(self, prompt_batches, steps, self.config.algorithm.upper(), progress, callback,
+                           checkpoint_dir, checkpoint_every, resume)

@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 import torch
 
 from rlcore.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from rlcore.progress import progress_bar
 
 
 def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> Iterator[list[int]]:
@@ -235,3 +236,24 @@ class TrainingRun:
             self.load_extra(state["extra"])
         self.step, self.losses, self.last_checkpoint = state["step"], list(state["losses"]), path
         return True
+
+
+def train_steps(trainer, prompt_batches, steps: int, desc: str, progress: bool = True, callback=None,
+                checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
+    """The outer loop of an RL trainer (``trainer.step(prompts) -> stats``, with ``trainer.run``, ``.iteration``
+    and ``.history``): up to ``steps`` iterations in all, one batch of prompts each, a progress bar, the
+    callback; checkpoints every ``checkpoint_every`` steps, and on ``resume`` the prompt batches already used
+    are skipped. Returns every step's stats."""
+    trainer.run.use_checkpoints(checkpoint_dir, checkpoint_every, resume)
+    batches = iter(prompt_batches)
+    for _ in range(trainer.iteration):  # batches used before the checkpoint
+        next(batches)
+    bar = progress_bar(total=steps, initial=trainer.iteration, desc=desc, disable=not progress)
+    while trainer.iteration < steps:
+        stats = trainer.step(next(batches))
+        bar.update(1)
+        bar.set_postfix(score=f"{stats['score']:.2f}", kl=f"{stats['kl']:.2f}", refresh=False)
+        if callback is not None:
+            callback(stats)
+    bar.close()
+    return list(trainer.history)

@@ -76,3 +76,42 @@ def test_the_kl_term_is_k3_against_a_float64_formula_and_the_clip_holds():
     clipped = grpo_loss(torch.full((1, 1), math.log(2.0)), torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1),
                         torch.ones(1, 1), clip_range=0.2, beta=0.0)
     assert clipped.item() == pytest.approx(-1.2)
+
+
+def grpo_trainer(tiny_model, tokenizer, reward_fn, **overrides):
+    from rlcore.grpo import GRPOConfig, GRPOTrainer
+    from rlcore.models import reference_model
+
+    cfg = dict(lr=3e-3, batch_size=4, group_size=4, num_minibatches=2, max_new_tokens=8, beta=0.01, seed=0)
+    cfg.update(overrides)
+    torch.manual_seed(0)
+    return GRPOTrainer(tiny_model, reference_model(tiny_model), tokenizer, GRPOConfig(**cfg), reward_fn=reward_fn)
+
+
+@pytest.mark.parametrize("scale,loss_type", [("group", "grpo"), ("none", "dr_grpo")])
+def test_grpo_raises_the_score_of_a_simple_reward(tiny_model, tokenizer, scale, loss_type):
+    from test_ppo import PROMPT, count_reward
+
+    trainer = grpo_trainer(tiny_model, tokenizer, count_reward(tokenizer), scale=scale, loss_type=loss_type)
+    history = [trainer.step([PROMPT] * 4) for _ in range(40)]
+    first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
+    assert first < 0.2 and last > first + 0.5, (first, last)
+    assert history[0]["kl"] == pytest.approx(0.0, abs=1e-5) and history[-1]["kl"] > 0.1  # it moved to get there
+    exp = trainer.last_experience
+    assert exp.scores.shape == (16,) and exp.rollout.prompts == [PROMPT] * 16  # 4 prompts x 4 samples, in groups
+
+
+def test_a_group_whose_samples_score_alike_gives_no_gradient(tiny_model, tokenizer):
+    trainer = grpo_trainer(tiny_model, tokenizer, lambda prompts, responses: [1.0] * len(prompts), beta=0.0)
+    stats = trainer.step(["\n\nHuman: hi\n\nAssistant:"] * 4)
+    assert stats["zero_advantage_groups"] == 1.0 and stats["loss"] == 0.0
+    assert all(p.grad is None or not p.grad.any() for p in tiny_model.parameters())
+
+
+def test_grpo_settings_are_checked():
+    from rlcore.grpo import GRPOConfig
+
+    with pytest.raises(ValueError, match="group_size must be >= 2"):
+        GRPOConfig(group_size=1)
+    with pytest.raises(ValueError, match="divisible by num_minibatches"):
+        GRPOConfig(batch_size=3, group_size=3, num_minibatches=2)
