@@ -121,12 +121,14 @@ class GRPOConfig:
             raise ValueError(f"scale must be one of {SCALES} and loss_type one of {LOSS_TYPES}")
 
 
-class GRPOTrainer:
-    """GRPO (Shao et al. 2024): a policy, its frozen reference, and a reward model *or* a reward function; no value
-    model. One iteration, top to bottom in :meth:`step`: G samples per prompt -> scores -> group-relative
-    advantages -> minibatches of the clipped loss with the KL term -> zero_grad, backward, clip, step."""
+class GroupTrainer:
+    """What the critic-free trainers share, none of it the algorithm: the frozen reference and reward, the optimizer,
+    the seeded sampling generator, guards and checkpoints (rlcore.training.TrainingRun), the outer loop.
+    A subclass writes ``step(prompts) -> stats``."""
 
-    def __init__(self, policy, ref_policy, tokenizer, config: GRPOConfig, reward_model=None, reward_fn=None):
+    hint = "lower the learning rate or raise beta"
+
+    def __init__(self, policy, ref_policy, tokenizer, config, reward_model=None, reward_fn=None):
         require_pad_token(tokenizer)
         self.policy, self.ref_policy, self.tokenizer, self.config = policy, ref_policy, tokenizer, config
         self.score = scorer(tokenizer, reward_model, reward_fn, config.max_length, config.max_prompt_tokens)
@@ -136,17 +138,31 @@ class GRPOTrainer:
         self.optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.iteration, self.history = 0, []
-        # NaN guards and checkpoints, one line each below (rlcore.training.TrainingRun)
-        self.run = TrainingRun("GRPO", {"policy": policy}, {"policy": self.optimizer},
+        self.run = TrainingRun(self.name, {"policy": policy}, {"policy": self.optimizer},
                                generators={"rollout": self.generator}, extra_state=self._extra_state,
-                               load_extra=self._load_extra, distributed=False,
-                               hint="lower the learning rate or raise beta")
+                               load_extra=self._load_extra, distributed=False, hint=self.hint)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.removesuffix("Trainer").upper()
 
     def _extra_state(self) -> dict:
         return {"iteration": self.iteration, "history": list(self.history)}
 
     def _load_extra(self, extra: dict) -> None:
         self.iteration, self.history = extra["iteration"], list(extra["history"])
+
+    def train(self, prompt_batches, steps: int, progress: bool = True, callback=None, checkpoint_dir=None,
+              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
+        """Up to ``steps`` iterations, one batch of prompts each (``rlcore.training.train_steps``)."""
+        return train_steps(self, prompt_batches, steps, self.name, progress, callback, checkpoint_dir,
+                           checkpoint_every, resume)
+
+
+class GRPOTrainer(GroupTrainer):
+    """GRPO (Shao et al. 2024): a policy, its frozen reference, and a reward model *or* a reward function; no value
+    model. One iteration, top to bottom in :meth:`step`: G samples per prompt -> scores -> group-relative
+    advantages -> minibatches of the clipped loss with the KL term -> zero_grad, backward, clip, step."""
 
     def step(self, prompts: list[str]) -> dict:
         """One GRPO iteration on a batch of prompts; returns statistics."""
@@ -194,9 +210,3 @@ class GRPOTrainer:
         self.last_experience = exp
         self.run.end_step()  # counts the step; writes a checkpoint when one is due
         return stats
-
-    def train(self, prompt_batches, steps: int, progress: bool = True, callback=None, checkpoint_dir=None,
-              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
-        """Up to ``steps`` iterations, one batch of prompts each (``rlcore.training.train_steps``)."""
-        return train_steps(self, prompt_batches, steps, "GRPO", progress, callback, checkpoint_dir, checkpoint_every,
-                           resume)

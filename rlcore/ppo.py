@@ -4,8 +4,9 @@ Papers: Schulman et al. 2017 (PPO, clipped surrogate); Ziegler et al. 2019 ("Fin
 Models from Human Preferences": per-token KL penalty, adaptive KL controller); Ouyang et al. 2022
 (InstructGPT). One iteration, read top to bottom in :meth:`PPOTrainer.step`:
 
-prompts (B) -> policy.generate -> responses (B, T), cut after the first EOS, mask
--> log-probs under policy and reference, values, score from the reward model at the last token
+prompts (B) -> rlcore.rollout.collect: responses (B, T), cut after the first EOS, mask, log-probs under the
+   sampling policy and the reference, the score (a reward model reads the text as it was trained)
+-> values
 -> per-token reward = -beta * KL_t, plus the score on the last token (missing-EOS penalty optional)
 -> GAE (gamma, lambda) -> advantages (whitened), returns
 -> K epochs x minibatches: clipped policy loss + clipped value loss
@@ -139,7 +140,6 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
 # --------------------------------------------------------------------------- trainer
 @dataclass
 class PPOConfig:
-    algorithm: str = "ppo"  # "ppo" or "reinforce" (REINFORCE with a learned baseline)
     lr: float = 1e-4
     value_lr: float | None = None  # default: lr
     batch_size: int = 32
@@ -164,8 +164,6 @@ class PPOConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.algorithm not in ("ppo", "reinforce"):
-            raise ValueError(f"algorithm must be 'ppo' or 'reinforce', got {self.algorithm!r}")
         if self.lr <= 0 or (self.value_lr is not None and self.value_lr <= 0):
             raise ValueError("learning rates must be > 0")
         for name in ("batch_size", "num_minibatches", "ppo_epochs", "max_new_tokens", "max_prompt_tokens", "max_length"):
@@ -222,7 +220,7 @@ class PPOTrainer:
         self.iteration = 0
         self.history: list[dict] = []
         # Guards and checkpoints (see rlcore.training.TrainingRun); train() turns checkpoints on.
-        self.run = TrainingRun(config.algorithm.upper(), {"policy": policy, "value": value_model},
+        self.run = TrainingRun("PPO", {"policy": policy, "value": value_model},
                                {"policy": self.policy_optimizer, "value": self.value_optimizer},
                                generators={"rollout": self.generator}, extra_state=self._extra_state,
                                load_extra=self._load_extra, distributed=False,
@@ -265,25 +263,20 @@ class PPOTrainer:
                                       cfg.kl_estimator, rollout.ended_with_eos, cfg.missing_eos_penalty)
         self.run.check_finite(score=scores, kl=kl)  # stop before any update if the rollout is broken
 
-        # 4. Advantages. REINFORCE with a baseline = GAE with lambda = 1: A_t = (return-to-go) - V(s_t).
-        lam = 1.0 if cfg.algorithm == "reinforce" else cfg.lam
-        advantages, returns = compute_gae(rewards, old_values, mask, cfg.gamma, lam)
+        # 4. Advantages and returns with GAE (gamma, lambda), from the per-token rewards and the values.
+        advantages, returns = compute_gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
         if cfg.whiten_advantages:
             advantages = masked_whiten(advantages, mask)
 
-        # 5. Optimise: K epochs over shuffled minibatches (REINFORCE: one plain pass).
-        epochs = 1 if cfg.algorithm == "reinforce" else cfg.ppo_epochs
+        # 5. Optimise: K epochs over shuffled minibatches.
         mb_size = cfg.batch_size // cfg.num_minibatches
         logs = {"policy_loss": [], "value_loss": [], "entropy": [], "clip_fraction": [], "approx_kl": []}
-        for _ in range(epochs):
+        for _ in range(cfg.ppo_epochs):
             order = torch.randperm(cfg.batch_size, generator=self.generator)
             for start in range(0, cfg.batch_size, mb_size):
                 mb = order[start:start + mb_size]
                 logprobs, entropy = response_logprobs(self.policy, ids[mb], attn[mb], P, return_entropy=True)
-                if cfg.algorithm == "reinforce":
-                    pg_loss = -masked_mean(advantages[mb] * logprobs, mask[mb])
-                else:
-                    pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
+                pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
                 self.run.update("policy", pg_loss, cfg.max_grad_norm)
 
                 values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
@@ -320,5 +313,5 @@ class PPOTrainer:
         optimizers, RNG states, KL coefficient, history) is written every N steps; ``resume=True``
         continues from the latest one, skipping the prompt batches already used.
         """
-        return train_steps(self, prompt_batches, steps, self.config.algorithm.upper(), progress, callback,
+        return train_steps(self, prompt_batches, steps, "PPO", progress, callback,
                            checkpoint_dir, checkpoint_every, resume)

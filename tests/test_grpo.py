@@ -115,3 +115,30 @@ def test_grpo_settings_are_checked():
         GRPOConfig(group_size=1)
     with pytest.raises(ValueError, match="divisible by num_minibatches"):
         GRPOConfig(batch_size=3, group_size=3, num_minibatches=2)
+
+
+@pytest.mark.parametrize("baseline,group_size", [("rloo", 4), ("mean", 1)])
+def test_reinforce_and_rloo_raise_the_score_of_a_simple_reward(tiny_model, tokenizer, baseline, group_size):
+    from test_ppo import PROMPT, count_reward
+
+    from rlcore.models import reference_model
+    from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
+
+    torch.manual_seed(0)
+    config = ReinforceConfig(lr=3e-3, batch_size=16 // group_size, group_size=group_size, baseline=baseline,
+                             max_new_tokens=8, beta=0.01)
+    trainer = ReinforceTrainer(tiny_model, reference_model(tiny_model), tokenizer, config,
+                               reward_fn=count_reward(tokenizer))
+    history = [trainer.step([PROMPT] * config.batch_size) for _ in range(60)]  # one gradient pass per batch
+    first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
+    assert first < 0.2 and last > first + 0.5, (first, last)
+    assert trainer.run.name == {"rloo": "RLOO", "mean": "REINFORCE"}[baseline]
+
+
+def test_rloo_without_a_group_is_one_clear_error():
+    from rlcore.reinforce import ReinforceConfig
+
+    with pytest.raises(ValueError, match="RLOO needs at least two samples"):
+        ReinforceConfig(group_size=1)
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        ReinforceConfig(baseline="learned")

@@ -57,10 +57,10 @@ def spy_gae(monkeypatch):
     monkeypatch.setattr(ppo_mod, "compute_gae", lambda *a: (calls.append(a), real(*a))[1])
     return calls
 
-def test_reinforce_uses_lambda_one(monkeypatch, tiny_model, tokenizer):
+def test_ppo_passes_its_lambda_to_gae(monkeypatch, tiny_model, tokenizer):
     calls = spy_gae(monkeypatch)
-    trainer_for(tiny_model, tokenizer, algorithm="reinforce", lam=0.5).step([PROMPT] * 8)
-    assert calls[0][4] == 1.0
+    trainer_for(tiny_model, tokenizer, lam=0.5).step([PROMPT] * 8)
+    assert calls[0][4] == 0.5
 
 def test_first_value_is_read_at_the_last_prompt_token(monkeypatch, tiny_model, tokenizer):
     calls = spy_gae(monkeypatch)
