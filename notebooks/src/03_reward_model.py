@@ -43,7 +43,8 @@ with torch.no_grad():
     per_token = rm.per_token(enc["input_ids"], enc["attention_mask"])
     print("read at token 0 (the bug):", per_token[:, 0].tolist())
     print("read at the last token:   ", rm(enc["input_ids"], enc["attention_mask"]).tolist())
-assert torch.allclose(per_token[0, 0], per_token[1, 0]), "token 0 sees only '\\n\\n' in both rows"
+# token 0 sees only '\n\n' in both rows: the same value (up to the last bits of a batched matmul on some CPUs)
+torch.testing.assert_close(per_token[0, 0], per_token[1, 0], rtol=1e-4, atol=1e-6)
 
 # %% [markdown]
 # ## The ranking loss
