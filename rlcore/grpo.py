@@ -92,16 +92,14 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
 
 # --------------------------------------------------------------------------- trainer
 @dataclass
-class GRPOConfig:
+class GroupConfig:
+    """The settings every critic-free trainer here shares (GRPO, REINFORCE / RLOO), checked once."""
+
     lr: float = 1e-5
     batch_size: int = 8  # prompts per iteration
     group_size: int = 4  # responses sampled per prompt: batch_size x group_size sequences per iteration
     num_minibatches: int = 2
-    epochs: int = 1  # passes over each batch (1: every step on fresh samples, the ratio starts at 1)
-    clip_range: float = 0.2
-    beta: float = 0.04  # coefficient of the KL to the reference, a loss term (Shao et al. 2024)
-    scale: str = "group"  # advantage scaling: "group" (GRPO), "batch", "none" (Dr. GRPO)
-    loss_type: str = "grpo"  # "grpo" or "dr_grpo"
+    beta: float = 0.05  # KL coefficient
     max_new_tokens: int = 24
     max_prompt_tokens: int = 64
     max_length: int = 256  # the reward model's sequences, as it was trained
@@ -110,13 +108,27 @@ class GRPOConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.beta < 0 or self.clip_range <= 0:
-            raise ValueError("GRPOConfig needs lr > 0, beta >= 0 and clip_range > 0")
-        if self.group_size < 2:
-            raise ValueError(f"GRPO compares samples of one prompt: group_size must be >= 2, got {self.group_size}")
+        if self.lr <= 0 or self.beta < 0:
+            raise ValueError(f"{type(self).__name__} needs lr > 0 and beta >= 0")
         if (self.batch_size * self.group_size) % self.num_minibatches:
             raise ValueError(f"batch_size x group_size ({self.batch_size * self.group_size}) must be divisible by "
                              f"num_minibatches ({self.num_minibatches})")
+
+
+@dataclass
+class GRPOConfig(GroupConfig):
+    beta: float = 0.04  # coefficient of the KL to the reference, a loss term (Shao et al. 2024)
+    epochs: int = 1  # passes over each batch (1: every step on fresh samples, the ratio starts at 1)
+    clip_range: float = 0.2
+    scale: str = "group"  # advantage scaling: "group" (GRPO), "batch", "none" (Dr. GRPO)
+    loss_type: str = "grpo"  # "grpo" or "dr_grpo"
+
+    def __post_init__(self) -> None:
+        if self.group_size < 2:
+            raise ValueError(f"GRPO compares samples of one prompt: group_size must be >= 2, got {self.group_size}")
+        super().__post_init__()
+        if self.clip_range <= 0:
+            raise ValueError(f"GRPOConfig needs clip_range > 0, got {self.clip_range}")
         if self.scale not in SCALES or self.loss_type not in LOSS_TYPES:
             raise ValueError(f"scale must be one of {SCALES} and loss_type one of {LOSS_TYPES}")
 

@@ -233,10 +233,6 @@ class PPOTrainer:
         self.kl_controller.value = extra["kl_coef"]
         self.iteration, self.history = extra["iteration"], list(extra["history"])
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.policy.parameters()).device
-
     def step(self, prompts: list[str]) -> dict:
         """One PPO iteration on a batch of prompts; returns statistics."""
         cfg = self.config

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rlcore.grpo import GroupTrainer, rloo_advantages
+from rlcore.grpo import GroupConfig, GroupTrainer, rloo_advantages
 from rlcore.ppo import kl_penalty
 from rlcore.rollout import collect, masked_sum, response_logprobs
 
@@ -24,30 +24,16 @@ BASELINES = ("mean", "rloo")
 
 
 @dataclass
-class ReinforceConfig:
-    lr: float = 1e-5
-    batch_size: int = 8  # prompts per iteration
-    group_size: int = 4  # samples per prompt (RLOO needs >= 2; the mean baseline takes 1 as well)
+class ReinforceConfig(GroupConfig):
+    # group_size: RLOO needs >= 2; the mean baseline takes 1 as well. beta: the KL coefficient, inside the reward.
     baseline: str = "rloo"
-    num_minibatches: int = 2
-    beta: float = 0.05  # KL coefficient, inside the reward
-    max_new_tokens: int = 24
-    max_prompt_tokens: int = 64
-    max_length: int = 256  # the reward model's sequences, as it was trained
-    temperature: float = 1.0
-    max_grad_norm: float = 1.0
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
         if self.baseline == "rloo" and self.group_size < 2:
             raise ValueError(f"RLOO needs at least two samples per prompt (group_size >= 2), got {self.group_size}")
-        if self.lr <= 0 or self.beta < 0:
-            raise ValueError("ReinforceConfig needs lr > 0 and beta >= 0")
-        if (self.batch_size * self.group_size) % self.num_minibatches:
-            raise ValueError(f"batch_size x group_size ({self.batch_size * self.group_size}) must be divisible by "
-                             f"num_minibatches ({self.num_minibatches})")
+        super().__post_init__()
 
 
 class ReinforceTrainer(GroupTrainer):

@@ -191,11 +191,9 @@ def gpu_name(device: str) -> str:
     return torch.cuda.get_device_name(0) if device.startswith("cuda") else "CPU"
 
 
-def t4_ratio_for(name: str) -> float | None:
-    for key, bandwidth in BANDWIDTH_GBS.items():
-        if key in name:
-            return round(bandwidth / BANDWIDTH_GBS["T4"], 1)
-    return None
+def bandwidth_of(name: str) -> int | None:
+    """Memory bandwidth (GB/s) of a GPU by the name torch reports, if it is in BANDWIDTH_GBS."""
+    return next((bandwidth for key, bandwidth in BANDWIDTH_GBS.items() if key in name), None)
 
 
 def write_report(report: dict, out: str) -> None:
@@ -274,13 +272,14 @@ def main(argv=None) -> int:
            **(TOY_SIZES if args.toy else {})}
     profile = get_profile(PROFILE, device=args.device)
     name = gpu_name(args.device)
-    ratio = t4_ratio_for(name) if args.device.startswith("cuda") else None
+    bandwidth = bandwidth_of(name) if args.device.startswith("cuda") else None
+    ratio = round(bandwidth / BANDWIDTH_GBS["T4"], 1) if bandwidth else None
     report = {"gpu": name, "device": args.device, "toy": args.toy, "torch": torch.__version__,
               "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
               "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
                               else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
               "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo_steps, "t4_ratio": ratio,
-              "bandwidth_note": f"{BANDWIDTH_GBS.get(next((k for k in BANDWIDTH_GBS if k in name), ''), '?')} vs 320 GB/s",
+              "bandwidth_note": f"{bandwidth or '?'} vs {BANDWIDTH_GBS['T4']} GB/s",
               "lessons": []}
     chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]
     for lesson in chosen:
