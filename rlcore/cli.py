@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                       help="write a checkpoint every N training steps (SFT, reward models, PPO)")
     pipe.add_argument("--resume", action="store_true", help="continue interrupted stages from their last checkpoint")
+    pipe.add_argument("--runs", default=None, metavar="KEYS",
+                      help="rows of the run table to train and report, e.g. rlhf,rlaif (default: all of rlhf, rlaif, "
+                           "hybrid, dpo, grpo, rlvr)")
     pipe.add_argument("--policy-model", default=None, metavar="NAME_OR_PATH",
                       help="replace the profile's policy base, e.g. a model made by `rlcore pretrain`")
     pipe.add_argument("--data", default=None, metavar="FILE_OR_SOURCE",
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                          "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
             profile = get_profile(args.profile, seed=args.seed,
                                   **{k: v for k, v in overrides.items() if v is not None})
-            run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume)
+            run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                         runs=args.runs)
             with open(f"{args.out}/report.md") as f:
                 print(f.read())
         return 0

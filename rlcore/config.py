@@ -68,6 +68,24 @@ class Profile:
     ppo_steps: int = 40
     init_kl_coef: float = 0.05
     target_kl: float | None = 6.0  # None = fixed KL coefficient
+    # GRPO (rlcore.grpo.GRPOConfig reads every grpo_<field> here): group_size samples per prompt, no value model
+    grpo_lr: float = 1e-5
+    grpo_batch_size: int = 8  # prompts per iteration: grpo_batch_size x grpo_group_size responses
+    grpo_group_size: int = 4
+    grpo_num_minibatches: int = 2
+    grpo_epochs: int = 1
+    grpo_beta: float = 0.04  # KL to the reference, a loss term
+    grpo_clip_range: float = 0.2
+    grpo_scale: str = "group"  # advantage scaling: "group", "batch", "none" (Dr. GRPO)
+    grpo_loss_type: str = "grpo"  # "grpo" or "dr_grpo"
+    grpo_steps: int = 40
+    # RLOO / REINFORCE (rlcore.reinforce.ReinforceConfig reads every rloo_<field> here)
+    rloo_lr: float = 1e-5
+    rloo_batch_size: int = 8
+    rloo_group_size: int = 4
+    rloo_num_minibatches: int = 2
+    rloo_beta: float = 0.05  # KL to the reference, inside each response's reward
+    rloo_steps: int = 40
     # How much data each stage of a course run sees (the pipeline and the notebooks alike)
     sft_examples: int = 1500
     rm_pairs: int = 1500  # comparisons labelled by humans, and again by the AI labeler
@@ -83,7 +101,7 @@ class Profile:
     def __post_init__(self) -> None:
         for name in ("max_prompt_tokens", "max_new_tokens", "max_length", "sft_batch_size", "sft_epochs",
                      "rm_batch_size", "rm_epochs", "ppo_batch_size", "ppo_num_minibatches",
-                     "ppo_epochs", "ppo_steps", "sft_examples", "rm_pairs", "rm_test_pairs", "dpo_epochs",
+                     "ppo_epochs", "ppo_steps", "grpo_steps", "rloo_steps", "sft_examples", "rm_pairs", "rm_test_pairs", "dpo_epochs",
                      "eval_prompts"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -170,6 +188,9 @@ PROFILES: dict[str, Profile] = {
         # labels, so the run stops where the CPU budget does, not at a peak. Without the KL brake the policy soon
         # exploits its reward model instead (over-optimisation, Gao et al. 2022; lesson 09).
         ppo_steps=40,
+        # GRPO sees as many responses as PPO (8 prompts x 4 samples = 32 per step, 40 steps); its learning rate is
+        # higher since it takes 2 optimizer steps per batch where PPO takes 16 (4 epochs x 4 minibatches)
+        grpo_lr=5e-5, rloo_lr=5e-5,
     ),
     "gpt-neo-125m": Profile(
         name="gpt-neo-125m", policy_model="EleutherAI/gpt-neo-125m",
@@ -179,6 +200,8 @@ PROFILES: dict[str, Profile] = {
         sft_lr=2e-5, sft_batch_size=16, rm_lr=1e-5, rm_batch_size=16,
         ppo_lr=1.4e-6, ppo_batch_size=64, ppo_num_minibatches=4, ppo_epochs=4, ppo_steps=100,
         init_kl_coef=0.05, target_kl=6.0,
+        grpo_lr=1e-6, grpo_batch_size=16, grpo_group_size=4, grpo_num_minibatches=4, grpo_steps=100,
+        rloo_lr=1e-6, rloo_batch_size=16, rloo_group_size=4, rloo_num_minibatches=4, rloo_steps=100,
         sft_examples=5000, rm_pairs=4000, rm_test_pairs=500, hybrid_human_pairs=500, dpo_beta=0.1, dpo_lr=5e-7,
         eval_prompts=200,
     ),

@@ -54,6 +54,11 @@ class WorldData:
         self.world, self.profile, self.seed = world, profile, profile.seed
         self._comparisons: dict = {}
 
+    def verifiable_reward(self, prompts: list[str], responses: list[str]) -> list[float]:
+        """The gold judge's score of each response: an exact reward to train on (RL from a verifiable reward),
+        where RLHF only has a reward model learned from noisy labels."""
+        return [self.world.gold_score(p, r) for p, r in zip(prompts, responses)]
+
     def judge(self):
         from rlcore.judges import GoldJudge
 
@@ -197,6 +202,11 @@ class PreferenceData:
                 changes["hybrid_human_pairs"] = hybrid
                 notes["hybrid_human_pairs"] = f"{profile.hybrid_human_pairs} -> {hybrid} (the same share of rm_pairs)"
         return (profile.replace(**changes) if changes else profile), notes
+
+    # Preference data hold labels, not a reward that can be computed for a new response: no RL from a verifiable
+    # reward here (a dataset with checkable answers, such as maths with its solutions, would define one).
+    verifiable_reward = None
+    no_verifiable_reward = "preference data hold labels, not a reward a new response can be scored by"
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
         rows = self.train[:n]

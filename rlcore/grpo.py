@@ -11,7 +11,9 @@ N = prompts x G, and rows ``g*G .. g*G + G - 1`` are the G responses to prompt g
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -95,6 +97,7 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
 class GroupConfig:
     """The settings every critic-free trainer here shares (GRPO, REINFORCE / RLOO), checked once."""
 
+    PREFIX: ClassVar[str] = "grpo"  # the profile's fields for this algorithm: grpo_lr, grpo_group_size, ...
     lr: float = 1e-5
     batch_size: int = 8  # prompts per iteration
     group_size: int = 4  # responses sampled per prompt: batch_size x group_size sequences per iteration
@@ -113,6 +116,19 @@ class GroupConfig:
         if (self.batch_size * self.group_size) % self.num_minibatches:
             raise ValueError(f"batch_size x group_size ({self.batch_size * self.group_size}) must be divisible by "
                              f"num_minibatches ({self.num_minibatches})")
+
+    @classmethod
+    def from_profile(cls, profile, **overrides) -> "GroupConfig":
+        """This config from a profile, derived, never renamed by hand: each field ``f`` from ``profile.<PREFIX>_f``
+        (``grpo_lr``, ``grpo_group_size``, ...), else from the profile's own ``f`` (the lengths, the seed), else
+        this class's default; ``overrides`` win. The checks are this class's own."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            for name in (f"{cls.PREFIX}_{f.name}", f.name):
+                if hasattr(profile, name):
+                    values[f.name] = getattr(profile, name)
+                    break
+        return cls(**{**values, **overrides})
 
 
 @dataclass

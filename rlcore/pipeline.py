@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 
 from rlcore import stages
 from rlcore.config import Profile, get_profile, seed_everything
@@ -24,23 +25,67 @@ from rlcore.judges import load_judge
 from rlcore.models import load_frozen
 from rlcore.reward import pair_rewards, preference_accuracy
 
-POLICIES = ("sft", "policy_rlhf", "policy_rlaif", "policy_hybrid", "policy_dpo")
-LABELS = {"sft": "SFT", "policy_rlhf": "RLHF", "policy_rlaif": "RLAIF", "policy_hybrid": "Hybrid", "policy_dpo": "DPO"}
-COMPARISONS = {"rlhf_vs_sft": ("policy_rlhf", "sft"), "rlaif_vs_sft": ("policy_rlaif", "sft"),
-               "rlaif_vs_rlhf": ("policy_rlaif", "policy_rlhf"), "hybrid_vs_sft": ("policy_hybrid", "sft"),
-               "dpo_vs_sft": ("policy_dpo", "sft"), "dpo_vs_rlhf": ("policy_dpo", "policy_rlhf")}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the run table: a policy trained from the SFT model. The table drives training and the report."""
+
+    name: str  # its folder under the run's output and its key in the report
+    label: str  # its name in tables and plots
+    labels: str  # what it learns from: "human", "ai" or "hybrid" preference labels, or "gold" (the world's exact reward)
+    algorithm: str  # "ppo", "grpo", "rloo", "reinforce" (rlcore.stages.rl) or "dpo" (rlcore.stages.dpo)
+
+    @property
+    def key(self) -> str:  # "rlhf": the report's comparisons are "rlhf_vs_sft", "rlaif_vs_rlhf", ...
+        return self.name.removeprefix("policy_")
+
+
+RUNS = (
+    Run("policy_rlhf", "RLHF", "human", "ppo"),
+    Run("policy_rlaif", "RLAIF", "ai", "ppo"),
+    Run("policy_hybrid", "Hybrid", "hybrid", "ppo"),
+    Run("policy_dpo", "DPO", "human", "dpo"),  # the same human pairs, no reward model, no sampling
+    Run("policy_grpo", "GRPO", "human", "grpo"),  # the human-label reward model, no value model
+    Run("policy_rlvr", "RLVR", "gold", "grpo"),  # RL from a verifiable reward: the world's gold score itself
+)
+HEAD_TO_HEAD = (("rlaif", "rlhf"), ("dpo", "rlhf"), ("grpo", "rlhf"), ("rlvr", "grpo"))  # (a, b): a vs b, if both ran
+POLICIES = ("sft",) + tuple(r.name for r in RUNS)
+LABELS = {"sft": "SFT", **{r.name: r.label for r in RUNS}}
+REWARD_MODELS = {"human": "rm_human", "ai": "rm_ai", "hybrid": "rm_hybrid"}
 hybrid_pairs = stages.hybrid_pairs  # re-exported: the hybrid reward model's data
 
 
+def choose_runs(keys: str | list[str] | None) -> tuple[Run, ...]:
+    """The rows of :data:`RUNS` named by ``keys`` ("rlhf,grpo" or a list; None = every row), in table order."""
+    if keys is None:
+        return RUNS
+    wanted = [k.strip() for k in (keys.split(",") if isinstance(keys, str) else keys) if k.strip()]
+    unknown = sorted(set(wanted) - {r.key for r in RUNS})
+    if unknown or not wanted:
+        raise ValueError(f"unknown run(s) {unknown or wanted}; choose from {[r.key for r in RUNS]}")
+    return tuple(r for r in RUNS if r.key in wanted)
+
+
+def comparisons(runs) -> dict[str, tuple[str, str]]:
+    """The report's win rates: every run against SFT, then the head-to-heads of :data:`HEAD_TO_HEAD` that ran."""
+    by_key = {r.key: r.name for r in runs}
+    out = {f"{r.key}_vs_sft": (r.name, "sft") for r in runs}
+    out.update({f"{a}_vs_{b}": (by_key[a], by_key[b]) for a, b in HEAD_TO_HEAD if a in by_key and b in by_key})
+    return out
+
+
 def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool = True, log=print,
-                 checkpoint_every: int = 0, resume: bool = False) -> dict:
-    """Run (or resume) every stage; returns the report dict (also written to ``out``).
+                 checkpoint_every: int = 0, resume: bool = False, runs=None) -> dict:
+    """Run (or resume) every stage of the rows ``runs`` of :data:`RUNS` (keys such as "rlhf,grpo"; default all);
+    returns the report dict (also written to ``out``).
 
     A finished stage (its HF checkpoint under ``out``) is always re-used. With ``checkpoint_every``
-    the SFT, reward-model, PPO and DPO loops also write checkpoints under ``out/checkpoints/<stage>`` every
+    the SFT, reward-model, RL and DPO loops also write checkpoints under ``out/checkpoints/<stage>`` every
     N steps, and ``resume=True`` continues an interrupted stage from its latest one.
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    runs = choose_runs(runs)
     os.makedirs(out, exist_ok=True)
     seed_everything(profile.seed)
     data = course_data(profile)
@@ -49,20 +94,22 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     profile, scaled = data.fit_sizes(profile)
     for name, change in scaled.items():
         log(f"[sizes] {name} {change}: the data holds no more")
+    skipped = {r.name: data.no_verifiable_reward for r in runs if r.labels == "gold" and data.verifiable_reward is None}
+    for name, why in skipped.items():
+        log(f"[{name}] skipped: {why}")
+    runs = tuple(r for r in runs if r.name not in skipped)
     times = {}
     report = {"profile": profile.name, "seed": profile.seed, "data": data.name, "skipped_rows": data.skipped,
-              "sizes_scaled": scaled, "lengths": stages.lengths(profile) | {"max_new_tokens": profile.max_new_tokens},
+              "runs": [vars(r) | {"key": r.key} for r in runs], "runs_skipped": skipped, "sizes_scaled": scaled,
+              "lengths": stages.lengths(profile) | {"max_new_tokens": profile.max_new_tokens},
               "models": {"policy": profile.policy_model, "labeler": profile.labeler_model,
                          "judge": "gold" if data.is_world else profile.judge_model},
               "sizes": {k: getattr(profile, k) for k in ("sft_examples", "rm_pairs", "rm_test_pairs", "ppo_steps",
-                                                         "hybrid_human_pairs", "dpo_epochs", "eval_prompts")}}
+                                                         "grpo_steps", "hybrid_human_pairs", "dpo_epochs",
+                                                         "eval_prompts")}}
 
     def at(name):
         return os.path.join(out, name)
-
-    def checkpoints(name) -> dict:
-        return {"checkpoint_dir": at(os.path.join("checkpoints", name)), "checkpoint_every": checkpoint_every,
-                "resume": resume}
 
     def timed(name, fn):
         t = time.time()
@@ -70,70 +117,97 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
         times[name] = time.time() - t
         return result
 
-    # 1. SFT on demonstrations ------------------------------------------------------------------
-    sft, tokenizer = timed("sft", lambda: stages.sft(profile, data, at("sft"), progress=progress, say=log,
-                                                     **checkpoints("sft")))
+    def stage_args(name) -> dict:
+        return {"progress": progress, "say": log, "checkpoint_dir": at(os.path.join("checkpoints", name)),
+                "checkpoint_every": checkpoint_every, "resume": resume}
 
-    # 2. Reward models: human labels (RLHF), AI labels (RLAIF), and a hybrid: a few human labels to
-    #    ground it, AI labels for the rest -----------------------------------------------------------
+    # 1. SFT on demonstrations ------------------------------------------------------------------
+    sft, tokenizer = timed("sft", lambda: stages.sft(profile, data, at("sft"), **stage_args("sft")))
+
+    # 2. Preference labels and the reward models the runs need: human labels (RLHF), AI labels (RLAIF), and a
+    #    hybrid (a few human labels to ground it, AI labels for the rest) ----------------------------------
     policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
     test_pairs = timed("test_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy))
     human = timed("human_pairs", lambda: data.human_pairs(profile.rm_pairs, policy=policy))
-    # the world's out-of-distribution split (held-out parts): more gold-labelled pairs, reported beside
-    more_pairs = ({"ood": timed("ood_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood"))}
-                  if data.is_world else {})
-
     ai_rows: list[dict] = []
 
-    def ai() -> list[dict]:  # labelled once, when a reward model first needs them (or the report counts them)
+    def ai() -> list[dict]:  # labelled once, when a reward model first needs them
         if not ai_rows:
             ai_rows.extend(stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log,
                                             policy=policy))
         return ai_rows
 
-    # What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads
-    report["truncated"] = {
-        "sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft_examples), **stages.lengths(profile)),
-        "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
-                                              [p["chosen"] for p in human] + [p["rejected"] for p in human],
-                                              **stages.lengths(profile))}
+    labelled = {"human": (lambda: human, False), "ai": (ai, True),
+                "hybrid": (lambda: hybrid_pairs(human, ai(), profile.hybrid_human_pairs), True)}
+    reward_models = {labels: timed(REWARD_MODELS[labels], lambda: stages.reward_model(
+        profile, data, pairs, policy, at(REWARD_MODELS[labels]), soft_labels=soft, **stage_args(REWARD_MODELS[labels])))
+        for labels, (pairs, soft) in labelled.items() if any(r.labels == labels and r.algorithm != "dpo" for r in runs)}
+    report.update(reward_model_accuracy(data, profile, reward_models, tokenizer, test_pairs, policy))
+    report["truncated"] = truncation(data, profile, tokenizer, human)
+    if {"ai", "hybrid"} & set(reward_models):  # the labels were read (or made) for a reward model: count their cuts
+        report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())
 
-    labels = {"rm_human": (human, False), "rm_ai": (ai, True),
-              "rm_hybrid": (lambda: hybrid_pairs(human, ai(), profile.hybrid_human_pairs), True)}
-    reward_models = {}
-    for name, (pairs, soft) in labels.items():
-        rm = reward_models[name] = timed(name, lambda: stages.reward_model(
-            profile, data, pairs, at("sft"), at(name), soft_labels=soft, progress=progress, say=log,
-            **checkpoints(name)))
-        # gold labels on the world; the dataset's own held-out human labels elsewhere
-        lengths = stages.lengths(profile)
-        report[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **lengths))
-        for key, more in more_pairs.items():
-            report[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, more, **lengths))
-    if data.is_world:
-        report["human_label_bayes_limit"] = data.human_agreement(policy)
-    report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())
-
-    # 3. PPO against each reward model; DPO on the human pairs (no reward model, no sampling) ----------
+    # 3. Every run of the table from the SFT model: RL against its reward (stages.rl), or DPO on its pairs ------
     histories = {}
-    for name, rm_name in (("policy_rlhf", "rm_human"), ("policy_rlaif", "rm_ai"), ("policy_hybrid", "rm_hybrid")):
-        _, histories[name] = timed(name, lambda: stages.ppo(profile, data, at("sft"), reward_models[rm_name], at(name),
-                                                            progress=progress, say=log, **checkpoints(name)))
-    timed("policy_dpo", lambda: stages.dpo(profile, human, at("sft"), at("policy_dpo"), progress=progress, say=log,
-                                           **checkpoints("policy_dpo")))
+    for run in runs:
+        if run.algorithm == "dpo":
+            timed(run.name, lambda: stages.dpo(profile, labelled[run.labels][0](), policy, at(run.name),
+                                               **stage_args(run.name)))
+            continue
+        reward = ({"reward_fn": data.verifiable_reward} if run.labels == "gold" else
+                  {"reward_model": reward_models[run.labels]})
+        _, histories[run.name] = timed(run.name, lambda: stages.rl(profile, data, policy, at(run.name), run.algorithm,
+                                                                   **reward, **stage_args(run.name)))
 
     # 4. Evaluation on held-out prompts, by the gold judge (world) or an AI judge ---------------------
-    t = time.time()
+    report.update(timed("evaluation", lambda: evaluation(profile, data, runs, sft, tokenizer, at, test_pairs)))
+    report["seconds"] = {k: round(v, 1) for k, v in times.items()}
+    report["seconds"]["total"] = round(sum(times.values()), 1)
+    report["rl_final"] = {n: h[-1] for n, h in histories.items()}
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    write_report_md(report, histories, out)
+    return report
+
+
+def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pairs, policy) -> dict:
+    """Each reward model's accuracy on held-out pairs (gold labels on the world, the data's own human labels
+    elsewhere), and on the world's out-of-distribution pairs (held-out parts) beside it."""
+    lengths = stages.lengths(profile)
+    more = {"ood": data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")} if data.is_world else {}
+    out = {}
+    for labels, rm in reward_models.items():
+        name = REWARD_MODELS[labels]
+        out[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **lengths))
+        for key, pairs in more.items():
+            out[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, pairs, **lengths))
+    if data.is_world:
+        out["human_label_bayes_limit"] = data.human_agreement(policy)
+    return out
+
+
+def truncation(data, profile, tokenizer, human) -> dict:
+    """What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads."""
+    lengths = stages.lengths(profile)
+    return {"sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft_examples), **lengths),
+            "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
+                                                  [p["chosen"] for p in human] + [p["rejected"] for p in human],
+                                                  **lengths)}
+
+
+def evaluation(profile, data, runs, sft, tokenizer, at, test_pairs) -> dict:
+    """Every policy judged on held-out prompts of each split of the data ("test"; the world adds "ood"):
+    win rates with intervals, harmless rate, KL, length; on the world also the ceiling, gold, fluency and
+    per-scenario win rates."""
     judge = load_judge(profile, data)
-    policies = {"sft": sft, **{n: load_frozen(at(n), profile)[0] for n in POLICIES[1:]}}
-    report["judge_is_labeler"] = not data.is_world and profile.judge_model == profile.labeler_model
-    for split in data.splits:  # "test"; the world adds "ood" (held-out parts), reported beside it
+    policies = {"sft": sft, **{r.name: load_frozen(at(r.name), profile)[0] for r in runs}}
+    report = {"judge_is_labeler": not data.is_world and profile.judge_model == profile.labeler_model}
+    for split in data.splits:
         prompts, harmful = data.evaluation_prompts(profile.eval_prompts, split)
-        result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, COMPARISONS)
+        result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, comparisons(runs))
         responses = result.pop("responses")
         if data.is_world:
-            world = data.world
-            best = [world.best_response(p) for p in prompts]
+            best = [data.world.best_response(p) for p in prompts]
             # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
             # and a tie counts one half, so no policy can beat SFT more often than this.
             result["win_rate"]["best_vs_sft"] = win_rate(prompts, best, responses["sft"], judge)
@@ -142,21 +216,12 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
             result["per_scenario"] = per_scenario(prompts, {**responses, "best": best}, judge)
         if split == "test":
             report.update(result)
-            test_prompts, test_responses = prompts, responses
+            report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
         else:
             report[split] = result
-    prompts, responses = test_prompts, test_responses
     if not data.is_world:
         report["judge_agreement_with_held_out_labels"] = judge_agreement(judge, test_pairs)
         report["judge_comparisons_cut_to_fit"] = judge.pairwise.cut + judge.rater.cut
-    report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
-    times["evaluation"] = time.time() - t
-    report["seconds"] = {k: round(v, 1) for k, v in times.items()}
-    report["seconds"]["total"] = round(sum(times.values()), 1)
-    report["ppo_final"] = {n: h[-1] for n, h in histories.items()}
-    with open(os.path.join(out, "report.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    write_report_md(report, histories, out)
     return report
 
 
@@ -164,12 +229,14 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
     """report.md with the RLAIF-vs-RLHF table and PNG plots beside it; it names the judge of every number."""
     from rlcore import plots
 
+    runs = {r["name"]: r for r in report["runs"]}
+    labels = {"sft": "SFT", **{n: r["label"] for n, r in runs.items()}, "best": "ceiling"}
     w, h, world_run = report["win_rate"], report["harmless_rate"], "per_scenario" in report
-    plots.win_rates({"RLHF vs SFT": w["rlhf_vs_sft"], "RLAIF vs SFT": w["rlaif_vs_sft"], "RLAIF vs RLHF": w["rlaif_vs_rlhf"],
-                     "Hybrid vs SFT": w["hybrid_vs_sft"], "DPO vs SFT": w["dpo_vs_sft"]},
+    plots.win_rates({f"{r['label']} vs SFT": w[f"{r['key']}_vs_sft"] for r in runs.values()},
                     path=os.path.join(out, "win_rates.png"))
-    plots.harmless_rates({LABELS[n]: h[n] for n in POLICIES}, path=os.path.join(out, "harmless.png"))
-    plots.ppo_curves({LABELS[n]: hist for n, hist in histories.items()}, path=os.path.join(out, "ppo_curves.png"))
+    plots.harmless_rates({labels[n]: h[n] for n in h}, path=os.path.join(out, "harmless.png"))
+    plots.ppo_curves({labels[n]: hist for n, hist in histories.items()}, keys=("score", "kl", "response_length"),
+                     xlabel="RL iteration", path=os.path.join(out, "rl_curves.png"))
 
     def pct(x):
         return f"{100 * x:.0f}%"
@@ -183,72 +250,87 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         f"Policy {report['models']['policy']}, AI labeler {report['models']['labeler']}. "
         f"**Judge: {report['judge']}**, on held-out prompts (95% intervals)."
         + ("" if world_run else f" Rows of the data skipped: {skipped}."), "",
+        _lengths_line(report), "",
     ]
-    lengths = report["lengths"]
-    cuts = "; ".join(f"{stage}: {describe_truncation(c, lengths['max_length'], lengths['max_prompt_tokens'])}"
-                     for stage, c in report["truncated"].items())
-    lines += [f"Lengths: prompts keep their last {lengths['max_prompt_tokens']} tokens, responses are sampled up to "
-              f"{lengths['max_new_tokens']} tokens, training sequences hold {lengths['max_length']}. {cuts}. "
-              f"AI labels whose responses were cut to fit the labeler's context: {report['ai_labels_cut_to_fit']}"
-              + (f"; judge comparisons cut: {report['judge_comparisons_cut_to_fit']}"
-                 if "judge_comparisons_cut_to_fit" in report else "") + "."]
-    if report["sizes_scaled"]:
-        lines[-1] += " Sizes lowered to what the data holds: " + ", ".join(
-            f"{k} {v}" for k, v in report["sizes_scaled"].items()) + "."
-    lines.append("")
     if report.get("judge_is_labeler"):
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
-    lines += [
-        "Lee et al. 2023 report RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, "
-        "RLHF 76%, RLAIF 88%.", "",
-        "| comparison | win rate |", "| --- | --- |",
-        f"| RLHF vs SFT | {ci(w['rlhf_vs_sft'])} |", f"| RLAIF vs SFT | {ci(w['rlaif_vs_sft'])} |",
-        f"| RLAIF vs RLHF | {ci(w['rlaif_vs_rlhf'])} |",
-        f"| Hybrid vs SFT ({report['sizes']['hybrid_human_pairs']} human + AI labels) | {ci(w['hybrid_vs_sft'])} |",
-        f"| DPO vs SFT (same human pairs, no reward model) | {ci(w['dpo_vs_sft'])} |",
-        f"| DPO vs RLHF | {ci(w['dpo_vs_rlhf'])} |",
-    ]
+    lines += ["Lee et al. 2023 report RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, "
+              "RLHF 76%, RLAIF 88%.", "", "| comparison | trained on | win rate |", "| --- | --- | --- |"]
+    for key, r in w.items():
+        if key == "best_vs_sft":
+            continue
+        a, b = key.split("_vs_")
+        run = next(x for x in runs.values() if x["key"] == a)
+        lines.append(f"| {run['label']} vs {labels.get('policy_' + b, 'SFT')} | {_trained_on(run, report)} | {ci(r)} |")
     if world_run:
-        lines.append(f"| *ceiling: the world's best answer vs SFT* | {ci(w['best_vs_sft'])} |")
-    lines.append("")
+        lines.append(f"| *ceiling: the world's best answer vs SFT* | | {ci(w['best_vs_sft'])} |")
+    lines += [f"| *{runs_name} skipped* | {why} | |" for runs_name, why in report["runs_skipped"].items()] + [""]
     columns = ["harmless rate", "KL to SFT (nats)", "mean words"] + (["mean gold", "fluency penalty (share)"]
                                                                      if world_run else [])
     lines += ["| policy | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
-    for name, label in LABELS.items():
+    for name in h:
         row = [pct(h[name]), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
         if world_run:
             row += [f"{report['mean_gold'][name]:+.2f}", f"{report['fluency_penalty'][name]['mean']:.3f} "
                     f"({pct(report['fluency_penalty'][name]['share'])})"]
-        lines.append(f"| {label} | " + " | ".join(row) + " |")
-    accuracy = (f"human labels {pct(report['rm_human_test_accuracy'])}, AI labels {pct(report['rm_ai_test_accuracy'])}, "
-                f"hybrid {pct(report['rm_hybrid_test_accuracy'])}")
-    if world_run:
-        others = POLICIES[1:] + ("best",)
-        names = {**LABELS, "best": "ceiling"}
-        lines += ["", "| scenario | n | " + " | ".join(f"{names[n]} vs SFT" for n in others) + " |",
-                  "| --- | --- |" + " --- |" * len(others)]
-        for family, row in report["per_scenario"].items():
-            lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
-        lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
-                  f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."]
-        lines[-1] += (" On held-out parts (out of distribution): " + ", ".join(
-            f"{label} {pct(report[f'rm_{n}_gold_accuracy_ood'])}" for n, label in (("human", "human"), ("ai", "AI"),
-                                                                                  ("hybrid", "hybrid"))) + ".")
-        if "ood" in report:  # a run without gold has no "ood" split
-            o = report["ood"]["win_rate"]
-            lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: "
-                      + ", ".join(f"{label} {ci(o[key])}" for key, label in (
-                          ("rlhf_vs_sft", "RLHF vs SFT"), ("rlaif_vs_sft", "RLAIF vs SFT"),
-                          ("rlaif_vs_rlhf", "RLAIF vs RLHF"), ("best_vs_sft", "ceiling"))) + "; harmless rate "
-                      + ", ".join(f"{LABELS[n]} {pct(report['ood']['harmless_rate'][n])}" for n in POLICIES) + "."]
-    else:
-        lines += ["", f"Reward models, accuracy on the data's held-out human labels: {accuracy}. The judge agrees "
-                  f"with those labels on {pct(report['judge_agreement_with_held_out_labels'])} of the held-out pairs "
-                  "(how far to trust its win rates)."]
+        lines.append(f"| {labels[name]} | " + " | ".join(row) + " |")
+    lines += [""] + _reward_model_lines(report, labels, pct, ci)
     lines += ["", "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
-              "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![PPO](ppo_curves.png)", ""]
+              "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![RL](rl_curves.png)", ""]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def _trained_on(run: dict, report: dict) -> str:
+    what = {"human": "human labels", "ai": "AI labels", "gold": "the gold score (verifiable reward)",
+            "hybrid": f"{report['sizes']['hybrid_human_pairs']} human + AI labels"}[run["labels"]]
+    if run["algorithm"] == "dpo":
+        return f"DPO on the {what} (no reward model)"
+    return f"{run['algorithm'].upper()} on " + (what if run["labels"] == "gold" else f"a reward model of {what}")
+
+
+def _lengths_line(report: dict) -> str:
+    lengths = report["lengths"]
+    cuts = "; ".join(f"{stage}: {describe_truncation(c, lengths['max_length'], lengths['max_prompt_tokens'])}"
+                     for stage, c in report["truncated"].items())
+    line = (f"Lengths: prompts keep their last {lengths['max_prompt_tokens']} tokens, responses are sampled up to "
+            f"{lengths['max_new_tokens']} tokens, training sequences hold {lengths['max_length']}. {cuts}.")
+    if "ai_labels_cut_to_fit" in report:
+        line += f" AI labels whose responses were cut to fit the labeler's context: {report['ai_labels_cut_to_fit']}."
+    if "judge_comparisons_cut_to_fit" in report:
+        line += f" Judge comparisons cut: {report['judge_comparisons_cut_to_fit']}."
+    if report["sizes_scaled"]:
+        line += " Sizes lowered to what the data holds: " + ", ".join(
+            f"{k} {v}" for k, v in report["sizes_scaled"].items()) + "."
+    return line
+
+
+def _reward_model_lines(report: dict, labels: dict, pct, ci) -> list[str]:
+    """The per-scenario table, the reward models' accuracy and the out-of-distribution line (the world), or the
+    judge's agreement with the data's held-out labels."""
+    names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
+    trained = [k for k in names if f"rm_{k}_test_accuracy" in report]
+    accuracy = ", ".join(f"{names[k]} {pct(report[f'rm_{k}_test_accuracy'])}" for k in trained)
+    if "per_scenario" not in report:
+        return [f"Reward models, accuracy on the data's held-out human labels: {accuracy}. The judge agrees with "
+                f"those labels on {pct(report['judge_agreement_with_held_out_labels'])} of the held-out pairs "
+                "(how far to trust its win rates)."]
+    others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
+    lines = ["| scenario | n | " + " | ".join(f"{labels[n]} vs SFT" for n in others) + " |",
+             "| --- | --- |" + " --- |" * len(others)]
+    for family, row in report["per_scenario"].items():
+        lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
+    lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
+              f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."
+              + (" On held-out parts (out of distribution): " + ", ".join(
+                  f"{names[k]} {pct(report[f'rm_{k}_gold_accuracy_ood'])}" for k in trained) + "." if trained else "")]
+    if "ood" in report:
+        o = report["ood"]
+        lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: " + ", ".join(
+            f"{labels.get('policy_' + k.split('_vs_')[0], 'ceiling')} vs "
+            f"{labels.get('policy_' + k.split('_vs_')[1], 'SFT')} {ci(r)}" for k, r in o["win_rate"].items())
+            + "; harmless rate " + ", ".join(f"{labels[n]} {pct(v)}" for n, v in o["harmless_rate"].items()) + "."]
+    return lines
 
 
 def per_scenario(prompts, responses, judge=None) -> dict:

@@ -15,14 +15,17 @@ def _finish(fig, path):
     return fig
 
 
-def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None):
-    """One panel per statistic, one line per run. ``histories``: run name -> list of step stats."""
+def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None,
+               xlabel: str = "PPO iteration"):
+    """One panel per statistic, one line per run. ``histories``: run name -> list of step stats (a run without
+    a statistic is left out of its panel)."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3))
     for ax, key in zip(axes, keys):
         for name, history in histories.items():
-            ax.plot([h[key] for h in history], label=name)
+            if history and key in history[0]:
+                ax.plot([h[key] for h in history], label=name)
         ax.set_title(key)
-        ax.set_xlabel("PPO iteration")
+        ax.set_xlabel(xlabel)
     axes[0].legend()
     return _finish(fig, path)
 
@@ -33,8 +36,10 @@ def win_rates(rates: dict[str, dict], path=None):
     values = [rates[n]["win_rate"] for n in names]
     low = [v - rates[n]["ci95"][0] for n, v in zip(names, values)]
     high = [rates[n]["ci95"][1] - v for n, v in zip(names, values)]
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(names, values, yerr=[low, high], capsize=4, color=["#4c72b0", "#55a868", "#c44e52"][: len(names)])
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(names)), 3))
+    palette = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd"]
+    ax.bar(names, values, yerr=[low, high], capsize=4, color=[palette[i % len(palette)] for i in range(len(names))])
+    ax.tick_params(axis="x", labelrotation=20 if len(names) > 4 else 0)
     ax.axhline(0.5, ls="--", color="grey")
     ax.set_ylim(0, 1)
     ax.set_ylabel("win rate (gold judge)")

@@ -13,6 +13,7 @@ the same prompt (``baseline="rloo"``, G samples per prompt: unbiased, and no val
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -25,6 +26,7 @@ BASELINES = ("mean", "rloo")
 
 @dataclass
 class ReinforceConfig(GroupConfig):
+    PREFIX: ClassVar[str] = "rloo"  # the profile's rloo_lr, rloo_group_size, rloo_beta, ...
     # group_size: RLOO needs >= 2; the mean baseline takes 1 as well. beta: the KL coefficient, inside the reward.
     baseline: str = "rloo"
 

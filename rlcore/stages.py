@@ -26,7 +26,9 @@ from rlcore.evaluate import (SAMPLE_BATCH, harmless_rate, kl_to_reference, respo
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
+from rlcore.grpo import GRPOConfig, GRPOTrainer
 from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
 from rlcore.reward import train_reward_model
 from rlcore.sft import train_sft
 from rlcore.training import guard_memory
@@ -138,26 +140,61 @@ def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
     return human[:n_human] + ai[n_human:]
 
 
-# --------------------------------------------------------------------------- 4. PPO
-@guard_memory("PPO", lower=("ppo_batch_size", "max_prompt_tokens", "max_new_tokens"), raise_=("ppo_num_minibatches",))
-def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, steps: int | None = None,
-        reuse: bool = True, progress: bool = True, callback=None, say=print, **checkpoints):
-    """PPO from the SFT checkpoint against ``reward_model`` on the data's train prompts, for ``steps``
-    (default ``profile.ppo_steps``). Returns (policy, history); ``callback(trainer, stats)`` runs after
-    every step. ``path=None`` trains without saving."""
+# --------------------------------------------------------------------------- 4. RL: PPO, GRPO, RLOO, REINFORCE
+def _ppo(profile, policy, reference, tokenizer, **reward):
+    return PPOTrainer(policy, reference, value_model_from(policy), tokenizer, PPOConfig.from_profile(profile), **reward)
+
+
+def _group(trainer, config, **fixed):
+    return lambda profile, policy, reference, tokenizer, **reward: trainer(
+        policy, reference, tokenizer, config.from_profile(profile, **fixed), **reward)
+
+
+# algorithm -> (build the trainer from the profile, the profile field of its number of steps, the sizes that an
+# out-of-memory error should lower and raise). A new algorithm is one line here and its own module.
+ALGORITHMS = {
+    "ppo": (_ppo, "ppo_steps", ("ppo_batch_size", "max_prompt_tokens", "max_new_tokens"), ("ppo_num_minibatches",)),
+    "grpo": (_group(GRPOTrainer, GRPOConfig), "grpo_steps", ("grpo_batch_size", "grpo_group_size", "max_new_tokens"),
+             ("grpo_num_minibatches",)),
+    "rloo": (_group(ReinforceTrainer, ReinforceConfig, baseline="rloo"), "rloo_steps",
+             ("rloo_batch_size", "rloo_group_size", "max_new_tokens"), ("rloo_num_minibatches",)),
+    "reinforce": (_group(ReinforceTrainer, ReinforceConfig, baseline="mean"), "rloo_steps",
+                  ("rloo_batch_size", "rloo_group_size", "max_new_tokens"), ("rloo_num_minibatches",)),
+}
+
+
+def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str = "ppo", reward_model=None,
+       reward_fn=None, steps: int | None = None, reuse: bool = True, progress: bool = True, callback=None,
+       say=print, **checkpoints):
+    """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` ("ppo", "grpo", "rloo" or
+    "reinforce"), its settings from the profile, against a ``reward_model`` or a verifiable ``reward_fn(prompts,
+    responses) -> (B,)``, for ``steps`` (default: the profile's, e.g. ``ppo_steps``). Returns (policy, history);
+    ``callback(trainer, stats)`` runs after every step. ``path=None`` trains without saving."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
+    build, steps_field, lower, raise_ = ALGORITHMS[algorithm]
+
+    @guard_memory(algorithm.upper(), lower=lower, raise_=raise_)
+    def train(profile):
+        seed_everything(profile.seed)
+        policy, tokenizer = load_trainable(sft_path, profile)
+        trainer = build(profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
+                        reward_model=reward_model, reward_fn=reward_fn)
+        history = trainer.train(data.prompt_batches(trainer.config.batch_size),
+                                steps=steps or getattr(profile, steps_field), progress=progress,
+                                callback=None if callback is None else (lambda s: callback(trainer, s)), **checkpoints)
+        if path is not None:
+            _save(path, policy, tokenizer, history)
+        return policy, history
+
     if path is not None and _reusing(path, reuse, say):
         return load_frozen(path, profile)[0], training_log(path)
-    seed_everything(profile.seed)
-    policy, tokenizer = load_trainable(sft_path, profile)
-    config = PPOConfig.from_profile(profile)
-    trainer = PPOTrainer(policy, reference_model(policy, profile.compute_dtype), value_model_from(policy), tokenizer,
-                         config, reward_model=reward_model)
-    history = trainer.train(data.prompt_batches(config.batch_size), steps=steps or profile.ppo_steps,
-                            progress=progress, callback=None if callback is None else (lambda s: callback(trainer, s)),
-                            **checkpoints)
-    if path is not None:
-        _save(path, policy, tokenizer, history)
-    return policy, history
+    return train(profile)
+
+
+def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, **kwargs):
+    """PPO against ``reward_model``: :func:`rl` with ``algorithm="ppo"`` (the same arguments)."""
+    return rl(profile, data, sft_path, path, "ppo", reward_model=reward_model, **kwargs)
 
 
 # --------------------------------------------------------------------------- 5. DPO

@@ -13,7 +13,7 @@ from rlcore import world
 from rlcore.config import get_profile
 from rlcore.pipeline import POLICIES, run_pipeline
 
-SIZES = get_profile("tiny", sft_examples=32, rm_pairs=32, ppo_steps=2, eval_prompts=16, rm_test_pairs=16, dpo_epochs=1,
+SIZES = get_profile("tiny", sft_examples=32, rm_pairs=32, ppo_steps=2, grpo_steps=2, eval_prompts=16, rm_test_pairs=16, dpo_epochs=1,
                     hybrid_human_pairs=8)
 
 
@@ -33,7 +33,7 @@ def test_every_stage_is_a_loadable_hf_checkpoint(first_run):
         assert model.config.model_type == "gpt_neo"
     for name in ("rm_human", "rm_ai", "rm_hybrid"):
         assert (out / name / "config.json").exists()
-    for name in ("report.json", "report.md", "win_rates.png", "harmless.png", "ppo_curves.png"):
+    for name in ("report.json", "report.md", "win_rates.png", "harmless.png", "rl_curves.png"):
         assert (out / name).stat().st_size > 0
     assert json.loads((out / "report.json").read_text())["win_rate"] == json.loads(json.dumps(report["win_rate"]))
 
@@ -42,7 +42,7 @@ def test_report_numbers_are_consistent(first_run):
     _, report = first_run
     w = report["win_rate"]
     assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft", "dpo_vs_rlhf",
-                      "best_vs_sft"}
+                      "grpo_vs_sft", "grpo_vs_rlhf", "rlvr_vs_sft", "rlvr_vs_grpo", "best_vs_sft"}
     for r in w.values():
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval_prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
@@ -53,7 +53,7 @@ def test_report_numbers_are_consistent(first_run):
     n = sum(row["n"] for row in report["per_scenario"].values())
     assert n == SIZES.eval_prompts
     keys = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_hybrid": "hybrid_vs_sft",
-            "policy_dpo": "dpo_vs_sft", "best": "best_vs_sft"}
+            "policy_dpo": "dpo_vs_sft", "policy_grpo": "grpo_vs_sft", "policy_rlvr": "rlvr_vs_sft", "best": "best_vs_sft"}
     for name, key in keys.items():  # the per-scenario win rates average back to the overall one
         overall = sum(row["n"] * row[f"{name}_vs_sft"] for row in report["per_scenario"].values()) / n
         assert overall == pytest.approx(w[key]["win_rate"])
@@ -62,7 +62,9 @@ def test_report_numbers_are_consistent(first_run):
             assert row[f"{name}_vs_sft"] <= row["best_vs_sft"] + 1e-9
     assert 0.5 <= report["human_label_bayes_limit"] <= 1
     text = open(os.path.join(first_run[0], "report.md")).read()
-    for expected in ("| DPO |", "| Hybrid |", "Hybrid vs SFT (8 human + AI labels)", "ceiling", "fluency penalty"):
+    for expected in ("| DPO |", "| Hybrid |", "| Hybrid vs SFT | PPO on a reward model of 8 human + AI labels |",
+                     "| RLVR vs SFT | GRPO on the gold score (verifiable reward) |", "| GRPO vs RLHF |", "ceiling",
+                     "fluency penalty"):
         assert expected in text
 
 
@@ -70,8 +72,8 @@ def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp
     out, report = first_run
     messages = []
     again = run_pipeline(str(out), SIZES, progress=False, log=messages.append)
-    # sft, the AI labels (the report counts those cut to fit), three reward models, four policies
-    assert len([m for m in messages if "re-using" in m]) == 1 + 1 + 3 + 4
+    # sft, the AI labels (the report counts those cut to fit), three reward models, six policies
+    assert len([m for m in messages if "re-using" in m]) == 1 + 1 + 3 + 6
     fresh = run_pipeline(str(tmp_path), SIZES, progress=False, log=lambda *a: None)
     for r in (again, fresh):
         assert {k: v for k, v in r.items() if k != "seconds"} == {k: v for k, v in report.items() if k != "seconds"}
@@ -120,3 +122,22 @@ def test_stopping_script_says_which_stage_is_missing(tmp_path):
     done = subprocess.run([sys.executable, script, "--run", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2
     assert f"{tmp_path}/rm_human is missing" in done.stderr and "rlcore pipeline --out" in done.stderr
+
+
+def test_the_run_table_chooses_rows_and_derives_the_comparisons():
+    from rlcore.pipeline import choose_runs, comparisons
+
+    runs = choose_runs("grpo, rlhf")
+    assert [r.key for r in runs] == ["rlhf", "grpo"]  # table order, not the order asked
+    assert comparisons(runs) == {"rlhf_vs_sft": ("policy_rlhf", "sft"), "grpo_vs_sft": ("policy_grpo", "sft"),
+                                 "grpo_vs_rlhf": ("policy_grpo", "policy_rlhf")}
+    assert "rlvr_vs_grpo" not in comparisons(choose_runs(["rlvr", "rlhf"]))  # a head-to-head needs both rows
+    with pytest.raises(ValueError, match=r"unknown run\(s\) \['ppo'\]; choose from \['rlhf', 'rlaif'"):
+        choose_runs("rlhf,ppo")
+
+
+def test_the_cli_passes_the_chosen_rows_and_rejects_an_unknown_one(tmp_path, capsys):
+    from rlcore.cli import main
+
+    assert main(["pipeline", "--out", str(tmp_path), "--runs", "rlhf,sft"]) == 2
+    assert "unknown run(s) ['sft']" in capsys.readouterr().err

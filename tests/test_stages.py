@@ -14,7 +14,7 @@ from rlcore.data import PreferencePair
 from hh_data import write_hh_file
 
 SMALL = dict(sft_examples=16, rm_pairs=16, rm_test_pairs=8, ppo_steps=1, ppo_batch_size=8, ppo_num_minibatches=2,
-             ppo_epochs=1, eval_prompts=8, hybrid_human_pairs=4, max_new_tokens=8)
+             ppo_epochs=1, grpo_steps=1, grpo_batch_size=4, eval_prompts=8, hybrid_human_pairs=4, max_new_tokens=8)
 
 
 def test_a_stage_in_bfloat16_on_cpu_keeps_every_model_and_tensor_where_the_profile_says(tmp_path):
@@ -105,7 +105,9 @@ def test_pipeline_on_a_raw_hh_file_is_judged_by_an_ai_judge_and_counts_bad_rows(
     assert report["judge"] == "AI judge (tiny, both orders averaged)" and not report["judge_is_labeler"]
     assert report["skipped_rows"] == {"empty response": 3, "identical pair": 3}
     assert set(report["win_rate"]) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft",
-                                       "dpo_vs_rlhf"}  # no gold ceiling off the world
+                                       "dpo_vs_rlhf", "grpo_vs_sft", "grpo_vs_rlhf"}  # no gold ceiling off the world
+    # no verifiable reward in preference data: RL from one is skipped, and the report says why
+    assert set(report["runs_skipped"]) == {"policy_rlvr"} and "policy_rlvr" not in report["harmless_rate"]
     data = course_data(profile)
     for r in report["win_rate"].values():
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == len(data.evaluation_prompts(8)[0])
@@ -114,6 +116,7 @@ def test_pipeline_on_a_raw_hh_file_is_judged_by_an_ai_judge_and_counts_bad_rows(
     text = (folder / "run" / "report.md").read_text()
     assert "**Judge: AI judge (tiny, both orders averaged)**" in text and "3 empty response, 3 identical pair" in text
     assert "Warning" not in text
+    assert "| *policy_rlvr skipped* | preference data hold labels, not a reward" in text
 
 
 def test_the_report_flags_a_judge_that_labelled_rlaifs_data(hh_run):

@@ -165,7 +165,7 @@ def test_judgement_verdicts_are_gold_and_balanced():
 def test_the_pipeline_judges_the_world_on_test_and_ood_prompts(tmp_path):
     from rlcore.pipeline import POLICIES, run_pipeline
 
-    profile = get_profile("tiny", sft_examples=16, rm_pairs=16, hybrid_human_pairs=4, rm_test_pairs=8, ppo_steps=1,
+    profile = get_profile("tiny", sft_examples=16, rm_pairs=16, hybrid_human_pairs=4, rm_test_pairs=8, ppo_steps=1, grpo_steps=1,
                           eval_prompts=8, max_new_tokens=16)
     report = run_pipeline(str(tmp_path), profile, progress=False, log=lambda *a: None)
     assert report["data"] == "world" and report["judge"].startswith("gold judge")
