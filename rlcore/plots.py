@@ -15,6 +15,12 @@ def _finish(fig, path):
     return fig
 
 
+# What each statistic of an RL run's history is, with its unit (panel titles)
+STAT_NAMES = {"score": "score (the run's own reward)", "kl": "KL to the reference (nats)",
+              "response_length": "response length (tokens)", "entropy": "entropy (nats / token)",
+              "kl_coef": "KL coefficient β", "policy_loss": "policy loss", "value_loss": "value loss"}
+
+
 def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None,
                xlabel: str = "PPO iteration"):
     """One panel per statistic, one line per run. ``histories``: run name -> list of step stats (a run without
@@ -24,7 +30,7 @@ def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy",
         for name, history in histories.items():
             if history and key in history[0]:
                 ax.plot([h[key] for h in history], label=name)
-        ax.set_title(key)
+        ax.set_title(STAT_NAMES.get(key, key), fontsize=10)
         ax.set_xlabel(xlabel)
     axes[0].legend()
     return _finish(fig, path)

@@ -163,29 +163,38 @@ ALGORITHMS = {
 }
 
 
+def rl_trainer(profile: Profile, algorithm: str, sft_path: str, reward_model=None, reward_fn=None):
+    """The trainer of ``algorithm`` ("ppo", "grpo", "rloo" or "reinforce") with its settings from the profile: the
+    policy starts from the SFT checkpoint, the reference is a frozen copy of it, the reward a ``reward_model`` or a
+    verifiable ``reward_fn(prompts, responses) -> (B,)``. ``trainer.step(prompts)`` is one iteration;
+    ``trainer.train(data.prompt_batches(trainer.config.batch_size), steps)`` runs (or continues) a run."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
+    seed_everything(profile.seed)
+    policy, tokenizer = load_trainable(sft_path, profile)
+    return ALGORITHMS[algorithm][0](profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
+                                    reward_model=reward_model, reward_fn=reward_fn)
+
+
 def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str = "ppo", reward_model=None,
        reward_fn=None, steps: int | None = None, reuse: bool = True, progress: bool = True, callback=None,
        say=print, **checkpoints):
-    """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` ("ppo", "grpo", "rloo" or
-    "reinforce"), its settings from the profile, against a ``reward_model`` or a verifiable ``reward_fn(prompts,
-    responses) -> (B,)``, for ``steps`` (default: the profile's, e.g. ``ppo_steps``). Returns (policy, history);
-    ``callback(trainer, stats)`` runs after every step. ``path=None`` trains without saving."""
+    """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` (:func:`rl_trainer`) for ``steps``
+    (default: the profile's, e.g. ``ppo_steps``). Returns (policy, history); ``callback(trainer, stats)`` runs
+    after every step. ``path=None`` trains without saving."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
-    build, steps_field, lower, raise_ = ALGORITHMS[algorithm]
+    _, steps_field, lower, raise_ = ALGORITHMS[algorithm]
 
     @guard_memory(algorithm.upper(), lower=lower, raise_=raise_)
     def train(profile):
-        seed_everything(profile.seed)
-        policy, tokenizer = load_trainable(sft_path, profile)
-        trainer = build(profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
-                        reward_model=reward_model, reward_fn=reward_fn)
+        trainer = rl_trainer(profile, algorithm, sft_path, reward_model, reward_fn)
         history = trainer.train(data.prompt_batches(trainer.config.batch_size),
                                 steps=steps or getattr(profile, steps_field), progress=progress,
                                 callback=None if callback is None else (lambda s: callback(trainer, s)), **checkpoints)
         if path is not None:
-            _save(path, policy, tokenizer, history)
-        return policy, history
+            _save(path, trainer.policy, trainer.tokenizer, history)
+        return trainer.policy, history
 
     if path is not None and _reusing(path, reuse, say):
         return load_frozen(path, profile)[0], training_log(path)

@@ -49,6 +49,9 @@ BANDWIDTH_GBS = {"H200": 4800, "H100": 3350, "A100": 2039, "L40S": 864, "A10": 6
 # --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
 # GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
 TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2",
+             # GRPO and RLOO: 2 prompts x 4 samples, as many responses per step as PPO's 8
+             "RLCORE_GRPO_BATCH_SIZE": "2", "RLCORE_GRPO_NUM_MINIBATCHES": "2", "RLCORE_GRPO_LR": "5e-5",
+             "RLCORE_RLOO_BATCH_SIZE": "2", "RLCORE_RLOO_NUM_MINIBATCHES": "2", "RLCORE_RLOO_LR": "5e-5",
              "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
              "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "5e-5", "RLCORE_DPO_LR": "1e-4",
              "RLCORE_DPO_EPOCHS": "2"}
@@ -159,11 +162,17 @@ def step_runs(step_log: str) -> list[dict]:
     return out
 
 
-def project(row: dict, ppo_steps_run: int, ppo_steps_full: int, t4_ratio: float | None) -> None:
-    """Add the lesson's projected full time: each PPO run cut to ``ppo_steps_run`` steps would have taken
-    ``ppo_steps_full``, at its median step time. Other loops ran in full."""
-    extra = sum((ppo_steps_full - r["steps"]) * r["step_seconds"] for r in row["training_runs"]
-                if r["run"] in ("PPO", "REINFORCE") and r["steps"] == ppo_steps_run and r["step_seconds"])
+# The RL loops the check cuts short, and the profile field of each one's full length
+FULL_STEPS = {"PPO": "ppo_steps", "GRPO": "grpo_steps", "RLOO": "rloo_steps", "REINFORCE": "rloo_steps"}
+
+
+def project(row: dict, steps_run: int, profile, t4_ratio: float | None) -> None:
+    """Add the lesson's projected full time: each RL run cut to ``steps_run`` steps (or k times that, for a run a
+    lesson continues) would have taken its profile's steps (k times), at its median step time. Other loops ran
+    in full."""
+    extra = sum((r["steps"] // steps_run) * (getattr(profile, FULL_STEPS[r["run"]]) - steps_run) * r["step_seconds"]
+                for r in row["training_runs"]
+                if r["run"] in FULL_STEPS and r["steps"] % steps_run == 0 and r["step_seconds"])
     row["projected_seconds"] = round(row["seconds"] + extra, 1)
     row["projected_t4_seconds"] = round(row["projected_seconds"] * t4_ratio, 0) if t4_ratio else None
 
@@ -205,7 +214,8 @@ def write_report(report: dict, out: str) -> None:
              "", f"torch {report['torch']}, transformers {report['transformers']}; {report['date']}. Models: "
              + ", ".join(f"{k} {v}" for k, v in report["model_kinds"].items())
              + ". **The labeler and the judge have random weights: these figures are time and memory, not quality.**",
-             "", f"PPO cut to {report['ppo_steps_run']} steps per run (the profile runs {report['ppo_steps_full']}); "
+             "", f"PPO, GRPO and RLOO cut to {report['ppo_steps_run']} steps per run (the profile runs {report['ppo_steps_full']} "
+             "PPO steps); "
              "full time projected from the median step time. T4: "
              + (f"projected as this GPU's time x {ratio} (memory bandwidth {report['bandwidth_note']})." if ratio
                 else "not projected from this device."), "",
@@ -267,7 +277,8 @@ def main(argv=None) -> int:
     env = {**os.environ, "RLCORE_PROFILE": PROFILE, "RLCORE_POLICY_MODEL": models["policy"],
            "RLCORE_LABELER_MODEL": models["labeler"], "RLCORE_JUDGE_MODEL": models["judge"], "RLCORE_DATASET": data,
            "RLCORE_DEVICE": args.device, "RLCORE_COURSE_DIR": os.path.join(out, "course"),
-           "RLCORE_PPO_STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
+           "RLCORE_PPO_STEPS": str(args.ppo_steps), "RLCORE_GRPO_STEPS": str(args.ppo_steps),
+           "RLCORE_RLOO_STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
            **(TOY_SIZES if args.toy else {})}
     profile = get_profile(PROFILE, device=args.device)
@@ -286,7 +297,7 @@ def main(argv=None) -> int:
         log(f"lesson {lesson} ...")
         row = run_lesson(lesson, env, os.path.join(out, "lessons"), args.lesson_timeout)
         if row["ok"]:
-            project(row, args.ppo_steps, profile.ppo_steps, ratio)
+            project(row, args.ppo_steps, profile, ratio)
         report["lessons"].append(row)
         log(f"lesson {lesson}: " + (f"{row['seconds']} s, peak {row['peak_gib']} GiB" if row["ok"] else row["error"]))
     ran = [r for r in report["lessons"] if r["ok"]]

@@ -142,3 +142,31 @@ def test_rloo_without_a_group_is_one_clear_error():
         ReinforceConfig(group_size=1)
     with pytest.raises(ValueError, match="baseline must be one of"):
         ReinforceConfig(baseline="learned")
+
+
+def test_the_critic_free_configs_come_from_the_profile_and_the_environment(monkeypatch):
+    from rlcore import stages
+    from rlcore.config import get_profile
+    from rlcore.grpo import GRPOConfig
+    from rlcore.reinforce import ReinforceConfig
+
+    monkeypatch.setenv("RLCORE_GRPO_LR", "3e-4")
+    monkeypatch.setenv("RLCORE_GRPO_LOSS_TYPE", "dr_grpo")
+    monkeypatch.setenv("RLCORE_RLOO_GROUP_SIZE", "6")
+    profile = get_profile("tiny")
+    grpo = GRPOConfig.from_profile(profile)
+    assert (grpo.lr, grpo.loss_type, grpo.group_size, grpo.beta) == (3e-4, "dr_grpo", profile.grpo_group_size,
+                                                                      profile.grpo_beta)
+    # the lengths and the seed are the profile's own, so every sampled sequence fits what the reward model read
+    assert (grpo.max_new_tokens, grpo.max_prompt_tokens, grpo.max_length, grpo.seed) == (
+        profile.max_new_tokens, profile.max_prompt_tokens, profile.max_length, profile.seed)
+    rloo = ReinforceConfig.from_profile(profile, baseline="mean")
+    assert (rloo.group_size, rloo.baseline, rloo.lr) == (6, "mean", profile.rloo_lr)
+    trainer = stages.rl_trainer(profile, "rloo", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
+    assert type(trainer).__name__ == "ReinforceTrainer" and trainer.config.baseline == "rloo"
+    assert trainer.config.group_size == 6 and trainer.name == "RLOO"
+    # each config checks its own fields, once: a bad value set in the environment fails where it is read
+    with pytest.raises(ValueError, match="scale must be one of"):
+        GRPOConfig.from_profile(profile.replace(grpo_scale="sometimes"))
+    with pytest.raises(ValueError, match=r"unknown RL algorithm 'a2c'; choose one of \['grpo', 'ppo'"):
+        stages.rl_trainer(profile, "a2c", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
