@@ -141,3 +141,24 @@ def test_the_cli_passes_the_chosen_rows_and_rejects_an_unknown_one(tmp_path, cap
 
     assert main(["pipeline", "--out", str(tmp_path), "--runs", "rlhf,sft"]) == 2
     assert "unknown run(s) ['sft']" in capsys.readouterr().err
+
+
+def test_the_pipeline_judges_the_world_on_test_and_ood_prompts(first_run):
+    from test_world_data import split_of
+
+    out, report = first_run
+    assert report["data"] == "world" and report["judge"].startswith("gold judge")
+    for split in (report, report["ood"]):
+        assert split["win_rate"].keys() == report["win_rate"].keys() and "best_vs_sft" in split["win_rate"]
+        assert set(split["harmless_rate"]) == set(POLICIES)
+        assert set(split["per_scenario"]) <= set(world.FAMILIES)
+        n = sum(row["n"] for row in split["per_scenario"].values())
+        overall = sum(row["n"] * row["policy_rlhf_vs_sft"] for row in split["per_scenario"].values()) / n
+        assert n == SIZES.eval_prompts and overall == pytest.approx(split["win_rate"]["rlhf_vs_sft"]["win_rate"])
+        for name, row in split["per_scenario"].items():
+            assert row["gold_best"] > row["gold_sft"] - 1e-9
+    assert {k for k in report if k.startswith("rm_") and "gold_accuracy" in k} == \
+        {f"rm_{n}_gold_accuracy_ood" for n in ("human", "ai", "hybrid")}
+    assert report["human_label_bayes_limit"] == pytest.approx(0.75, abs=1e-6)
+    ai = json.loads((out / "ai_labels.json").read_text())
+    assert len(ai) == SIZES.rm_pairs and {split_of(r["prompt"]) for r in ai} == {"train"}  # train prompts only

@@ -160,27 +160,3 @@ def test_judgement_verdicts_are_gold_and_balanced():
         prompt = convo + "\n\nAssistant:"
         assert split_of(prompt) == "train"
         assert (world.gold_score(prompt, a) > world.gold_score(prompt, b)) == (verdict == "1")
-
-
-def test_the_pipeline_judges_the_world_on_test_and_ood_prompts(tmp_path):
-    from rlcore.pipeline import POLICIES, run_pipeline
-
-    profile = get_profile("tiny", sft_examples=16, rm_pairs=16, hybrid_human_pairs=4, rm_test_pairs=8, ppo_steps=1, grpo_steps=1,
-                          eval_prompts=8, max_new_tokens=16)
-    report = run_pipeline(str(tmp_path), profile, progress=False, log=lambda *a: None)
-    assert report["data"] == "world" and report["judge"].startswith("gold judge")
-    for split in (report, report["ood"]):
-        assert split["win_rate"].keys() == report["win_rate"].keys() and "best_vs_sft" in split["win_rate"]
-        assert set(split["harmless_rate"]) == set(POLICIES)
-        assert set(split["per_scenario"]) <= set(world.FAMILIES)
-        n = sum(row["n"] for row in split["per_scenario"].values())
-        overall = sum(row["n"] * row["policy_rlhf_vs_sft"] for row in split["per_scenario"].values()) / n
-        assert n == 8 and overall == pytest.approx(split["win_rate"]["rlhf_vs_sft"]["win_rate"])
-        for name, row in split["per_scenario"].items():
-            assert row["gold_best"] > row["gold_sft"] - 1e-9
-    assert {k for k in report if k.startswith("rm_") and "gold_accuracy" in k} == \
-        {f"rm_{n}_gold_accuracy_ood" for n in ("human", "ai", "hybrid")}
-    assert report["human_label_bayes_limit"] == pytest.approx(0.75, abs=1e-6)
-    ai = json.loads((tmp_path / "ai_labels.json").read_text())
-    assert len(ai) == 16 and {split_of(r["prompt"]) for r in ai} == {"train"}  # train prompts only
-    assert "Out of distribution" in (tmp_path / "report.md").read_text()
