@@ -273,11 +273,19 @@ class PPOTrainer:
                 mb = order[start:start + mb_size]
                 logprobs, entropy = response_logprobs(self.policy, ids[mb], attn[mb], P, return_entropy=True)
                 pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
-                self.run.update("policy", pg_loss, cfg.max_grad_norm)
+                self.run.check_finite(policy_loss=pg_loss)  # stop before a NaN update
+                self.policy_optimizer.zero_grad()
+                pg_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.policy_optimizer.step()
 
                 values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
                 vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
-                self.run.update("value", vf_loss, cfg.max_grad_norm)
+                self.run.check_finite(value_loss=vf_loss)
+                self.value_optimizer.zero_grad()
+                vf_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
+                self.value_optimizer.step()
 
                 with torch.no_grad():
                     logs["policy_loss"].append(pg_loss.item())
