@@ -170,3 +170,38 @@ def test_the_critic_free_configs_come_from_the_profile_and_the_environment(monke
         GRPOConfig.from_profile(profile.replace(grpo_scale="sometimes"))
     with pytest.raises(ValueError, match=r"unknown RL algorithm 'a2c'; choose one of \['grpo', 'ppo'"):
         stages.rl_trainer(profile, "a2c", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
+
+
+def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model, tokenizer):
+    """Groups, left padding and EOS inside one batch of experience: rows come group by group; the mask holds each
+    response up to and including its first EOS (here forced into the last slot when the model did not stop);
+    the sampling and reference log-probs of every row equal a forward pass over that row alone, without the
+    padding its batch gave it; and the scorer sees the rows in the same order."""
+    from rlcore.models import tiny_gpt_neo
+    from rlcore.rollout import collect, response_logprobs
+
+    G, T = 3, 8
+    prompts = ["\n\nHuman: What is a cat and what does it eat?\n\nAssistant:", "hi"]  # the second is left-padded
+    tiny_model.generation_config.forced_eos_token_id = tokenizer.eos_token_id  # EOS in the last slot at the latest
+    reference = tiny_gpt_neo(len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, seed=1,
+                             eos_token_id=tokenizer.eos_token_id)  # another model: a swap would show
+    seen = []
+    exp = collect(tiny_model, reference, tokenizer, prompts, lambda r: seen.append(list(r.prompts)) or
+                  torch.arange(len(r.prompts), dtype=torch.float32), T, 64, seed=0, group_size=G)
+    rollout = exp.rollout
+    assert rollout.prompts == seen[0] == [prompts[0]] * G + [prompts[1]] * G
+    assert torch.equal(exp.scores, torch.arange(2 * G, dtype=torch.float32))
+    assert rollout.ended_with_eos.all() and rollout.prompt_mask[G:, 0].eq(0).all()
+    for i in range(2 * G):
+        eos = (rollout.response_ids[i] == tokenizer.eos_token_id).nonzero()[0].item()  # the first EOS
+        expected_mask = torch.zeros(T)
+        expected_mask[:eos + 1] = 1
+        assert torch.equal(exp.mask[i], expected_mask)
+        keep = rollout.attention_mask[i].bool()
+        ids = rollout.input_ids[i][keep].unsqueeze(0)  # this row alone, no padding
+        n_prompt, n = int(rollout.prompt_mask[i].sum()), eos + 1
+        with torch.no_grad():
+            for model, got in ((tiny_model, exp.logprobs), (reference, exp.ref_logprobs)):
+                alone = response_logprobs(model, ids, torch.ones_like(ids), n_prompt)[0, :n]
+                torch.testing.assert_close(got[i, :n], alone, rtol=1e-4, atol=1e-4)
+        assert exp.logprobs[i, n:].eq(0).all()  # nothing after EOS
