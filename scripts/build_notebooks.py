@@ -8,15 +8,15 @@
 
 Sources live in ``notebooks/src/NN_topic.py`` in the "percent" format (``# %%`` starts a code cell,
 ``# %% [markdown]`` a markdown cell). The badge and the install cell come from ONE setting, the
-repository URL in pyproject's ``[project.urls]``. Executed notebooks are saved without widgets: GitHub
-and the course site cannot draw them (a tqdm bar would show frozen at its first draw, 0%), so each widget
-output becomes text first (``widgets_to_text``).
+repository URL in pyproject's ``[project.urls]``. Executed notebooks are saved without widgets and without progress bars: GitHub
+and the course site cannot draw a widget (a tqdm bar would show frozen at its first draw, 0%), and a finished bar
+says nothing to a reader, so bars are dropped and every other widget output becomes text (``widgets_to_text``);
+bars stay live for a person running the notebook.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import re
 import sys
@@ -144,22 +144,13 @@ def widget_as_text(output: nbformat.NotebookNode, state: dict) -> list[nbformat.
     def model(ref: str) -> dict:
         return state.get(ref.removeprefix("IPY_MODEL_"), {}).get("state", {})
 
-    def text(html_widget: dict) -> str:  # tqdm escapes HTML and pads with figure spaces
-        return html.unescape(html_widget.get("value", "")).replace("\u2007", " ")
-
     model_id = output["data"][WIDGET_VIEW]["model_id"]
     box = model(model_id)
     if not box:
         return [] if TQDM_TEXT.search(output["data"].get("text/plain", "")) else [text_output(INTERACTIVE_NOTE)]
     children = [model(c) for c in box.get("children", [])]
     if [c.get("_model_name") for c in children] == ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
-        if model(box.get("layout", "")).get("visibility") == "hidden":
-            return []
-        left, right, bar = text(children[0]), text(children[2]), children[1]
-        if right.lstrip().split(" ")[0].endswith("/?") or not bar.get("max"):  # no total: a terminal shows no bar
-            return [text_output((left + right).strip())]
-        filled = max(0, min(10, int(10 * bar.get("value", 0) / bar["max"])))
-        return [text_output(f"{left}|{'█' * filled}{' ' * (10 - filled)}|{right}")]
+        return []  # a progress bar: live for a person watching, nothing on a page that cannot run it
     captured, todo = [], [model_id]
     while todo:  # the widget and its children, depth first, in display order
         m = model(todo.pop(0))
@@ -183,8 +174,20 @@ def widgets_to_text(nb: nbformat.NotebookNode) -> int:
                 replaced += 1
             else:
                 outputs.append(output)
-        cell.outputs = outputs
+        cell.outputs = [o for o in (without_bars(o) for o in outputs) if o is not None]
     return replaced
+
+
+def without_bars(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """The output without progress bars (tqdm's text, e.g. "Loading weights: 100%|...| 56/56 [00:00<00:00, ...]"):
+    a bar printed as text (stderr, or a widget saved as text) is dropped; None when nothing else is left."""
+    if output.get("output_type") == "stream" and output.get("name") == "stderr":
+        lines = [line for line in re.split(r"(?<=[\r\n])", output["text"]) if not TQDM_TEXT.search(line)]
+        output["text"] = "".join(lines)
+        return output if output["text"].strip() else None
+    if output.get("output_type") == "display_data" and set(output.get("data", {})) == {"text/plain"}:
+        return None if TQDM_TEXT.search(output["data"]["text/plain"]) else output
+    return output
 
 
 def execute(nb: nbformat.NotebookNode, timeout: int = 900) -> float:

@@ -45,6 +45,11 @@ def test_badge_install_and_profile_cells(name):
     widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert not widgets, "widget outputs show frozen (a tqdm bar at 0%) on GitHub: build_notebooks.widgets_to_text"
+    from build_notebooks import TQDM_TEXT
+
+    bars = [line for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            for line in (o.get("text") or o.get("data", {}).get("text/plain") or "").splitlines() if TQDM_TEXT.search(line)]
+    assert not bars, f"a progress bar frozen into the committed outputs: {bars[0]!r} (build_notebooks.without_bars)"
     assert all("execution" not in c.metadata for c in nb.cells), "no execution timestamps (rebuilds stay quiet)"
     assert [c.id for c in nb.cells] == [f"{name[:2]}-{i:03d}" for i in range(len(nb.cells))]
     text = nbformat.writes(nb)
@@ -132,7 +137,7 @@ def _widget_output(model_id, text):
         "text/plain": text})
 
 
-def test_widgets_become_finished_text_bars_and_notes():
+def test_progress_bars_are_dropped_and_other_widgets_become_notes():
     from build_notebooks import INTERACTIVE_NOTE, widgets_to_text
 
     f = "\u2007"  # tqdm pads its HTML with figure spaces and escapes "<"
@@ -160,7 +165,7 @@ def test_widgets_become_finished_text_bars_and_notes():
     assert widgets_to_text(nb) == 3
     assert "widgets" not in nb.metadata
     texts = [o.get("data", {}).get("text/plain", o.get("text")) for o in cell.outputs]
-    assert texts == ["SFT: 100%|██████████| 76/76 [00:05<00:00, 14.10it/s]", "loss 1.2\n", INTERACTIVE_NOTE, "x is 1\n"]
+    assert texts == ["loss 1.2\n", INTERACTIVE_NOTE, "x is 1\n"]  # no bar, finished or hidden
     nbformat.validate(nb)
 
 
@@ -174,3 +179,20 @@ def test_saved_widgets_without_state_lose_the_frozen_bar_and_keep_a_note():
     nb = nbformat.v4.new_notebook(cells=[cell])
     assert widgets_to_text(nb) == 3
     assert [o["data"]["text/plain"] for o in cell.outputs] == [INTERACTIVE_NOTE]
+
+
+def test_bars_printed_as_text_are_dropped_and_the_rest_kept():
+    from build_notebooks import widgets_to_text
+
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+                        "PPO:   0%|          | 0/40 [00:00<?, ?it/s]\rPPO: 100%|██████████| 40/40 [01:36<00:00,  2.42s/it]"
+                        "\nUserWarning: the tokenizer has no chat template\n")),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "Loading weights: 100%|██████████| "
+                                                                               "56/56 [00:00<00:00, 3665.26it/s]"}),
+                    nbformat.v4.new_output("stream", name="stderr", text="DPO:  50%|█████     | 1/2 [00:01<00:01]\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="100 steps [00:05, done]? no: stdout is kept\n")]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert widgets_to_text(nb) == 0
+    assert [o.get("text") for o in cell.outputs] == ["UserWarning: the tokenizer has no chat template\n",
+                                                     "100 steps [00:05, done]? no: stdout is kept\n"]
