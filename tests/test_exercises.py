@@ -1,5 +1,6 @@
 """Each exercise checker passes the reference and fails at least two plausible wrong answers."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -85,3 +86,59 @@ def test_dpo_loss_checker(capsys):
         assert not ex.check_dpo_loss(fn)
     out = capsys.readouterr().out
     assert out.count("PASS") == 1 and out.count("FAIL") == len(wrong)
+
+
+def _group_view(rewards, group_size):
+    return rewards.view(-1, group_size)
+
+
+def right_group_advantages(rewards, group_size):
+    r = _group_view(rewards, group_size)
+    return ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-6)).flatten()
+
+
+@pytest.mark.parametrize("wrong, case", [
+    # no epsilon: a group whose rewards are all equal divides 0 by 0
+    (lambda r, G: ((_group_view(r, G) - _group_view(r, G).mean(1, keepdim=True))
+                   / _group_view(r, G).std(1, keepdim=True)).flatten(), "all equal"),
+    # the batch's mean and std instead of the group's
+    (lambda r, G: (r - r.mean()) / (r.std() + 1e-6), "two prompts, G=3, by hand"),
+    # the population std (no Bessel correction)
+    (lambda r, G: ((_group_view(r, G) - _group_view(r, G).mean(1, keepdim=True))
+                   / (_group_view(r, G).std(1, unbiased=False, keepdim=True) + 1e-6)).flatten(), "two prompts"),
+    # the groups read column-wise (prompt-major order misread)
+    (lambda r, G: right_group_advantages(r.view(G, -1).T.flatten(), G), "two prompts"),
+    # (P, G) returned instead of the flat (N,)
+    (lambda r, G: right_group_advantages(r, G).view(-1, G), "shape"),
+])
+def test_group_advantages_checker_names_the_case_each_mistake_fails(wrong, case, capsys):
+    from rlcore.exercises import check_group_advantages
+
+    assert not check_group_advantages(wrong, trainer_steps=1)
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL  group_advantages") and case in out
+
+
+def test_group_advantages_checker_refuses_the_librarys_own_and_runs_the_trainer(capsys, monkeypatch):
+    from rlcore import grpo
+    from rlcore.exercises import check_group_advantages
+
+    assert not check_group_advantages(grpo.group_advantages)
+    assert "library's own" in capsys.readouterr().out
+    calls = []
+
+    def counted(rewards, group_size):
+        calls.append(group_size)
+        return right_group_advantages(rewards, group_size)
+
+    assert check_group_advantages(counted, trainer_steps=2)
+    assert "PASS" in capsys.readouterr().out and calls[-2:] == [4, 4]  # called by GRPOTrainer.step, twice
+    # right on every case (the checker passes copies) but centring the caller's rewards in place: inside the
+    # trainer that rewrites the batch's scores, and only the run inside the trainer can see it
+    def in_place(rewards, group_size):
+        r = rewards.view(-1, group_size)
+        r -= r.mean(1, keepdim=True)
+        return (r / (r.std(1, keepdim=True) + 1e-6)).flatten().clone()
+
+    assert not check_group_advantages(in_place, trainer_steps=1)
+    assert "inside GRPOTrainer, step 0: score" in capsys.readouterr().out

@@ -76,6 +76,41 @@ for i in range(G):
 # against their own group, only the better ones do. `rlcore.grpo.group_advantages` and
 # `rlcore.grpo.rloo_advantages` take the flat rewards `(N,)`, group by group.
 
+# %% [markdown]
+# ### Exercise: group-relative advantages
+#
+# Write GRPO's advantage: `rewards` is flat, `(N,)`, group by group (N = prompts x `group_size`); return `(N,)`,
+# each reward minus the mean of its own group, divided by that group's standard deviation (torch's default
+# `std`) plus `1e-6`. The checker tries the cases this idea is about, then runs `GRPOTrainer` with your function
+# in place of the library's and compares their statistics.
+#
+# <details><summary>Hint 1</summary>
+#
+# A flat tensor whose rows of G belong together is a `(prompts, G)` matrix in disguise: `view` it.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Reduce along the group's dimension and keep it (`keepdim=True`) so the result broadcasts back; what does a
+# group of equal rewards divide by?
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `r = rewards.view(-1, G)`, then `(r - mean) / (std + 1e-6)` with both along `dim=1`, then `.flatten()`.
+# Do not change `rewards` itself: the trainer still reads it.
+# </details>
+
+# %%
+# EXERCISE: group_advantages
+def my_group_advantages(rewards, group_size):
+    r = rewards.view(-1, group_size)  # (prompts, G)
+    return ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-6)).flatten()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_group_advantages
+
+assert check_group_advantages(my_group_advantages)
+
 # %%
 from rlcore.grpo import group_advantages, rloo_advantages
 

@@ -10,6 +10,7 @@ import torch
 
 from rlcore.dpo import dpo_loss
 from rlcore.gae import compute_gae
+from rlcore.grpo import group_advantages
 from rlcore.ppo import kl_penalty, policy_loss
 from rlcore.reward import ranking_loss
 
@@ -125,5 +126,94 @@ def check_dpo_loss(student_fn, n_cases: int = 20, seed: int = 0) -> bool:
                                f"ref_chosen={a[2].tolist()}, ref_rejected={a[3].tolist()}, beta={a[4]:.3f}"))
 
 
-__all__ = ["check_ranking_loss", "check_compute_gae", "check_policy_loss", "check_kl_k3", "check_swap_label",
+def _is_the_librarys(student_fn, reference) -> bool:
+    """Is the student's function the library's own (imported, or wrapped around it without a body of its own)?"""
+    return student_fn is reference or getattr(student_fn, "__module__", "").startswith("rlcore.")
+
+
+def check_group_advantages(student_fn, seed: int = 0, trainer_steps: int = 2) -> bool:
+    """student_fn(rewards (N,), group_size) -> (N,) GRPO's advantages (Shao et al. 2024): each reward minus its
+    group's mean, divided by its group's std (torch's default, with Bessel's correction) plus 1e-6; rows
+    ``g*G .. g*G + G - 1`` are the G samples of prompt g. A group whose rewards are all equal gets zeros.
+
+    Named edge cases first (each a mistake students make), then random ones; then the student's function runs
+    inside ``rlcore.grpo.GRPOTrainer`` for ``trainer_steps`` steps on the shipped tiny model, and its statistics
+    must equal the library's run."""
+    name = "group_advantages"
+    if _is_the_librarys(student_fn, group_advantages):
+        return _report(name, "that is the library's own rlcore.grpo.group_advantages: write your own")
+    g = torch.Generator().manual_seed(seed)
+    named = {
+        "two prompts, G=3, by hand": (torch.tensor([1.0, 2.0, 3.0, 10.0, 10.0, 40.0]), 3),
+        "a group whose rewards are all equal (no NaN, zeros)": (torch.tensor([0.5, 0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 4.0]), 4),
+        "groups on different scales (the mean and std are per group, not per batch)": (
+            torch.tensor([0.0, 1.0, 100.0, 300.0]), 2),
+        "one prompt only": (torch.tensor([-1.0, 0.0, 2.0, 5.0]), 4),
+        "rewards of +-100": (torch.tensor([100.0, -100.0, 100.0, 99.0, -100.0, -99.0]), 3),
+    }
+    cases = list(named.items()) + [(f"random case {i}", (torch.randn(P * G, generator=g) * 3, G))
+                                   for i, (P, G) in enumerate([(1, 2), (3, 4), (2, 8), (5, 2), (4, 3)])]
+    for label, (rewards, G) in cases:
+        want = group_advantages(rewards, G)
+        try:
+            got = torch.as_tensor(student_fn(rewards.clone(), G))
+        except Exception as err:
+            return _report(name, f"case '{label}' (rewards {tuple(rewards.shape)}, group_size {G}) raised "
+                                 f"{type(err).__name__}: {err}")
+        if got.shape != want.shape:
+            return _report(name, f"case '{label}': the output has shape {tuple(got.shape)}, expected "
+                                 f"{tuple(want.shape)} (one advantage per reward, flat)")
+        if not torch.allclose(got.double(), want.double(), rtol=1e-4, atol=1e-4):
+            return _report(name, f"case '{label}' differs (rewards {tuple(rewards.shape)}, group_size {G})\n"
+                                 f"      rewards:  {rewards.tolist()}\n      expected: {[round(x, 4) for x in want.tolist()]}"
+                                 f"\n      got:      {[round(x, 4) for x in got.double().tolist()]}")
+    failure = _inside_the_grpo_trainer(student_fn, trainer_steps)
+    if failure:
+        return _report(name, failure)
+    print(f"PASS  {name}: matches the reference on every case, and inside GRPOTrainer ({trainer_steps} steps on the "
+          "tiny model) gives the library's statistics")
+    return True
+
+
+def _inside_the_grpo_trainer(student_fn, steps: int) -> str | None:
+    """Run GRPOTrainer twice from the same weights and seed, with the library's advantages and with the student's
+    swapped in (rlcore.grpo.group_advantages is what GRPOTrainer.step calls); None if their statistics agree."""
+    from unittest import mock
+
+    from rlcore import grpo
+    from rlcore.models import load_base, reference_model
+
+    def run(advantages_fn):
+        torch.manual_seed(0)
+        policy, tokenizer = load_base("tiny")
+        config = grpo.GRPOConfig(lr=1e-4, batch_size=2, group_size=4, num_minibatches=2, max_new_tokens=12,
+                                 max_prompt_tokens=32, max_length=64, seed=0)
+        trainer = grpo.GRPOTrainer(policy, reference_model(policy), tokenizer, config,
+                                   reward_fn=lambda prompts, responses: [float(len(set(r.split()))) for r in responses])
+        prompts = ["\n\nHuman: How do I bake bread?\n\nAssistant:", "\n\nHuman: Summarise this post.\n\nAssistant:"]
+        with mock.patch.object(grpo, "group_advantages", advantages_fn):
+            return [trainer.step(prompts) for _ in range(steps)]
+
+    calls = []
+
+    def student(rewards, group_size, scale="group"):
+        calls.append(1)
+        return torch.as_tensor(student_fn(rewards, group_size), dtype=torch.float32)
+
+    try:
+        theirs = run(student)
+    except Exception as err:
+        return f"inside GRPOTrainer it raised {type(err).__name__}: {err}"
+    if len(calls) != steps:
+        return f"inside GRPOTrainer it was called {len(calls)} times in {steps} steps"
+    ours = run(group_advantages)
+    for step, (a, b) in enumerate(zip(theirs, ours)):
+        for key in ("loss", "score", "kl"):
+            if abs(a[key] - b[key]) > 1e-4 * max(1.0, abs(b[key])):
+                return (f"inside GRPOTrainer, step {step}: {key} {a[key]:.6f} with yours, {b[key]:.6f} with the "
+                        "library's")
+    return None
+
+
+__all__ = ["check_ranking_loss", "check_group_advantages", "check_compute_gae", "check_policy_loss", "check_kl_k3", "check_swap_label",
            "check_dpo_loss"]
