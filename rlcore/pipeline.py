@@ -1,13 +1,14 @@
-"""The whole course end to end: SFT -> reward models (human labels, AI labels, a hybrid) -> PPO -> DPO ->
-evaluation by a judge, in the manner of Lee et al. 2023's RLAIF-vs-RLHF table.
+"""The whole course end to end: SFT -> reward models (human labels, AI labels, a hybrid) -> the table of runs
+(:data:`RUNS`: PPO against each reward model, DPO, GRPO, RLVR) -> evaluation by a judge, in the manner of Lee et
+al. 2023's RLAIF-vs-RLHF table.
 
 ``rlcore pipeline --profile tiny --out DIR`` runs it on the offline world (judged by the world's gold
-judge); ``rlcore pipeline --data FILE`` on any preference data (judged by an AI judge). Every stage is a
-function of :mod:`rlcore.stages`, saved as a Hugging Face checkpoint under DIR (``sft/``, ``rm_human/``,
-``rm_ai/``, ``rm_hybrid/``, ``policy_rlhf/``, ``policy_rlaif/``, ``policy_hybrid/``, ``policy_dpo/``) and
-re-used if present, so an interrupted run continues where it stopped. ``report.json``, ``report.md`` and
-PNG plots hold the results, and name the judge that produced them.
-"""
+judge); ``rlcore pipeline --data FILE`` on any preference data (judged by an AI judge; RLVR, which needs the
+world's gold score, is skipped and the report says why); ``--runs rlhf,grpo`` trains and reports only those rows.
+Every stage is a function of :mod:`rlcore.stages`, saved as a Hugging Face checkpoint under DIR (``sft/``,
+``rm_human/``, ``rm_ai/``, ``rm_hybrid/``, then one ``policy_<key>/`` per row) and re-used if present, so an
+interrupted run continues where it stopped. ``report.json``, ``report.md`` and PNG plots hold the results, and name
+the judge that produced them."""
 
 from __future__ import annotations
 
