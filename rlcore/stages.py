@@ -163,16 +163,21 @@ ALGORITHMS = {
 }
 
 
+def _algorithm(name: str) -> tuple:
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown RL algorithm {name!r}; choose one of {sorted(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
 def rl_trainer(profile: Profile, algorithm: str, sft_path: str, reward_model=None, reward_fn=None):
     """The trainer of ``algorithm`` ("ppo", "grpo", "rloo" or "reinforce") with its settings from the profile: the
     policy starts from the SFT checkpoint, the reference is a frozen copy of it, the reward a ``reward_model`` or a
     verifiable ``reward_fn(prompts, responses) -> (B,)``. ``trainer.step(prompts)`` is one iteration;
     ``trainer.train(data.prompt_batches(trainer.config.batch_size), steps)`` runs (or continues) a run."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
+    build = _algorithm(algorithm)[0]
     seed_everything(profile.seed)
     policy, tokenizer = load_trainable(sft_path, profile)
-    return ALGORITHMS[algorithm][0](profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
+    return build(profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
                                     reward_model=reward_model, reward_fn=reward_fn)
 
 
@@ -182,9 +187,7 @@ def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str =
     """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` (:func:`rl_trainer`) for ``steps``
     (default: the profile's, e.g. ``ppo_steps``). Returns (policy, history); ``callback(trainer, stats)`` runs
     after every step. ``path=None`` trains without saving."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
-    _, steps_field, lower, raise_ = ALGORITHMS[algorithm]
+    _, steps_field, lower, raise_ = _algorithm(algorithm)
 
     @guard_memory(algorithm.upper(), lower=lower, raise_=raise_)
     def train(profile):
