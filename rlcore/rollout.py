@@ -5,11 +5,13 @@ Shapes: B = batch, P = prompt length (left-padded), T = response length, V = voc
 
 from __future__ import annotations
 
+import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from transformers import DynamicCache
 
 from rlcore.precision import autocast
 
@@ -225,48 +227,90 @@ def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, devi
     return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
 
+def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
+    """One token per row of ``logits`` (B, V), drawn from softmax(logits / temperature), kept to the ``top_k``
+    most likely tokens when ``top_k`` > 0. Returns (B,).
+
+    Drawn by inverse transform: one uniform number per row, placed on the cumulative distribution. Equivalent
+    to ``torch.multinomial(probs, 1)``, which draws V random numbers per row (most of a small model's sampling
+    time on a CPU). ``right=True`` with ``u`` scaled by the total makes a token of probability 0 unreachable.
+    """
+    logits = logits / temperature
+    if top_k:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)  # (B, V), rises to ~1
+    u = torch.rand(cdf.shape[0], 1, device=cdf.device) * cdf[:, -1:]  # (B, 1) uniform in [0, total)
+    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp(max=cdf.shape[-1] - 1)
+
+
+def _cache_options(model) -> tuple[dict, dict]:
+    """Keyword arguments for a cached forward pass: a fresh KV cache under the name ``model.forward`` takes
+    (transformers 5 renamed ``past_key_values`` to ``cache``), and ``logits_to_keep=1`` for the prompt where the
+    model knows it (the prompt's other positions need no (P, V) logits)."""
+    params = inspect.signature(model.forward).parameters
+    cache = {"cache" if "cache" in params else "past_key_values": DynamicCache()}
+    return cache, ({"logits_to_keep": 1} if "logits_to_keep" in params else {})
+
+
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_sample: bool = True,
-             temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, max_prompt_tokens: int = 64,
+             temperature: float = 1.0, top_k: int = 0, max_prompt_tokens: int = 64,
              seed: int | None = None, return_logprobs: bool = False) -> Rollout:
-    """Sample one response per prompt with the KV cache, left padding, and a cut after the first EOS.
+    """Sample one response per prompt, token by token with a KV cache: left-padded prompts, at least one new
+    token, the tokens after each row's first EOS replaced by padding, and a stop once every row has ended.
+    Tokens listed in the model's ``generation_config.suppress_tokens`` are never sampled.
 
-    ``return_logprobs=True`` also keeps the log-probs of the sampled tokens under the model's *raw*
-    logits (before temperature, top-k or any other processing), read from the logits ``generate``
-    computed anyway: PPO's "old" log-probs without another forward pass (TRL does the same).
+    ``return_logprobs=True`` also keeps the log-probs of the sampled tokens under the model's *raw* logits
+    (before temperature or top-k), read from the logits the loop computes anyway: PPO's "old" log-probs without
+    another forward pass (TRL does the same). ``do_sample=False`` takes the most likely token (greedy).
     """
     if temperature <= 0 and do_sample:
         raise ValueError(f"temperature must be > 0 when sampling, got {temperature}")
     device = next(model.parameters()).device
-    prompt_ids, prompt_mask = tokenize_prompts(tokenizer, prompts, max_prompt_tokens, device)
+    prompt_ids, prompt_mask = tokenize_prompts(tokenizer, prompts, max_prompt_tokens, device)  # (B, P) each
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    never = list(getattr(getattr(model, "generation_config", None), "suppress_tokens", None) or [])
+    B = prompt_ids.shape[0]
+    cache, keep_last = _cache_options(model)  # the KV cache: keys and values of every past token, grown in place
+    inputs, mask, positions = prompt_ids, prompt_mask, position_ids_from_mask(prompt_mask)  # the prompt first
+    tokens, logprobs = [], []  # one (B,) tensor per new token
+    ended = torch.zeros(B, dtype=torch.bool, device=device)
     was_training = model.training
     model.eval()
-    sampling = dict(do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p) if do_sample else dict(do_sample=False)
-    # generate() samples from torch's global RNG; with a seed we fork it so the caller's stream is untouched.
+    # We sample from torch's global RNG; with a seed we fork it so the caller's stream is untouched.
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, enabled=seed is not None), autocast(model):
         if seed is not None:
             torch.manual_seed(seed)
-        out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, max_new_tokens=max_new_tokens,
-                             min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
-                             eos_token_id=tokenizer.eos_token_id, output_logits=return_logprobs,
-                             return_dict_in_generate=True, **sampling)
+        for t in range(max_new_tokens):
+            out = model(input_ids=inputs, attention_mask=mask, position_ids=positions, use_cache=True, **cache,
+                        **(keep_last if t == 0 else {}))
+            logits = out.logits[:, -1].float()  # (B, V): the next token's logits
+            allowed = logits.clone()
+            allowed[:, never] = float("-inf")  # tokens the model's generation_config suppresses
+            if t == 0:
+                allowed[:, eos] = float("-inf")  # at least one new token: no empty response
+            token = sample_tokens(allowed, temperature, top_k) if do_sample else allowed.argmax(-1)  # (B,)
+            token = torch.where(ended, torch.full_like(token, pad), token)  # after EOS: padding
+            tokens.append(token)
+            if return_logprobs:
+                logprobs.append(logprobs_from_logits(logits[:, None], token[:, None])[:, 0])  # (B,)
+            ended |= token == eos
+            if ended.all():
+                break
+            inputs, positions = token[:, None], positions[:, -1:] + 1  # (B, 1) each
+            mask = torch.cat([mask, mask.new_ones(B, 1)], dim=1)  # (B, P + t + 1)
     model.train(was_training)
-    response_ids = out.sequences[:, prompt_ids.shape[1]:]
-    logprobs = None
-    if return_logprobs:  # out.logits: one (B, V) tensor per generated position
-        logprobs = logprobs_from_logits(torch.stack(out.logits, dim=1), response_ids)  # (B, T')
-    if response_ids.shape[1] < max_new_tokens:  # every row stopped early: pad to a fixed width
-        width = max_new_tokens - response_ids.shape[1]
-        response_ids = torch.cat([response_ids, response_ids.new_full((response_ids.shape[0], width), tokenizer.pad_token_id)], 1)
-        if logprobs is not None:
-            logprobs = torch.cat([logprobs, logprobs.new_zeros((logprobs.shape[0], width))], 1)
-    mask = response_mask_from_eos(response_ids, tokenizer.eos_token_id)
-    if logprobs is not None:
-        logprobs = logprobs * mask
-    response_ids = torch.where(mask.bool(), response_ids, torch.full_like(response_ids, tokenizer.pad_token_id))
+    response_ids = torch.stack(tokens, dim=1)  # (B, T'), T' <= max_new_tokens
+    logprobs = torch.stack(logprobs, dim=1) if return_logprobs else None  # (B, T')
+    width = max_new_tokens - response_ids.shape[1]  # > 0 when every row ended early: pad to a fixed width
+    response_ids = F.pad(response_ids, (0, width), value=pad)  # (B, T)
+    mask = response_mask_from_eos(response_ids, eos)  # (B, T): 1 up to and including the first EOS
+    if return_logprobs:
+        logprobs = F.pad(logprobs, (0, width)) * mask
     texts = decode_responses(tokenizer, response_ids, mask)
-    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask, tokenizer.eos_token_id, logprobs)
+    return Rollout(list(prompts), texts, prompt_ids, prompt_mask, response_ids, mask, eos, logprobs)
 
 
 def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch.Tensor) -> list[str]:

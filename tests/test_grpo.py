@@ -174,7 +174,7 @@ def test_the_critic_free_configs_come_from_the_profile_and_the_environment(monke
 
 def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model, tokenizer):
     """Groups, left padding and EOS inside one batch of experience: rows come group by group; the mask holds each
-    response up to and including its first EOS (here forced into the last slot when the model did not stop);
+    response up to and including its first EOS (all of it for a row that never sampled one);
     the sampling and reference log-probs of every row equal a forward pass over that row alone, without the
     padding its batch gave it; and the scorer sees the rows in the same order."""
     from rlcore.models import tiny_gpt_neo
@@ -182,7 +182,9 @@ def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model
 
     G, T = 3, 8
     prompts = ["\n\nHuman: What is a cat and what does it eat?\n\nAssistant:", "hi"]  # the second is left-padded
-    tiny_model.generation_config.forced_eos_token_id = tokenizer.eos_token_id  # EOS in the last slot at the latest
+    bias = torch.zeros(len(tokenizer))
+    bias[tokenizer.eos_token_id] = 4.0  # EOS about one token in seven: rows end at different lengths, some never
+    tiny_model.lm_head.bias = torch.nn.Parameter(bias)
     reference = tiny_gpt_neo(len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, seed=1,
                              eos_token_id=tokenizer.eos_token_id)  # another model: a swap would show
     seen = []
@@ -191,9 +193,12 @@ def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model
     rollout = exp.rollout
     assert rollout.prompts == seen[0] == [prompts[0]] * G + [prompts[1]] * G
     assert torch.equal(exp.scores, torch.arange(2 * G, dtype=torch.float32))
-    assert rollout.ended_with_eos.all() and rollout.prompt_mask[G:, 0].eq(0).all()
+    assert rollout.prompt_mask[G:, 0].eq(0).all()  # the short prompt's group is left-padded
+    lengths = set()
     for i in range(2 * G):
-        eos = (rollout.response_ids[i] == tokenizer.eos_token_id).nonzero()[0].item()  # the first EOS
+        eos = (rollout.response_ids[i] == tokenizer.eos_token_id).nonzero()
+        eos = eos[0].item() if len(eos) else T - 1  # the first EOS, else the last slot
+        lengths.add(eos + 1)
         expected_mask = torch.zeros(T)
         expected_mask[:eos + 1] = 1
         assert torch.equal(exp.mask[i], expected_mask)
@@ -205,3 +210,4 @@ def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model
                 alone = response_logprobs(model, ids, torch.ones_like(ids), n_prompt)[0, :n]
                 torch.testing.assert_close(got[i, :n], alone, rtol=1e-4, atol=1e-4)
         assert exp.logprobs[i, n:].eq(0).all()  # nothing after EOS
+    assert len(lengths) >= 3 and T in lengths, lengths  # several lengths, one row cut at T without EOS

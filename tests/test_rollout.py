@@ -145,3 +145,74 @@ def test_generation_logprobs_equal_a_full_forward_pass(tokenizer, tiny_model):
     assert rollout.logprobs.shape == full.shape == mask.shape
     torch.testing.assert_close(rollout.logprobs, full * mask, atol=1e-4, rtol=1e-4)
     assert generate(tiny_model, tokenizer, prompts, max_new_tokens=4, seed=3).logprobs is None
+
+
+def test_sample_tokens_draws_from_the_tempered_top_k_distribution():
+    """The inverse-transform sampler against the distribution it claims: frequencies over many rows match
+    softmax(logits / T) (a chi-square bound), top-k and probability-0 tokens are never drawn, and greedy-like
+    cases (one token with all the mass) always give that token."""
+    from rlcore.rollout import sample_tokens
+
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, float("-inf"), 0.5])  # token 4 has probability 0
+    n = 40_000
+    torch.manual_seed(0)
+    for temperature, top_k in ((1.0, 0), (0.5, 0), (2.0, 3)):
+        drawn = sample_tokens(logits.expand(n, -1), temperature, top_k)  # (n,)
+        assert drawn.shape == (n,)
+        scaled = logits / temperature
+        if top_k:  # by hand: the top 3 logits are tokens 0, 1, 5
+            scaled = torch.where(torch.tensor([1, 1, 0, 0, 0, 1]).bool(), scaled, torch.tensor(float("-inf")))
+        p = torch.softmax(scaled.double(), -1)
+        counts = torch.bincount(drawn, minlength=6).double()
+        assert counts[p == 0].sum() == 0, (temperature, top_k, counts)
+        expected = n * p[p > 0]
+        chi2 = ((counts[p > 0] - expected) ** 2 / expected).sum().item()
+        assert chi2 < 25, (temperature, top_k, chi2)  # 5 degrees of freedom at most: p < 1e-4 by chance
+    certain = torch.full((3, 6), -1e4)
+    certain[torch.arange(3), torch.tensor([5, 0, 2])] = 0.0
+    assert sample_tokens(certain).tolist() == [5, 0, 2]
+    assert sample_tokens(torch.zeros(1, 6)).shape == (1,)  # batch size 1
+
+
+def test_generate_never_samples_suppressed_tokens_and_always_gives_one_token(tiny_model, tokenizer):
+    """The model's generation_config.suppress_tokens are never drawn, even when the model prefers them; the
+    first new token is never EOS (no empty response); greedy picks the argmax of a full forward pass."""
+    eos = tokenizer.eos_token_id
+    bias = torch.zeros(len(tokenizer))
+    bias[eos], bias[7] = 6.0, 6.0  # EOS and token 7 both very likely
+    tiny_model.lm_head.bias = torch.nn.Parameter(bias)
+    tiny_model.generation_config.suppress_tokens = [7]
+    out = generate(tiny_model, tokenizer, ["hi"] * 16, max_new_tokens=5, seed=0)
+    assert not (out.response_ids == 7).any()
+    assert (out.response_ids[:, 0] != eos).all() and (out.response_mask[:, 0] == 1).all()
+    assert out.ended_with_eos.float().mean() > 0.5  # EOS is likely from the second token on
+    tiny_model.generation_config.suppress_tokens = None
+    greedy = generate(tiny_model, tokenizer, ["\n\nHuman: What is a cat?\n\nAssistant:"], max_new_tokens=1,
+                      do_sample=False)
+    ids, mask = tokenize_prompts(tokenizer, ["\n\nHuman: What is a cat?\n\nAssistant:"], 64)
+    with torch.no_grad():
+        last = tiny_model(input_ids=ids, attention_mask=mask).logits[0, -1]
+    last[eos] = float("-inf")
+    assert greedy.response_ids[0, 0].item() == last.argmax().item()
+
+
+@pytest.mark.parametrize("architecture", ["gpt-neo-local", "qwen2"])
+def test_cached_generation_matches_a_full_forward_on_the_gpu_profiles_architectures(architecture, tmp_path):
+    """The token-by-token loop with a KV cache on GPT-Neo-125M's alternating global/local attention (a window
+    shorter than prompt + response, so the local layers must forget) and on Qwen2 (the labeler's architecture,
+    rotary positions): the log-probs kept while sampling equal one forward pass over [prompt | response]."""
+    from rlcore.models import gpt_neo_local_stand_in, load_base, qwen2_stand_in
+
+    if architecture == "qwen2":
+        model, tok = load_base(qwen2_stand_in(str(tmp_path / "q"), max_position_embeddings=256))
+    else:
+        model, tok = load_base(gpt_neo_local_stand_in(str(tmp_path / "g"), window_size=8,
+                                                      max_position_embeddings=256))
+    prompts = ["\n\nHuman: What is a cat and what does it eat?\n\nAssistant:", "\n\nHuman: Hi\n\nAssistant:"]
+    rollout = generate(model, tok, prompts, max_new_tokens=16, seed=1, return_logprobs=True)
+    assert rollout.prompt_mask[1, 0] == 0  # the short prompt is left-padded
+    with torch.no_grad():
+        full = response_logprobs(model, rollout.input_ids, rollout.attention_mask, rollout.prompt_len)
+    mask = rollout.response_mask.float()
+    assert mask.sum() > 4
+    torch.testing.assert_close(rollout.logprobs, full * mask, atol=1e-4, rtol=1e-4)
