@@ -15,7 +15,7 @@ def _finish(fig, path):
     return fig
 
 
-# What each statistic of an RL run's history is, with its unit (panel titles)
+# What each statistic of an RL run's history is, with its unit (each panel's y label)
 STAT_NAMES = {"score": "score (the run's own reward)", "kl": "KL to the reference (nats)",
               "response_length": "response length (tokens)", "entropy": "entropy (nats / token)",
               "kl_coef": "KL coefficient β", "policy_loss": "policy loss", "value_loss": "value loss"}
@@ -30,7 +30,7 @@ def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy",
         for name, history in histories.items():
             if history and key in history[0]:
                 ax.plot([h[key] for h in history], label=name)
-        ax.set_title(STAT_NAMES.get(key, key), fontsize=10)
+        ax.set_ylabel(STAT_NAMES.get(key, key), fontsize=9)
         ax.set_xlabel(xlabel)
     axes[0].legend()
     return _finish(fig, path)
@@ -48,7 +48,8 @@ def win_rates(rates: dict[str, dict], path=None):
     ax.tick_params(axis="x", labelrotation=20 if len(names) > 4 else 0)
     ax.axhline(0.5, ls="--", color="grey")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("win rate (gold judge)")
+    ax.set_xlabel("comparison (policy vs baseline)")
+    ax.set_ylabel("win rate (judge, 95% CI)")
     return _finish(fig, path)
 
 
@@ -57,8 +58,18 @@ def harmless_rates(rates: dict[str, float], path=None):
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.bar(list(rates), list(rates.values()), color="#8172b2")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("harmless rate")
+    ax.set_xlabel("policy")
+    ax.set_ylabel("harmless rate (share of prompts)")
     return _finish(fig, path)
+
+
+def noisy_curve(ax, values, window: int = 10, label: str = "", **style):
+    """A noisy per-step curve: the raw values faint, their running mean over ``window`` steps on top."""
+    smooth = [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+              for i in range(len(values))]
+    line, = ax.plot(values, alpha=0.25, lw=0.8, **style)
+    ax.plot(smooth, color=line.get_color(), label=f"{label} (mean of the last {window} steps)".strip())
+    return ax
 
 
 class LivePlot:

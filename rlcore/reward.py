@@ -32,6 +32,11 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     return (positions * attention_mask.long()).argmax(dim=1)
 
 
+def last_token_scores(scores: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Each row's score at its last real token: (B, L), (B, L) -> (B,). Left or right padding alike."""
+    return scores.gather(1, last_token_index(attention_mask).unsqueeze(1)).squeeze(1)
+
+
 def _hidden_states(backbone, input_ids, attention_mask):
     """Final hidden states (B, L, H) of a transformer body, positions taken from the mask."""
     out = backbone(input_ids=input_ids, attention_mask=attention_mask,
@@ -103,9 +108,7 @@ class RewardModel(_ScalarHeadModel):
         self.register_buffer("reward_std", torch.ones(()))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        scores = self.per_token(input_ids, attention_mask)  # (B, L)
-        last = last_token_index(attention_mask)  # (B,)
-        raw = scores[torch.arange(scores.shape[0], device=scores.device), last]  # (B,)
+        raw = last_token_scores(self.per_token(input_ids, attention_mask), attention_mask)  # (B, L) -> (B,)
         return (raw - self.reward_mean) / self.reward_std
 
     @torch.no_grad()

@@ -35,11 +35,20 @@ def repository_url() -> str:
         return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
 
 
-def badge_cell(name: str) -> nbformat.NotebookNode:
+def badge_cell(name: str, student: bool = False) -> nbformat.NotebookNode:
+    """The Colab badge (it opens the student copy, in either edition) and a line that says which edition this is,
+    with the other one a link away."""
     repo = repository_url().split("github.com/")[1]
-    url = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}.ipynb"
+    colab = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/student/{name}.ipynb"
+    if student:
+        other = f"https://github.com/{repo}/blob/main/notebooks/{name}.ipynb"
+        line = (f"*Student copy: every exercise is yours to write (a stub, with hints folded under it). Stuck? "
+                f"[The solutions]({other}) are one link away: the same notebook with every exercise solved and run.*")
+    else:
+        line = ("*Solutions: every exercise here is solved and its checker run. The Colab badge opens the student "
+                "copy, where the exercises are yours to write.*")
     return nbformat.v4.new_markdown_cell(
-        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})",
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})\n\n{line}",
         metadata={"tags": ["rlcore-badge"]})
 
 

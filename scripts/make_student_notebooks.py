@@ -1,45 +1,68 @@
 #!/usr/bin/env python
-"""Make student copies of the notebooks: every exercise's solution becomes a stub.
+"""Make the student copies of the notebooks (``notebooks/student/``, committed): every exercise's solution
+becomes a stub.
 
     python scripts/make_student_notebooks.py [--out notebooks/student]
 
-In a solution notebook an exercise is a code cell that starts with ``# EXERCISE: name`` and ends
-with ``# END EXERCISE``. The student copy keeps the comment and the ``def`` line, replaces the body
-with ``raise NotImplementedError``, and drops the cell's outputs. The checker cell after it stays,
-so students see PASS/FAIL as soon as they run it.
+In a solution notebook an exercise is a code cell that starts with ``# EXERCISE: name`` and ends with
+``# END EXERCISE``. The student copy keeps the cell's imports, each function's signature and docstring, replaces
+the body with ``raise NotImplementedError``, and clears the outputs of the exercise and of its checker cell (the
+next cell that calls ``check_*``), so no PASS is left standing. The badge cell says it is the student copy and
+links the solutions. ``tests/test_notebooks_meta.py`` regenerates the copies and diffs them with the committed ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 
 import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from build_notebooks import badge_cell  # noqa: E402
+
+STUB = '    raise NotImplementedError("write your solution here")'
 
 
 def stub_exercise(source: str) -> str:
+    """The exercise cell with each function's body replaced by a stub; imports and docstrings stay."""
     lines = source.splitlines()
     if not lines or not lines[0].startswith("# EXERCISE:"):
         return source
-    out = [lines[0]]
-    for line in lines[1:]:
-        if line.startswith("def "):
-            out.append(line)
-            out.append('    raise NotImplementedError("write your solution here")')
-            break
-    out.append("# END EXERCISE")
+    tree = ast.parse(source)
+    out, kept_until = [], 0  # lines before each function (imports, comments) are kept as they are
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        body_start = node.body[0].lineno - 1  # 0-based line of the first statement of the body
+        if ast.get_docstring(node) is not None:  # keep the docstring
+            body_start = node.body[0].end_lineno
+        out += lines[kept_until:body_start]
+        out.append(STUB)
+        kept_until = node.end_lineno
+    out += [line for line in lines[kept_until:] if line.strip()]  # "# END EXERCISE"
     return "\n".join(out)
 
 
-def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
+    clear_next_checker = False
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("# EXERCISE:"):
+        if cell.cell_type == "markdown" and "rlcore-badge" in cell.metadata.get("tags", []):
+            cell.source = badge_cell(name[:-len(".ipynb")], student=True).source
+        if cell.cell_type != "code":
+            continue
+        if cell.source.startswith("# EXERCISE:"):
             cell.source = stub_exercise(cell.source)
             cell.outputs, cell.execution_count = [], None
+            clear_next_checker = True
+        elif clear_next_checker and "check_" in cell.source:
+            cell.outputs, cell.execution_count = [], None
+            clear_next_checker = False
     return nb
 
 
@@ -50,7 +73,7 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     folder = os.path.join(ROOT, "notebooks")
     for name in sorted(f for f in os.listdir(folder) if f.endswith(".ipynb")):
-        nb = student_copy(nbformat.read(os.path.join(folder, name), as_version=4))
+        nb = student_copy(nbformat.read(os.path.join(folder, name), as_version=4), name)
         nbformat.write(nb, os.path.join(args.out, name))
         print(f"{name}: {sum(c.source.startswith('# EXERCISE:') for c in nb.cells if c.cell_type == 'code')} exercise(s)")
     return 0

@@ -1,6 +1,7 @@
 """Structure of the course notebooks: badges, install cells, profile cell, exercises, no widget state."""
 
 import os
+import re
 import sys
 import tomllib
 
@@ -58,22 +59,32 @@ def test_badge_install_and_profile_cells(name):
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "committed without outputs"
 
 
-def test_student_copies_stub_every_exercise(tmp_path):
+def test_student_copies_are_committed_fresh_and_stub_every_exercise(tmp_path):
+    """notebooks/student/ is what the script makes from today's solutions (regenerated and diffed); in it every
+    exercise keeps its imports, signature and docstring over a stub, and neither it nor its checker keeps an output."""
     from make_student_notebooks import main, stub_exercise
 
-    src = "# EXERCISE: gae\ndef my_gae(r, v):\n    x = 1\n    return x\n# END EXERCISE"
-    assert stub_exercise(src) == ('# EXERCISE: gae\ndef my_gae(r, v):\n'
+    src = ('# EXERCISE: gae\nimport math\n\n\ndef my_gae(r,\n           v):\n    """Doc."""\n    x = 1\n'
+           '    return x\n# END EXERCISE')
+    assert stub_exercise(src) == ('# EXERCISE: gae\nimport math\n\n\ndef my_gae(r,\n           v):\n    """Doc."""\n'
                                   '    raise NotImplementedError("write your solution here")\n# END EXERCISE')
     main(["--out", str(tmp_path)])
+    committed = os.path.join(ROOT, "notebooks", "student")
+    assert sorted(os.listdir(committed)) == sorted(os.listdir(tmp_path)) == sorted(NOTEBOOKS)
     n_exercises = 0
     for name in NOTEBOOKS:
+        with open(os.path.join(tmp_path, name)) as fresh, open(os.path.join(committed, name)) as kept:
+            assert fresh.read() == kept.read(), f"notebooks/student/{name} is stale: run scripts/make_student_notebooks.py"
         nb = nbformat.read(os.path.join(tmp_path, name), as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and cell.source.startswith("# EXERCISE:"):
+        assert "Student copy" in nb.cells[1].source and f"notebooks/{name})" in nb.cells[1].source
+        cells = [c for c in nb.cells if c.cell_type == "code"]
+        for cell, after in zip(cells, cells[1:]):
+            if cell.source.startswith("# EXERCISE:"):
                 n_exercises += 1
                 assert "NotImplementedError" in cell.source and not cell.outputs
-                assert len(cell.source.splitlines()) == 4
-    assert n_exercises >= 3
+                assert '"""' in cell.source, f"{name}: the stub lost its docstring"
+                assert "check_" in after.source and not after.outputs, f"{name}: a checker kept its PASS"
+    assert n_exercises >= 16
 
 
 def test_the_course_site_lists_every_notebook_and_course_page():
@@ -196,3 +207,45 @@ def test_bars_printed_as_text_are_dropped_and_the_rest_kept():
     assert widgets_to_text(nb) == 0
     assert [o.get("text") for o in cell.outputs] == ["UserWarning: the tokenizer has no chat template\n",
                                                      "100 steps [00:05, done]? no: stdout is kept\n"]
+
+
+def _cells(path):
+    with open(path) as f:
+        return re.split(r"^# %%.*$", f.read(), flags=re.M)
+
+
+def test_every_lesson_plot_labels_both_axes():
+    """Each lesson cell that makes axes labels an x and a y axis (or turns the axes off, for a diagram); the
+    plotting calls are read from the lessons' sources (the committed PNGs keep no labels to read)."""
+    makes_axes = re.compile(r"plt\.subplots|plt\.figure\(|add_subplot")
+    unlabelled = []
+    for name in NOTEBOOKS:
+        for cell in _cells(os.path.join(ROOT, "notebooks", "src", name.replace(".ipynb", ".py"))):
+            if not makes_axes.search(cell) or 'axis("off")' in cell:
+                continue
+            for axis in "xy":
+                if not re.search(rf"set_{axis}label|{axis}label=|sup{axis}label", cell):
+                    unlabelled.append(f"{name}: no {axis} label in the cell starting {cell.strip().splitlines()[0]!r}")
+    assert not unlabelled, "\n".join(unlabelled)
+
+
+def test_the_course_plots_label_both_axes_of_every_panel():
+    """rlcore.plots' figures, drawn on made-up numbers: every panel has an x and a y label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rlcore import plots
+
+    history = [{"score": 0.1 * i, "kl": 0.2 * i, "entropy": 1.0, "response_length": 10 + i} for i in range(5)]
+    rate = {"win_rate": 0.6, "ci95": (0.5, 0.7)}
+    figures = [plots.ppo_curves({"RLHF": history, "RLAIF": history}),
+               plots.win_rates({f"policy {i} vs SFT": rate for i in range(6)}),
+               plots.harmless_rates({"SFT": 0.5, "RLHF": 0.9})]
+    fig, ax = matplotlib.pyplot.subplots()
+    plots.noisy_curve(ax, [1.0, 0.5, 0.8, 0.2], window=2, label="loss")
+    assert len(ax.lines) == 2 and ax.lines[1].get_ydata()[1] == 0.75  # the running mean of 1.0 and 0.5
+    for figure in figures:
+        for panel in figure.axes:
+            assert panel.get_xlabel() and panel.get_ylabel(), (figure, panel.get_title())
+    labels = figures[1].axes[0].get_xticklabels()  # six long bar names must not run into each other
+    assert all(label.get_rotation() > 0 for label in labels)

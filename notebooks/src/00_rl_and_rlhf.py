@@ -148,6 +148,7 @@ ax.bar([i - width for i in range(len(names))], pi_ref, width, label="π_ref")
 for k, beta in enumerate(betas):
     ax.bar([i + k * width for i in range(len(names))], optimal_policy(beta), width, label=f"π*, β={beta}")
 ax.set_xticks(range(len(names)), names, rotation=15)
+ax.set_xlabel("response")
 ax.set_ylabel("probability")
 ax.legend()
 plt.show()

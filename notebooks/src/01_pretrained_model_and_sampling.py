@@ -58,6 +58,7 @@ for k, (temperature, top_k) in enumerate([(0.5, 0), (1.0, 0), (2.0, 0), (1.0, 3)
     probs = next_token_probs(temperature, top_k)[top].cpu()
     ax.bar([i + 0.2 * k for i in range(8)], probs, 0.2, label=f"T={temperature}" + (f", top-k={top_k}" if top_k else ""))
 ax.set_xticks([i + 0.3 for i in range(8)], labels, rotation=20)
+ax.set_xlabel("next token (the 8 most likely at T = 1)")
 ax.set_ylabel("probability")
 ax.legend()
 plt.show()
@@ -85,6 +86,103 @@ def sample(temperature=1.0, top_k=0, seed=0):
 
 widgets.interact(sample, temperature=widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1),
                  top_k=widgets.IntSlider(value=0, min=0, max=50), seed=widgets.IntSlider(value=0, min=0, max=20));
+
+# %% [markdown]
+# ## The log-probability of a response, and where it ends
+#
+# Every RL algorithm of the course needs, for each token the policy sampled, its log-probability under the policy
+# (and under a frozen reference). Two pieces of plumbing sit under that, and you write both.
+#
+# **Exercise (10 min, ★).** `my_token_logprobs(logits, tokens, mask)`: the logits are already lined up with the
+# tokens they score, `(B, T, V)` and `(B, T)`; return `(B, T)`, log π(token) at every position and 0 where `mask`
+# is 0 (padding). The checker feeds logits of ±100, where a careless formula returns `-inf`, and then runs GRPO's
+# trainer with your function computing its log-probs, gradients included.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# A log-probability is a log of a softmax over the vocabulary, read at one index per position.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `torch.log(torch.softmax(x))` rounds tiny probabilities to 0 first; PyTorch has one function that computes
+# both steps together without that rounding. Reading one entry per position is a `gather` along the last dim.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `F.log_softmax(logits, dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1)`, times the mask.
+# </details>
+
+# %%
+# EXERCISE: token_logprobs
+import torch.nn.functional as F
+
+
+def my_token_logprobs(logits, tokens, mask):
+    """logits (B, T, V), tokens (B, T), mask (B, T) -> (B, T) log pi(token), 0 where mask is 0."""
+    return F.log_softmax(logits, dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1) * mask
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_token_logprobs
+
+assert check_token_logprobs(my_token_logprobs)
+
+# %% [markdown]
+# A batch is sampled together, so each row keeps producing tokens until the last row has ended: after a row's
+# first end-of-sequence token (EOS) come tokens that are not part of its response.
+#
+# **Exercise (10 min, ★).** `my_eos_mask(response_ids, eos_token_id)`: `(B, T)` → `(B, T)` of 0/1, 1 on every
+# token up to *and including* the first EOS (the policy chose to stop: that choice is learned too), 0 after it; a
+# row without EOS is all 1. The checker tries EOS in the first and in the last slot, several EOS in a row, none,
+# and then runs GRPO with your mask cutting every sampled response.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# A token is kept when no EOS came *strictly before* it.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# A running count along the row (`cumsum`) tells how many EOS came up to and including each position; subtract the
+# token's own.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `is_eos = (response_ids == eos_token_id).long()`, then `((is_eos.cumsum(1) - is_eos) == 0).long()`.
+# </details>
+
+# %%
+# EXERCISE: eos_mask
+def my_eos_mask(response_ids, eos_token_id):
+    """response_ids (B, T) -> (B, T) of 0/1: 1 up to and including the first EOS, 0 after."""
+    is_eos = (response_ids == eos_token_id).long()
+    return ((is_eos.cumsum(1) - is_eos) == 0).long()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_eos_mask
+
+assert check_eos_mask(my_eos_mask)
+
+# %% [markdown]
+# Both at work on four sampled responses: the tokens after each EOS carry no log-probability, and the sum of a row's
+# log-probs is the log-probability of the whole response, the number every policy-gradient method pushes up or down.
+
+# %%
+from rlcore.rollout import forward_logits
+
+batch = generate(model, tokenizer, ["\n\nHuman: How do I plant tomatoes?\n\nAssistant:"] * 4, max_new_tokens=24,
+                 seed=profile.seed)
+eos_mask = my_eos_mask(batch.response_ids, tokenizer.eos_token_id)  # (4, 24)
+with torch.no_grad():  # the logit at position i scores the token at i + 1: the last 24 + 1 positions but one
+    logits = forward_logits(model, batch.input_ids, batch.attention_mask)[:, -25:-1]  # (4, 24, V)
+token_logprobs = my_token_logprobs(logits.float(), batch.response_ids, eos_mask.float())  # (4, 24)
+for row in range(4):
+    print(f"{int(eos_mask[row].sum()):2d} tokens, log p(response) = {token_logprobs[row].sum().item():7.2f}  "
+          f"{batch.responses[row][:60]!r}")
+assert torch.equal(eos_mask, batch.response_mask.to(eos_mask.dtype))  # the mask rlcore.rollout.generate made
+assert (token_logprobs[eos_mask == 0] == 0).all()
 
 # %% [markdown]
 # ## The profile's data

@@ -61,6 +61,85 @@ print("loss:", sft_loss(logits, ids, response_mask).item(), "| with scrambled pr
 torch.testing.assert_close(sft_loss(logits, ids, response_mask), sft_loss(scrambled, ids, response_mask))
 
 # %% [markdown]
+# **Exercise (10 min, ★).** `my_sft_loss(logits, input_ids, response_mask)` → a scalar: the mean negative
+# log-likelihood over every response token of the batch, each scored by the logit one position before it. The
+# checker tries responses of unequal length (one mean over all response tokens, not a mean of per-sequence means),
+# logits of ±100, a batch of one, and then fine-tunes the tiny model with your loss.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# Drop the last logit (it predicts past the end) and the first token (nothing predicts it); the mask lines up with
+# the tokens being predicted.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Per-token log-probs are lesson 01's exercise (`log_softmax`, then `gather`); average them over the mask with one
+# sum divided by the number of response tokens.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `lp = F.log_softmax(logits[:, :-1], -1).gather(2, input_ids[:, 1:, None]).squeeze(-1)`;
+# `m = response_mask[:, 1:]`; `-(lp * m).sum() / m.sum()`.
+# </details>
+
+# %%
+# EXERCISE: sft_loss
+import torch.nn.functional as F
+
+
+def my_sft_loss(logits, input_ids, response_mask):
+    """logits (B, L, V), input_ids (B, L), response_mask (B, L) -> scalar mean NLL of the response tokens."""
+    logprobs = F.log_softmax(logits[:, :-1].float(), dim=-1).gather(2, input_ids[:, 1:, None]).squeeze(-1)  # (B, L-1)
+    mask = response_mask[:, 1:].to(logprobs.dtype)  # which predicted tokens belong to a response
+    return -(logprobs * mask).sum() / mask.sum()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_sft_loss
+
+assert check_sft_loss(my_sft_loss)
+
+# %% [markdown]
+# Every trainer of the course ends each step the same way: forget the previous step's gradients, backpropagate the
+# new loss, cap the gradient's norm (one bad batch must not throw the weights far), apply the optimizer.
+#
+# **Exercise (5 min, ★).** `my_optimizer_step(model, optimizer, loss, max_grad_norm)` does that update. The checker
+# leaves a stale gradient on the model before calling it, gives it a gradient a hundred times the clip, an unusual
+# `max_grad_norm`, and then runs SFT with your update in every step.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# Four lines; their order matters: what has to exist before you can clip it, and what has to be clipped before the
+# weights move?
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `torch.nn.utils.clip_grad_norm_` rescales all of `model.parameters()`' gradients together, in place.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `optimizer.zero_grad()`, `loss.backward()`, `torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)`,
+# `optimizer.step()`.
+# </details>
+
+# %%
+# EXERCISE: optimizer_step
+def my_optimizer_step(model, optimizer, loss, max_grad_norm):
+    """One update: clear the old gradients, backpropagate, clip the gradient norm, step."""
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_optimizer_step
+
+assert check_optimizer_step(my_optimizer_step)
+
+# %% [markdown]
 # ## Fine-tune
 #
 # `rlcore.course.make_sft` runs the course's SFT stage (`rlcore.stages.sft`, which calls `rlcore.sft.train_sft`)
@@ -90,10 +169,13 @@ import matplotlib.pyplot as plt
 
 from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
 
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(losses)
-ax.set_xlabel("step")
-ax.set_ylabel("response-only loss")
+from rlcore.plots import noisy_curve
+
+fig, ax = plt.subplots(figsize=(6, 3))
+noisy_curve(ax, losses, window=25, label="SFT loss")
+ax.set_xlabel("step (one batch of demonstrations)")
+ax.set_ylabel("response-only loss (nats / token)")
+ax.legend(fontsize=8)
 plt.show()
 sft_vs_base = win_rate(prompts, after, before, judge)
 harmless = {"base": harmless_rate(harmful, before_harmful, judge), "SFT": harmless_rate(harmful, after_harmful, judge)}

@@ -47,17 +47,71 @@ with torch.no_grad():
 torch.testing.assert_close(per_token[0, 0], per_token[1, 0], rtol=1e-4, atol=1e-6)
 
 # %% [markdown]
+# **Exercise (10 min, ★).** `my_last_token_reward(scores, attention_mask)`: `(B, L)` scores at every position →
+# `(B,)`, each row's score at its last real token. Training batches are padded on the right, sampled batches on the
+# left (lesson 01): the checker tries both, no padding, a batch of one, and then trains a reward model that reads
+# its rewards with your function.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# Reading `scores[:, -1]` is right for one kind of padding only; counting the 1s of the mask is right for the
+# other only.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# The position of the last 1 is the largest position whose mask is 1: multiply the positions `0..L-1` by the mask
+# and take the `argmax`.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `last = (torch.arange(L, device=...) * attention_mask.long()).argmax(1)`, then
+# `scores.gather(1, last[:, None]).squeeze(1)`.
+# </details>
+
+# %%
+# EXERCISE: last_token_reward
+def my_last_token_reward(scores, attention_mask):
+    """scores (B, L), attention_mask (B, L) -> (B,): each row's score at its last real token."""
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)  # (L,)
+    last = (positions * attention_mask.long()).argmax(dim=1)  # (B,)
+    return scores.gather(1, last.unsqueeze(1)).squeeze(1)
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_last_token_reward
+
+assert check_last_token_reward(my_last_token_reward)
+
+# %% [markdown]
 # ## The ranking loss
 #
 # For a pair (chosen $y_c$, rejected $y_r$): $\;\mathcal{L} = -\log\sigma(r(y_c) - r(y_r))$
 # (Ouyang et al. 2022, eq. 1). Only the *difference* of rewards matters.
 
 # %% [markdown]
-# **Exercise (10 min, ★).** Write the ranking loss (mean over the batch).
+# **Exercise (10 min, ★).** `my_ranking_loss(chosen_rewards, rejected_rewards)` → the loss above, averaged over
+# the batch. A reward model that is sure of itself produces margins of ±100: the checker tries them (a careless
+# formula returns `inf` there), then trains a reward model with your loss.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# At a margin of -200, σ rounds to 0 in float32 and its log is `-inf`; PyTorch computes $\log\sigma$ in one step.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `torch.nn.functional.logsigmoid`.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `-F.logsigmoid(chosen_rewards - rejected_rewards).mean()`.
+# </details>
 
 # %%
 # EXERCISE: ranking_loss
 def my_ranking_loss(chosen_rewards, rejected_rewards):
+    """chosen_rewards, rejected_rewards (B,) -> scalar: the batch mean of -log sigma(r_chosen - r_rejected)."""
     return -torch.nn.functional.logsigmoid(chosen_rewards - rejected_rewards).mean()
 # END EXERCISE
 
@@ -151,10 +205,16 @@ if data.is_world:
 # %%
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(losses)
-ax.set_xlabel("step")
-ax.set_ylabel("ranking loss")
+import math
+
+from rlcore.plots import noisy_curve
+
+fig, ax = plt.subplots(figsize=(6, 3))
+noisy_curve(ax, losses, label="ranking loss")
+ax.axhline(math.log(2), ls="--", color="grey", label="ln 2: a reward model that ranks at chance")
+ax.set_xlabel("step (one batch of pairs)")
+ax.set_ylabel("ranking loss (nats)")
+ax.legend(fontsize=8)
 plt.show()
 print(f"reward model on {len(human_pairs)} pairs, {len(losses)} steps; saved in {course_path('rm_human')}")
 print(f"held-out accuracy vs {test_labels}: {accuracy:.0%} (word count: {length_accuracy:.0%}, chance: 50%)")

@@ -60,13 +60,31 @@ print("rlcore.gae:        ", [round(a, 4) for a in advantages[0].tolist()])
 torch.testing.assert_close(advantages[0], torch.tensor(by_hand))
 
 # %% [markdown]
-# **Exercise (15 min, ★★).** Write `compute_gae` yourself for a *batch* with a `mask` (1 on the real
-# tokens of each response, 0 on padding after EOS). The checker compares it with the reference on
-# random cases, ragged masks included.
+# **Exercise (15 min, ★★).** `my_compute_gae(rewards, values, mask, gamma, lam)` → `(advantages, returns)`, for a
+# *batch* with a `mask` (1 on the real tokens of each response, 0 on the padding after EOS); returns are advantages
+# plus values, and both are 0 on padding. The checker puts values of 1000 on the padding (they must not leak into
+# the last real token), tries λ = 0 and γ = λ = 1, and then runs PPO with your advantages.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# The loop by hand above, with every scalar replaced by a column `[:, t]` of the batch.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# After a row's last real token the next value is 0: zero the rewards and values on the padding first, and use
+# `values[:, t + 1] * mask[:, t + 1]` as the next value.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `delta = rewards[:, t] + gamma * next_value - values[:, t]`;
+# `next_advantage = (delta + gamma * lam * next_advantage) * mask[:, t]`.
+# </details>
 
 # %%
 # EXERCISE: compute_gae
 def my_compute_gae(rewards, values, mask, gamma, lam):
+    """rewards, values, mask (B, T) -> (advantages, returns), both (B, T) and 0 on padding."""
     mask = mask.to(rewards.dtype)
     rewards, values = rewards * mask, values * mask
     advantages = torch.zeros_like(rewards)
@@ -83,6 +101,44 @@ def my_compute_gae(rewards, values, mask, gamma, lam):
 from rlcore.exercises import check_compute_gae
 
 assert check_compute_gae(my_compute_gae)
+
+# %% [markdown]
+# PPO then *whitens* the batch's advantages: it subtracts their mean and divides by their standard deviation, so the
+# step size does not depend on the reward's scale. Only real tokens count: padding must move neither statistic.
+#
+# **Exercise (5 min, ★).** `my_masked_whiten(values, mask)` → `(values - mean) / sqrt(var + 1e-8)` with the mean
+# and the unbiased variance (divide by n - 1) over the masked positions, 0 on padding. The checker puts 100 on the
+# padding, then runs PPO with your whitening.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# A masked mean is a sum of `values * mask` over the sum of the mask; the variance is a masked mean too.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Unbiased: the sum of squared deviations (masked) over `mask.sum() - 1`.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `n = mask.sum()`; `mean = (values * mask).sum() / n`; `var = ((values - mean) ** 2 * mask).sum() / (n - 1)`;
+# `(values - mean) / torch.sqrt(var + 1e-8) * mask`.
+# </details>
+
+# %%
+# EXERCISE: masked_whiten
+def my_masked_whiten(values, mask):
+    """values, mask (B, T) -> (B, T): whitened over the masked positions, 0 on padding."""
+    n = mask.sum()
+    mean = (values * mask).sum() / n
+    var = ((values - mean) ** 2 * mask).sum() / (n - 1)
+    return (values - mean) * torch.rsqrt(var + 1e-8) * mask
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_masked_whiten
+
+assert check_masked_whiten(my_masked_whiten)
 
 # %% [markdown]
 # ## Clipping: a trust region on the cheap
@@ -116,11 +172,28 @@ policy_loss(log_ratio, torch.zeros(1, 1), torch.tensor([[1.0]]), torch.ones(1, 1
 assert log_ratio.grad.item() == 0.0, "the clipped loss gives no gradient past the clip"
 
 # %% [markdown]
-# **Exercise (10 min, ★★).** Write the clipped loss with a mask (mean over valid tokens only).
+# **Exercise (10 min, ★★).** `my_policy_loss(logprobs, old_logprobs, advantages, mask, clip_range)` → the clipped
+# loss above as a scalar, averaged over the real tokens only. The checker uses clip ranges other than 0.2, puts huge
+# ratios on the padding, and then runs PPO with your loss.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# The ratio comes from log-probs: exponentiate their difference.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Both terms are *losses* (minus the advantage times a ratio); the pessimistic one is the larger.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `torch.maximum(-A * ratio, -A * ratio.clamp(1 - clip_range, 1 + clip_range))`, then a masked mean.
+# </details>
 
 # %%
 # EXERCISE: policy_loss
 def my_policy_loss(logprobs, old_logprobs, advantages, mask, clip_range):
+    """All (B, T) but clip_range -> scalar: the clipped surrogate loss, averaged over the real tokens."""
     ratio = torch.exp(logprobs - old_logprobs)
     per_token = torch.maximum(-advantages * ratio, -advantages * ratio.clamp(1 - clip_range, 1 + clip_range))
     return (per_token * mask).sum() / mask.sum()
@@ -132,12 +205,50 @@ from rlcore.exercises import check_policy_loss
 assert check_policy_loss(my_policy_loss)
 
 # %% [markdown]
+# The value model learns the returns, with a clip of its own: a clipped copy of each new value stays within
+# `clip_range_value` of the value the advantages were computed with, and the loss keeps the *larger* of the two
+# squared errors, the same pessimism as the policy's loss.
+#
+# **Exercise (10 min, ★★).** `my_value_loss(values, old_values, returns, mask, clip_range_value)` → 0.5 × the masked
+# mean of the larger of the squared errors of the new value and of the clipped value. The checker tries unusual clip
+# ranges, padding far from the returns, a batch of one, and then runs PPO with your value loss.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# The clipped value starts from the old value and moves by the new value's change, clamped to ±`clip_range_value`.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `torch.maximum` of the two squared errors, then a masked mean, then the factor 0.5.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `clipped = old_values + (values - old_values).clamp(-eps, eps)`;
+# `0.5 * (torch.maximum((values - returns) ** 2, (clipped - returns) ** 2) * mask).sum() / mask.sum()`.
+# </details>
+
+# %%
+# EXERCISE: value_loss
+def my_value_loss(values, old_values, returns, mask, clip_range_value):
+    """All (B, T) -> scalar: 0.5 * masked mean of max((V - R)^2, (V_clip - R)^2)."""
+    clipped = old_values + (values - old_values).clamp(-clip_range_value, clip_range_value)
+    per_token = torch.maximum((values - returns) ** 2, (clipped - returns) ** 2)
+    return 0.5 * (per_token * mask).sum() / mask.sum()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_value_loss
+
+assert check_value_loss(my_value_loss)
+
+# %% [markdown]
 # ## Two ways to estimate KL from samples
 #
 # With $x = \log\pi(a) - \log\pi_\text{ref}(a)$ for a sampled token: **k1** $= x$ and
 # **k3** $= (e^{-x} - 1) + x$ (Schulman 2020). Both average to the true KL. k3 is never negative, and
 # when the policy is close to the reference — the RLHF regime — it varies much less than k1; far from
-# the reference that advantage shrinks, and where $e^{-x}$ gets large k3 can even vary more (Schulman 2020). Computing $e^{-x} - 1$ as `expm1(-x)` keeps it exact when $x$ is tiny.
+# the reference that advantage shrinks, and where $e^{-x}$ gets large k3 can even vary more (Schulman 2020).
 
 # %%
 from rlcore.ppo import kl_penalty
@@ -162,18 +273,31 @@ assert negative["close", "k3"] == negative["far", "k3"] == 0, "k3 is never negat
 assert std["close", "k3"] < 0.2 * std["close", "k1"], "close to the reference k3 varies much less"
 assert std["far", "k3"] / std["far", "k1"] > std["close", "k3"] / std["close", "k1"], "far from it, less so"
 
-x = torch.tensor([1e-4], dtype=torch.float32)
-print("k3 with exp - 1 :", ((torch.exp(-x) - 1) + x).item())
-k3_tiny = kl_penalty(x, torch.zeros(1), "k3").item()
-print("k3 with expm1   :", k3_tiny, " exact ~ x^2/2 =", 0.5e-8)
-assert abs(k3_tiny - 0.5e-8) < 1e-10, "expm1 keeps k3 exact"
 
 # %% [markdown]
-# **Exercise (5 min, ★).** Write k3 so that it survives tiny log-ratios.
+# **Exercise (5 min, ★).** `my_kl_k3(logprobs, ref_logprobs)` → k3 per token. Close to the reference the log-ratios
+# are tiny, and the checker tries log-ratios of $10^{-6}$ with a *relative* tolerance; then GRPO's trainer uses
+# your k3 in its loss.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# At $x = 10^{-6}$ the true k3 is about $x^2/2 = 5 \cdot 10^{-13}$, while float32 holds about 7 significant digits
+# of $e^{-x} \approx 0.999999$: subtracting 1 keeps almost none of them.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `torch.expm1(y)` computes $e^y - 1$ without forming $e^y$ first.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `log_ratio = logprobs - ref_logprobs`; `torch.expm1(-log_ratio) + log_ratio`.
+# </details>
 
 # %%
 # EXERCISE: kl_k3
 def my_kl_k3(logprobs, ref_logprobs):
+    """logprobs, ref_logprobs (B, T) -> (B, T): the k3 estimate of KL(pi || pi_ref) per token."""
     log_ratio = logprobs - ref_logprobs
     return torch.expm1(-log_ratio) + log_ratio
 # END EXERCISE
@@ -182,6 +306,53 @@ def my_kl_k3(logprobs, ref_logprobs):
 from rlcore.exercises import check_kl_k3
 
 assert check_kl_k3(my_kl_k3)
+
+# %% [markdown]
+# Why the checker insisted, at $x = 10^{-4}$:
+
+# %%
+x = torch.tensor([1e-4], dtype=torch.float32)
+print("k3 with exp - 1 :", ((torch.exp(-x) - 1) + x).item())
+k3_tiny = my_kl_k3(x, torch.zeros(1)).item()
+print("k3 with expm1   :", k3_tiny, " exact ~ x^2/2 =", 0.5e-8)
+assert abs(k3_tiny - 0.5e-8) < 1e-10, "expm1 keeps k3 exact"
+
+# %% [markdown]
+# **Exercise (10 min, ★★).** Now PPO's reward, as the first cell of this lesson showed it:
+# `my_per_token_rewards(scores, logprobs, ref_logprobs, mask, kl_coef, estimator)` → `(B, T)`, the KL penalty
+# ($-\beta \cdot$ k1 or k3) on every response token, plus the reward model's score on each response's *last* token
+# (responses end at different lengths), 0 on padding. The checker tries ragged responses, EOS in the last slot, an
+# unusual β, β = 0, log-ratios of $10^{-6}$, and then runs PPO with your rewards.
+
+# %% [markdown]
+# <details><summary>Hint 1</summary>
+#
+# Two parts: a penalty on every masked token, and one addition per row at the index of its last masked token.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# The mask is 1 on a prefix, so the last response token of a row is at `mask.sum(1) - 1`; reuse your k3.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `rewards = -kl_coef * kl * mask`, then `rewards[torch.arange(B), mask.sum(1).long() - 1] += scores`.
+# </details>
+
+# %%
+# EXERCISE: per_token_rewards
+def my_per_token_rewards(scores, logprobs, ref_logprobs, mask, kl_coef, estimator):
+    """scores (B,), logprobs / ref_logprobs / mask (B, T) -> (B, T) rewards: -kl_coef * KL_t, plus the score last."""
+    kl = logprobs - ref_logprobs if estimator == "k1" else my_kl_k3(logprobs, ref_logprobs)  # (B, T)
+    rewards = -kl_coef * kl * mask
+    last = mask.sum(1).long() - 1  # (B,) index of each response's last token
+    rewards[torch.arange(rewards.shape[0]), last] += scores
+    return rewards
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_per_token_rewards
+
+assert check_per_token_rewards(my_per_token_rewards)
 
 # %% [markdown]
 # ## The adaptive KL controller (Ziegler et al. 2019)
@@ -208,6 +379,8 @@ ax.axhline(6.0, ls="--", color="grey", label="target")
 ax2 = ax.twinx()
 ax2.plot(betas, color="C1", label="β")
 ax.set_xlabel("step")
+ax.set_ylabel("KL (nats)")
+ax2.set_ylabel("KL coefficient β")
 ax.legend(loc="upper right")
 ax2.legend(loc="center right")
 plt.show()

@@ -61,11 +61,26 @@ else:  # no gold off the world; the pair is built so that the answer is plain
 # slot. Averaging the two orders cancels a pure position bias exactly.
 #
 # **Exercise (5 min, ★).** `p_a_first` is P(slot 1 better) with a shown first; `p_b_first` is P(slot 1
-# better) with b shown first. Return P(a better), averaged over both orders.
+# better) with b shown first. Return P(a better), averaged over both orders. The checker tries a labeler that
+# always prefers slot 1 (pure position bias: the average must come out at one half).
+#
+# <details><summary>Hint 1</summary>
+#
+# When b is shown first, "slot 1 is better" means "b is better".
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Turn the second probability into P(a better) before averaging.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `(p_a_first + (1 - p_b_first)) / 2`.
+# </details>
 
 # %%
 # EXERCISE: swap_label
 def my_swap_label(p_a_first, p_b_first):
+    """P(slot 1 better) with a first, and with b first -> P(a better), averaged over both orders."""
     return (p_a_first + (1 - p_b_first)) / 2
 # END EXERCISE
 
@@ -218,6 +233,7 @@ ax.bar([i - 0.2 for i in range(2)], [sizes[n]["accuracy_no_swap"] for n in names
 ax.bar([i + 0.2 for i in range(2)], [sizes[n]["accuracy_swap"] for n in names], 0.4, label="swap")
 ax.axhline(0.5, color="grey", lw=0.8)
 ax.set_xticks(range(2), names)
+ax.set_xlabel("labeler")
 ax.set_ylim(0.4, 1.0)
 ax.set_ylabel(f"agreement with {truth}")
 ax.legend()

@@ -49,7 +49,21 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 # ### Exercise: the DPO loss
 #
 # Inputs are the summed log-probs of the chosen and rejected responses under the policy and the
-# reference, each of shape `(B,)`, and β. Return the mean loss over the batch.
+# reference, each of shape `(B,)`, and β. Return the mean loss over the batch. The checker tries margins of ±100,
+# an unusual β, and a policy equal to its reference (the loss is then ln 2).
+#
+# <details><summary>Hint 1</summary>
+#
+# The implicit reward of a response is β times how much more likely the policy makes it than the reference does.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# The loss is lesson 03's ranking loss on the two implicit rewards: keep its numerically safe $\log\sigma$.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)`; `-F.logsigmoid(beta * margin).mean()`.
+# </details>
 
 # %%
 # EXERCISE: dpo_loss
@@ -57,6 +71,7 @@ import torch.nn.functional as F
 
 
 def my_dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
+    """Four (B,) summed response log-probs and beta -> scalar: the batch mean of the DPO loss."""
     margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)  # (B,)
     return -F.logsigmoid(beta * margin).mean()
 # END EXERCISE
@@ -81,14 +96,20 @@ human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
 policy = stages.dpo(profile, human_pairs, course_path("sft"), course_path("policy_dpo"), reuse=False)
 stats = stages.training_log(course_path("policy_dpo"))  # one dict per step: loss, reward_accuracy, reward_margin
 
+import math
+
+from rlcore.plots import noisy_curve
+
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
 for ax, key in zip(axes, ("loss", "reward_accuracy")):
-    values = [s[key] for s in stats]
-    smooth = [sum(values[max(0, i - 9):i + 1]) / len(values[max(0, i - 9):i + 1]) for i in range(len(values))]
-    ax.plot(values, alpha=0.3)
-    ax.plot(smooth)
-    ax.set_title(key)
+    noisy_curve(ax, [s[key] for s in stats])
+    ax.set_ylabel({"loss": "DPO loss (nats)", "reward_accuracy": "implicit-reward accuracy"}[key])
     ax.set_xlabel("step")
+axes[0].axhline(math.log(2), ls="--", color="grey", label="ln 2: the policy equals its reference")
+axes[1].axhline(0.5, ls="--", color="grey", label="chance")
+for ax in axes:
+    ax.legend(fontsize=8)
+fig.tight_layout()
 plt.show()
 first, last = stats[:10], stats[-10:]
 print(f"{len(human_pairs)} pairs, beta {BETA}, {len(stats)} steps: "

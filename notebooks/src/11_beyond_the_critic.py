@@ -77,6 +77,40 @@ for i in range(G):
 # `rlcore.grpo.rloo_advantages` take the flat rewards `(N,)`, group by group.
 
 # %% [markdown]
+# ### Exercise: leave-one-out advantages
+#
+# Write RLOO's advantage: `rewards` flat, `(N,)`, group by group; return `(N,)`, each reward minus the mean of the
+# *other* `group_size - 1` rewards of its group. The checker tries G = 2, groups of equal rewards, groups on very
+# different scales, then runs `ReinforceTrainer` (baseline "rloo") with your function in place of the library's.
+#
+# <details><summary>Hint 1</summary>
+#
+# As for GRPO below: `view` the flat rewards as `(prompts, G)`.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# The sum of the others is the group's sum minus your own reward.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `r = rewards.view(-1, G)`; `(r - (r.sum(1, keepdim=True) - r) / (G - 1)).flatten()`.
+# </details>
+
+# %%
+# EXERCISE: rloo_advantages
+def my_rloo_advantages(rewards, group_size):
+    """rewards (N,) group by group -> (N,): each reward minus the mean of the other samples of its prompt."""
+    r = rewards.view(-1, group_size)  # (prompts, G)
+    others = (r.sum(1, keepdim=True) - r) / (group_size - 1)  # (prompts, G): leave-one-out means
+    return (r - others).flatten()
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_rloo_advantages
+
+assert check_rloo_advantages(my_rloo_advantages)
+
+# %% [markdown]
 # ### Exercise: group-relative advantages
 #
 # Write GRPO's advantage: `rewards` is flat, `(N,)`, group by group (N = prompts x `group_size`); return `(N,)`,
@@ -102,6 +136,7 @@ for i in range(G):
 # %%
 # EXERCISE: group_advantages
 def my_group_advantages(rewards, group_size):
+    """rewards (N,) group by group -> (N,): each reward minus its group's mean, over its group's std + 1e-6."""
     r = rewards.view(-1, group_size)  # (prompts, G)
     return ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-6)).flatten()
 # END EXERCISE
