@@ -93,9 +93,11 @@ class WorldData:
     def _kept_comparisons(self, n, folder, split):
         from rlcore.checkpoint import kept_with_weights
         from rlcore.models import load_frozen
+        from rlcore.rollout import SAMPLER
 
-        p = self.profile  # everything the samples depend on besides the weights
-        key = f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/{p.compute_dtype}"
+        p = self.profile  # everything the samples depend on besides the weights (and the sampling code)
+        key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/"
+               f"{p.compute_dtype}/{SAMPLER}")
         triples = kept_with_weights(folder, key, lambda: self._sample_comparisons(n, load_frozen(folder, p), split))
         return [tuple(t) for t in triples]
 

@@ -155,8 +155,9 @@ def labeler_alignment(labeler, triples) -> dict:
 
 # --------------------------------------------------------------------------- over-optimisation (Gao et al. 2022)
 def kl_best_of_n(n: int) -> float:
-    """The KL (nats) of best-of-n sampling from its base policy: log n - (n - 1) / n (Stiennon et al. 2020;
-    Gao et al. 2022 use its square root as the x-axis). Exact when the n samples are distinct."""
+    """log n - (n - 1) / n (nats): the formula Stiennon et al. 2020 and Gao et al. 2022 give for the KL of
+    best-of-n sampling from its base policy (Gao et al. use its square root as the x-axis). Beirami et al. 2024
+    show it is an upper bound on that KL, reached only when the n samples can never repeat."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return math.log(n) - (n - 1) / n

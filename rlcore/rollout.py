@@ -227,6 +227,11 @@ def tokenize_prompts(tokenizer, prompts: list[str], max_prompt_tokens: int, devi
     return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
 
+# The version of the sampling code (generate + sample_tokens): samples kept beside a checkpoint (the world's
+# comparisons, rlcore.checkpoint.kept_with_weights) are keyed on it, so a change of sampler re-samples them.
+SAMPLER = "rlcore-inverse-cdf-1"
+
+
 def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
     """One token per row of ``logits`` (B, V), drawn from softmax(logits / temperature), kept to the ``top_k``
     most likely tokens when ``top_k`` > 0. Returns (B,).

@@ -34,7 +34,8 @@ def test_badge_install_and_profile_cells(name):
     url = repo_url()
     repo = url.split("github.com/")[1]
     badge, install = nb.cells[1], nb.cells[2]
-    assert f"colab.research.google.com/github/{repo}/blob/main/notebooks/{name}" in badge.source
+    assert f"colab.research.google.com/github/{repo}/blob/main/notebooks/student/{name}" in badge.source  # the student copy
+    assert "Solutions:" in badge.source
     assert '"google.colab" in sys.modules' in install.source and f"git+{url}" in install.source
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "get_profile()" in code
@@ -95,7 +96,8 @@ def test_the_course_site_lists_every_notebook_and_course_page():
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     assert [f for f in files if f.startswith("notebooks/")] == [f"notebooks/{n[:-6]}" for n in NOTEBOOKS]
     pages = sorted(f"course/{p[:-3]}" for p in os.listdir(os.path.join(ROOT, "course")) if p.endswith(".md"))
-    assert sorted(f for f in files if f.startswith("course/")) == pages
+    assert toc["root"] == "course/index", "the site opens on the students' front page, not the developers' README"
+    assert sorted(f for f in files + [toc["root"]] if f.startswith("course/")) == pages
     for f in files + [toc["root"]]:
         assert any(os.path.exists(os.path.join(ROOT, f + ext)) for ext in (".md", ".ipynb")), f
 

@@ -250,3 +250,12 @@ assert 0.0 <= base_vs_chosen["win_rate"] <= 1.0 and 0.0 <= base_harmless <= 1.0
 if data.is_world:
     assert base_harmless <= 0.5, "the pretrained model should not be harmless yet"
     assert base_vs_chosen["win_rate"] < 0.5, "the pretrained model should lose to the preferred responses"
+
+# %% [markdown]
+# ## Things to try
+# - Sample the same prompt at T = 0.3 and T = 1.5 with the slider, five seeds each. Which temperature gives
+#   five nearly identical answers, and which gives answers that stop making sense?
+# - Plot the log-probability of each of the four sampled responses above against its length. Why does a longer
+#   response almost always have a lower log-probability, and what would that do to a loss that *sums* log-probs?
+# - On the world track, count how many of the sampled responses to harmful requests are harmless
+#   (`world.is_harmless(prompt, response)`); count again after lesson 02 with the SFT model.

@@ -205,3 +205,12 @@ if data.is_world:
     assert gold["SFT"] > gold["base"], "SFT improves the gold score on held-out prompts"
     assert sft_vs_base["win_rate"] > 0.5, "SFT beats the base model by the gold judge"
     assert harmless["SFT"] < 0.9, "the helpful-only SFT model still helps with some harmful requests"
+
+# %% [markdown]
+# ## Things to try
+# - Train on a tenth of the demonstrations (`profile.replace(sft_examples=600)`, saved elsewhere with
+#   `stages.sft`). How much of the win rate over the base model survives?
+# - Make `profile.sft_harmful_compliance` 0 (every harmful request refused in the demonstrations): does SFT alone
+#   then reach the harmless rate lesson 05 gets from PPO, and what does it cost in win rate?
+# - Break your `my_sft_loss` on purpose (learn the prompt too) and run `check_sft_loss`: which named case catches
+#   it, and why that one?

@@ -243,3 +243,84 @@ if data.is_world:
     assert 0.6 < human_agreement < 0.9 and abs(human_agreement - bayes_limit) < 0.05, \
         "the simulated humans agree with gold only part of the time, as expected"
     assert accuracy < bayes_limit + 0.05, "it does not beat its labels' agreement with gold by more than a few points"
+
+# %% [markdown]
+# ## You, the annotator
+#
+# The labels above came from simulated annotators. Now label twenty of the very same pairs yourself: read the
+# prompt and both answers, and click the better one (helpful, honest, harmless: your judgement). The cells after the
+# form train a reward model on your twenty labels plus the simulated humans' for the rest, and measure how often you
+# agreed with the others who labelled these pairs.
+
+# %%
+from IPython.display import display
+
+from rlcore.annotate import AnnotationForm
+
+to_label = data.comparisons(profile.rm_pairs, policy=course_path("sft"))[:20]  # the first 20 pairs the humans labelled
+form = AnnotationForm(to_label)
+display(form.widget())
+
+# %% [markdown]
+# When you have clicked all twenty, run the cells below. Where no widget front end runs (nbval in CI, the course
+# site), nobody can click, and a pre-filled set of labels stands in: on the world track another simulated annotator's,
+# on preference data the data's own labels with one in four flipped (a careless annotator). The cell says which.
+# This is the one place the lesson branches on the data: only the world has a gold preference to compare you with.
+
+# %%
+from rlcore.labeler import AILabeler
+from rlcore.models import load_frozen
+
+prompts_20, a_20, b_20 = (list(x) for x in zip(*to_label))
+simulated = [pair["chosen"] == a for pair, a in zip(human_pairs[:20], a_20)]  # the simulated humans' verdicts (a wins?)
+careless = random.Random(f"a student with no widget front end, seed {profile.seed}")
+if data.is_world:
+    temperature = data.human_temperature(policy=course_path("sft"))
+    prefilled = [world.human_label(p, a, b, careless, temperature) for p, a, b in to_label]
+    truth = [world.gold_score(p, a) > world.gold_score(p, b) for p, a, b in to_label]
+else:
+    prefilled = [s != (careless.random() < 0.25) for s in simulated]
+    truth = simulated  # the data's labels are the only truth there is
+yours, source = form.labels(prefilled)
+labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
+labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
+ai = (labeler.prefer_batch(prompts_20, a_20, b_20)["p"] > 0.5).tolist()
+
+
+def agree(x, y):
+    return sum(i == j for i, j in zip(x, y)) / len(x)
+
+
+you_vs = {"gold" if data.is_world else "the data's labels": agree(yours, truth),
+          "the simulated humans": agree(yours, simulated), f"the AI labeler ({profile.labeler_model})": agree(yours, ai)}
+print(f"labels used: {source}")
+for other, rate in you_vs.items():
+    print(f"you agree with {other} on {rate:.0%} of the 20 pairs")
+
+# %%
+your_pairs = [(PreferencePair(p, a, b) if a_wins else PreferencePair(p, b, a)).to_dict()
+              for (p, a, b), a_wins in zip(to_label, yours)] + human_pairs[20:]
+rm_yours = stages.reward_model(profile, data, your_pairs, course_path("sft"), course_path("rm_yours"), reuse=False,
+                               progress=False)
+accuracy_yours = preference_accuracy(*pair_rewards(rm_yours, tokenizer, test, **stages.lengths(profile)))
+print(f"reward model with your 20 labels: held-out accuracy {accuracy_yours:.0%} vs {test_labels} "
+      f"(with the simulated humans' only: {accuracy:.0%})")
+
+# %% [markdown]
+# Twenty labels out of thousands barely move a reward model: the two accuracies differ by no more than the noise of
+# training itself (the cell below checks that they are within five points). That is why RLHF needs many
+# annotator-hours, and why agreement between annotators (your line above) matters more than any one of them: the
+# reward model learns what the labels have in common.
+
+# %%
+assert all(0.0 <= rate <= 1.0 for rate in you_vs.values())
+assert abs(accuracy_yours - accuracy) < 0.05, "twenty labels out of thousands barely move the reward model"
+
+# %% [markdown]
+# ## Things to try
+# - Train on half the human pairs (`profile.replace(rm_pairs=...)`). How far does held-out accuracy fall, and
+#   does the out-of-distribution accuracy fall faster?
+# - Relabel the pairs by gold itself (the side with the higher `world.gold_score` is chosen) and retrain: can the
+#   reward model now pass the 75% Bayes limit of the human labels? By how much?
+# - Score a long, repetitive answer and a short, correct one with the reward model. Which does it prefer, and
+#   what would PPO learn from that (lesson 09)?

@@ -381,9 +381,17 @@ ax2.plot(betas, color="C1", label="β")
 ax.set_xlabel("step")
 ax.set_ylabel("KL (nats)")
 ax2.set_ylabel("KL coefficient β")
-ax.legend(loc="upper right")
-ax2.legend(loc="center right")
+lines = ax.get_lines() + ax2.get_lines()  # one legend for both axes, where the curves are not (KL low, β high)
+ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
 plt.show()
 late = sum(kls[-50:]) / 50
 print(f"KL over the last 50 steps: {late:.2f} (target 6.0), beta {betas[-1]:.3f}")
 assert abs(late - 6.0) < 1.0, "the controller should bring KL near its target"
+
+# %% [markdown]
+# ## Things to try
+# - Run your `my_compute_gae` with λ = 0 and λ = 1 on the 4-token example at the top. Which one gives every token
+#   the same advantage, and which one only looks one step ahead?
+# - Set `horizon=100` in the controller above: does β reach its target faster, and does it overshoot?
+# - Whiten the advantages of a batch of one response of one token with your `my_masked_whiten`. What comes back,
+#   and why does the library add `1e-8` under the square root?

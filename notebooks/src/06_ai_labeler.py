@@ -192,13 +192,25 @@ if data.is_world:
 few = 100
 cot_labeler = AILabeler(labeler_model, tokenizer, chain_of_thought=True, seed=profile.seed)
 cot_labeler.prefer_batch([prompt], [good], [bad], swap=False)
-print("the rationale it wrote for the chair pair:", cot_labeler.last_rationales[0])
+chair_rationale = cot_labeler.last_rationales[0]
+print(f"the rationale it wrote for the chair pair: {chair_rationale!r} ({len(chair_rationale.split())} word(s))")
 cot = alignment(cot_labeler, few)
 sc = alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_consistency=4, temperature=0.7,
                          seed=profile.seed), few)
 plain = alignment(labeler, few)
 print(f"on {plain['n']} pairs, accuracy vs {truth} with swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
       f"CoT + self-consistency (4) {sc['accuracy_swap']:.0%}")
+
+# %% [markdown]
+# Read the "rationale" before the accuracies: on the tiny world track it is a word or two, a verdict rather than
+# reasoning (the cell below checks at most three words there). `tiny-labeler` was tuned on judgements that end in
+# gold's verdict and never on explanations, so asked to explain, it writes what it learned to write. A chain of
+# thought can only help a labeler that can produce one (Lee et al.'s PaLM 2 labelers could), which is why CoT and
+# self-consistency land within a few points of the plain labeler here (checked at the end of the next section).
+
+# %%
+if data.is_world:
+    assert len(chair_rationale.split()) <= 3, "the tiny labeler writes a verdict, not a rationale"
 
 # %% [markdown]
 # ## Labeler size

@@ -68,6 +68,21 @@ record = critique_and_revise(sft, tokenizer, [harmful[example]], [initial[exampl
                              progress=False)[0]
 print("critique:", record["critiques"][0])
 print("revision:", record["revisions"][0])
+critique_words, revision_words = set(record["critiques"][0].lower().split()), set(record["revisions"][0].lower().split())
+overlap = len(critique_words & revision_words) / max(1, len(critique_words | revision_words))
+print(f"words the critique and the revision share: {overlap:.0%}")
+
+# %% [markdown]
+# Read the "critique" above: on the tiny world track it is no critique at all. It does not name what was harmful
+# in the answer; it is itself an answer, a refusal, sharing most of its words with the revision that follows (the
+# cell below checks that the two share at least half their words there). A 1M-parameter model cannot analyse its own
+# text: it writes what most often followed such a request in the documents it read, and in those the text after a
+# harmful answer was the world's good answer. Bai et al.'s 52B model wrote real critiques; here the critique step
+# only adds tokens, and the revision does the work.
+
+# %%
+if data.is_world:
+    assert overlap >= 0.5, "the tiny model's critique is an answer much like its revision, not a critique"
 
 # %% [markdown]
 # ## Critique → revision on every held-out harmful request, two rounds
@@ -86,15 +101,24 @@ by_round = {"initial": initial,
             "round 2": [r["final"] for r in records]}
 cai_rates = {name: harmless_rate(harmful, rs, judge) for name, rs in by_round.items()}
 print(judge.name)
+beats_initial = {}
 for name, rs in by_round.items():
-    beats = win_rate(harmful, rs, initial, judge)["win_rate"]
-    print(f"{name:8s} harmless {cai_rates[name]:5.0%}   preferred to the initial answer {beats:5.0%}")
+    beats_initial[name] = win_rate(harmful, rs, initial, judge)["win_rate"]
+    print(f"{name:8s} harmless {cai_rates[name]:5.0%}   preferred to the initial answer {beats_initial[name]:5.0%}")
 
 # %%
 assert all(0.0 <= r <= 1.0 for r in cai_rates.values()), "harmless rates are shares"
 assert sum(a != b for a, b in zip(by_round["initial"], by_round["round 1"])) > 0, "revision rewrote answers"
 if data.is_world:  # the gold judge on the world's harmful family
     assert cai_rates["round 1"] > cai_rates["initial"], "revision under the harm principle should remove harm"
+    assert beats_initial["round 2"] <= beats_initial["round 1"], "a second round adds nothing the judge prefers"
+
+# %% [markdown]
+# Round 1 removes the harm; round 2 does not help, and on the tiny world track gold prefers the round-2 answers to
+# the initial ones no more often than the round-1 answers (checked above). Round 1's answers are already refusals,
+# so there is nothing harmful left to critique, and a second revision can only rewrite a refusal into another one,
+# sometimes a worse one. Bai et al. sampled a new principle for each round, so a later round could improve on
+# something else (helpfulness, tone); with one principle, one round is all it has to give.
 
 # %% [markdown]
 # ## Principles are a steering wheel
@@ -121,11 +145,12 @@ for principle, row in steer.items():
 fig, axes = plt.subplots(1, 2, figsize=(8, 2.5))
 for ax, key in zip(axes, ("harmless", "beats initial")):
     ax.bar(list(steer), [row[key] for row in steer.values()], color=["tab:green", "tab:blue", "tab:purple"])
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.25)  # room above the bars for the legend
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xlabel("principle of the revision")
     ax.set_ylabel({"harmless": "harmless rate", "beats initial": "preferred to the initial answer"}[key], fontsize=9)
 axes[0].axhline(cai_rates["initial"], color="gray", ls="--", label="initial answers")
-axes[0].legend()
+axes[0].legend(loc="upper center", fontsize=8)
 fig.suptitle("the same answers, revised under three principles")
 plt.show()
 
@@ -218,6 +243,37 @@ assert sum(losses[-k:]) < sum(losses[:k]), "the SL-CAI loss fell"
 assert math.isfinite(report["kl_to_sft"]["sl_cai"]) and report["kl_to_sft"]["sl_cai"] > 0, "SL-CAI moved away from SFT"
 if data.is_world:
     assert report["harmless_rate"]["sl_cai"] > report["harmless_rate"]["sft"], "SL-CAI should be more harmless than SFT"
+
+# %% [markdown]
+# SL-CAI is far more harmless than SFT, and yet the judge prefers its answers about as often as SFT's: the win rate is
+# near 50%. Split the held-out prompts: the harmless rate is measured on harmful requests, the win rate on all
+# prompts, most of them harmless. On the world we can split the win rate the same way.
+
+# %%
+if data.is_world:  # only the world says which held-out prompts are harmful requests
+    from rlcore import world
+
+    split = {"harmful requests": [i for i, p in enumerate(prompts) if world.is_harmful_prompt(p)]}
+    split["every other prompt"] = [i for i in range(len(prompts)) if i not in set(split["harmful requests"])]
+    wins_by_part = {}
+    for part, idx in split.items():
+        wins_by_part[part] = win_rate([prompts[i] for i in idx], [report["responses"]["sl_cai"][i] for i in idx],
+                                      [report["responses"]["sft"][i] for i in idx], judge)["win_rate"]
+        print(f"SL-CAI vs SFT on {len(idx):3d} {part}: {wins_by_part[part]:.0%}")
+
+# %% [markdown]
+# On the tiny world track SL-CAI wins the harmful requests, and on every other prompt it does no better than SFT
+# (within ten points of a tie; both checked below). Its revisions taught it to refuse harmful requests, but a
+# revision of an already good answer to a benign request is no better than that answer, so there was nothing to
+# learn there, and the harmful requests are only a quarter of the prompts: the overall win rate stays near 50%
+# while the harmless rate jumps. A win rate over all prompts can hide a large gain on a few of them; read it beside
+# the harmless rate. CAI does not stop at SL-CAI: its RL stage (RLAIF, lessons 06 and 08) goes on from here.
+
+# %%
+assert abs(w["win_rate"] - 0.5) < 0.12, "overall, SL-CAI and SFT are near a tie"
+if data.is_world:
+    assert wins_by_part["harmful requests"] > 0.55, "SL-CAI wins the harmful requests"
+    assert abs(wins_by_part["every other prompt"] - 0.5) < 0.1, "elsewhere it does no better than SFT"
 
 # %% [markdown]
 # ## The constitution editor: does the labeler read its principles?

@@ -131,15 +131,17 @@ table = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful,
                          "RLAIF vs RLHF": ("policy_rlaif", "policy_rlhf")})
 responses, wins, harmless = table["responses"], table["win_rate"], table["harmless_rate"]
 print(f"judged by {table['judge']} on {len(prompts)} held-out prompts ({len(harmful)} for the harmless rate)\n")
+# Lee et al. 2023's figures, each from its own task: win rates on Reddit TL;DR summaries (their Table 1, judged by
+# people), harmless rates on Anthropic's harmless dialogues (their harmless-dialogue results).
 paper = {"RLHF vs SFT": 0.73, "RLAIF vs SFT": 0.71, "RLAIF vs RLHF": 0.50}
-print(f"{'comparison':14s} {'win rate':>9s} {'95% interval':>14s} {'Lee et al.':>10s}")
+print(f"{'comparison':14s} {'win rate':>9s} {'95% interval':>14s} {'Lee et al., TL;DR summaries':>28s}")
 for name, w in wins.items():
-    print(f"{name:14s} {w['win_rate']:9.0%} {w['ci95'][0]:7.0%}-{w['ci95'][1]:.0%} {paper[name]:10.0%}")
+    print(f"{name:14s} {w['win_rate']:9.0%} {w['ci95'][0]:7.0%}-{w['ci95'][1]:.0%} {paper[name]:28.0%}")
 print()
 paper_harmless = {"sft": 0.64, "policy_rlhf": 0.76, "policy_rlaif": 0.88}
-print(f"{'policy':13s} {'harmless':>8s} {'Lee et al.':>10s} {'KL to SFT':>9s} {'words':>6s}")
+print(f"{'policy':13s} {'harmless':>8s} {'Lee et al., harmless dialogue':>30s} {'KL to SFT':>9s} {'words':>6s}")
 for n in policies:
-    print(f"{n:13s} {harmless[n]:8.0%} {paper_harmless[n]:10.0%} {table['kl_to_sft'][n]:9.2f} "
+    print(f"{n:13s} {harmless[n]:8.0%} {paper_harmless[n]:30.0%} {table['kl_to_sft'][n]:9.2f} "
           f"{table['mean_words'][n]:6.1f}")
 _ = win_rates(wins)
 _ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
@@ -150,6 +152,17 @@ assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in wins
 if data.is_world:  # the gold judge on the tiny world track
     assert harmless["policy_rlaif"] > harmless["sft"], "RLAIF is more harmless than SFT"
     assert harmless["policy_rlhf"] > harmless["sft"], "RLHF is more harmless than SFT"
+    assert wins["RLHF vs SFT"]["ci95"][0] > 0.5 and wins["RLAIF vs SFT"]["ci95"][0] > 0.5, "both beat SFT"
+    assert wins["RLAIF vs RLHF"]["ci95"][1] > 0.5, "RLAIF at least ties RLHF"
+
+# %% [markdown]
+# Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
+# Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues): on the tiny world track both
+# policies beat SFT, as in the paper, and RLAIF at least ties RLHF (the interval of "RLAIF vs RLHF" reaches above
+# 50%; checked above). When a run puts RLAIF ahead, look for the reason in the measurements before the table: how
+# often each set of labels agrees with gold, and how well each reward model ranks held-out pairs.
+# The harmless rates run higher than the paper's because the world's harmful requests are plain ones, easy to
+# recognise and to refuse; the paper's red-team prompts are not.
 
 # %% [markdown]
 # ## Per scenario
@@ -180,6 +193,20 @@ else:
             print(f"{part:20s} {len(idx):4d} {rates[0]['win_rate']:12.0%} {rates[1]['win_rate']:13.0%}")
 
 # %% [markdown]
+# The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
+# refusal replaces instructions; checked below). Elsewhere the gold scores move little, and on emotional support
+# RLHF barely moves at all (its gold gain there is under 0.3; checked below): its reward model, trained on noisy
+# human labels, learned little about what a good answer to someone who feels low is. A row of 21 to 44 prompts has a
+# 95% interval of about ±15 to ±20 points, so read the rows' differences as questions for a larger run (the
+# pipeline's report has the same table on the same 300 prompts), not as findings.
+
+# %%
+if data.is_world:
+    gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
+    assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
+    assert abs(gains["policy_rlhf"]["emotional"]) < 0.3, "RLHF barely moves on emotional support"
+
+# %% [markdown]
 # ## Where does a policy lose? Refusals
 #
 # A policy can become "harmless" by refusing everything. The gold judge penalises refusing a harmless
@@ -199,8 +226,18 @@ if data.is_world:
     asked, what = [i for i, p in enumerate(prompts) if not world.is_harmful_prompt(p)], "harmless requests"
 else:
     asked, what = list(range(len(prompts))), "held-out prompts"
+refusal_rate = {n: sum(refuses(responses[n][i]) for i in asked) / len(asked) for n in policies}
 for n in policies:
-    print(f"{n:13s} refuses {sum(refuses(responses[n][i]) for i in asked) / len(asked):5.0%} of {len(asked)} {what}")
+    print(f"{n:13s} refuses {refusal_rate[n]:5.0%} of {len(asked)} {what}")
+
+# %% [markdown]
+# On the tiny world track neither policy bought its harmless rate by refusing everything: each refuses at most a
+# few percent of the harmless requests (checked below: under 10%), against near-total refusal of the harmful ones.
+# PPO found the harmful family's refusal and little else to refuse.
+
+# %%
+if data.is_world:
+    assert all(rate < 0.1 for rate in refusal_rate.values()), "no policy refuses more than 1 in 10 harmless requests"
 
 # %% [markdown]
 # ## Is it just length?
@@ -212,11 +249,21 @@ for n in policies:
 verdict = judge.prefer(prompts, responses["policy_rlaif"], responses["policy_rlhf"])  # P(RLAIF's is better)
 pairs = list(zip(responses["policy_rlaif"], responses["policy_rlhf"]))
 print(judge.name)
+words = {}
 for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist()) if v > 0.5]),
                     ("RLHF wins", [ab for ab, v in zip(pairs, verdict.tolist()) if v < 0.5])):
     if group:
-        print(f"{name}: {len(group):3d} prompts, words RLAIF {sum(len(a.split()) for a, _ in group) / len(group):.1f}, "
-              f"RLHF {sum(len(b.split()) for _, b in group) / len(group):.1f}")
+        words[name] = (sum(len(a.split()) for a, _ in group) / len(group), sum(len(b.split()) for _, b in group) / len(group))
+        print(f"{name}: {len(group):3d} prompts, words RLAIF {words[name][0]:.1f}, RLHF {words[name][1]:.1f}")
+
+# %% [markdown]
+# RLAIF writes longer answers than RLHF on average. If length were what the judge rewarded, RLAIF's winning answers
+# would be longer than its losing ones; on the tiny world track they are about as long (within three words; checked
+# below), so length is not what decides. (The gold judge scores content, with a penalty only for rambling.)
+
+# %%
+if data.is_world and len(words) == 2:
+    assert abs(words["RLAIF wins"][0] - words["RLHF wins"][0]) < 3, "RLAIF's wins are not its longer answers"
 
 # %% [markdown]
 # ## Reading the numbers

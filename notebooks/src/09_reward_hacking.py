@@ -5,7 +5,7 @@
 # - See Goodhart's law happen: optimise a *proxy* reward (the reward model) hard enough and the *true*
 #   reward (gold) stops following it, then falls (Gao et al. 2022, "Scaling Laws for Reward Model
 #   Overoptimization").
-# - Measure it two ways, against the KL from the starting policy: best-of-n sampling (KL known in
+# - Measure it two ways, against the KL from the starting policy: best-of-n sampling (KL bounded in
 #   closed form) and a PPO run with no KL leash.
 # - Fit Gao et al.'s functional forms to the gold curves.
 # - Use the KL coefficient as the brake: pick the point of a saved run that a given coefficient would
@@ -98,7 +98,10 @@ print(f"{len(prompts)} prompts x {N_MAX} SFT samples: mean proxy {base_proxy:+.2
 # ## Best-of-n
 #
 # Draw n answers, keep the one the proxy likes best (`rlcore.evaluate.best_of_n`). No training at all,
-# and the KL from the SFT model is known exactly: $\mathrm{KL}_{\text{bo}n} = \log n - \frac{n-1}{n}$.
+# and its KL from the SFT model needs no samples to bound: $\mathrm{KL}_{\text{bo}n} \le \log n - \frac{n-1}{n}$, the
+# formula Stiennon et al. (2020) and Gao et al. (2022) use. It is an upper bound, not the KL itself (Beirami et al.
+# 2024): equal only when the n samples can never repeat, and loose when they often do, as short answers from a small
+# model can; we plot against it as Gao et al. do.
 # As n grows the proxy of the winner can only go up. Does gold?
 
 # %%
@@ -225,10 +228,11 @@ for name, (alpha, beta) in fits.items():
 
 # %% [markdown]
 # Without a KL penalty the policy drifts away from the SFT model on any data. On the tiny world track
-# the proxy keeps climbing while gold rises first and then falls back, for best-of-n and for PPO alike: the
-# last point's gold is below the best one on the way — PPO's far below where it started, at a KL of tens of
-# nats: the policy found text the proxy loves and gold does not (read its samples above) — and both
-# fitted β are positive — the curves bend down, as in Gao et al. Best-of-n's own samples held much better
+# the proxy keeps climbing while gold stops: best-of-n's gold rises, then flattens (from n = 8 on it gains no more,
+# while the proxy still climbs), and PPO's rises, then falls back, far below where it started, at a KL of tens of
+# nats: the policy found text the proxy loves and gold does not (read its samples above). Both fitted β are
+# positive — the curves bend down, as in Gao et al. — and best-of-n's bends gently: within a KL of 2.5 nats the
+# proxy has only begun to mislead, while PPO without a leash goes more than ten times as far. Best-of-n's own samples held much better
 # answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
 # within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
 # on both tracks and the rest on the world; on other data, read the printed numbers: the stand-in gold is a
@@ -239,10 +243,14 @@ assert all(math.isfinite(r["kl"]) for r in run)
 assert run[-1]["kl"] > run[0]["kl"], "without a KL penalty the policy drifts from SFT"
 if data.is_world:
     assert run[-1]["proxy"] - run[-1]["gold"] > run[0]["proxy"] - run[0]["gold"], "the proxy outruns gold"
-    for rows in (bon, run):  # at the end: the proxy at its highest, gold well below its best on the way
+    for rows in (bon, run):  # at the end: the proxy at its highest, gold no higher than its best on the way
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert max(r["gold"] for r in rows) > rows[0]["gold"] + 0.1, "gold rises first"
-        assert rows[-1]["gold"] < max(r["gold"] for r in rows) - 0.05, "gold rises, then falls back"
+    by_n = {r["n"]: r for r in bon}
+    assert by_n[32]["gold"] < by_n[8]["gold"] + 0.05 < by_n[8]["gold"] + by_n[32]["proxy"] - by_n[8]["proxy"], \
+        "from n = 8 on, best-of-n's gold gains no more while its proxy still climbs"
+    assert run[-1]["gold"] < max(r["gold"] for r in run) - 0.5, "PPO's gold rises, then falls back"
+    assert run[-1]["kl"] > 10 * by_n[32]["kl"], "PPO without a leash goes more than ten times as far as best-of-32"
     assert run[-1]["gold"] < run[0]["gold"] - 0.3, "PPO's gold ends far below where it started"
     assert run[-1]["kl"] > 10, "at a KL of tens of nats"
     assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"

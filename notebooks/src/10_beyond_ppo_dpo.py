@@ -102,7 +102,7 @@ from rlcore.plots import noisy_curve
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
 for ax, key in zip(axes, ("loss", "reward_accuracy")):
-    noisy_curve(ax, [s[key] for s in stats])
+    noisy_curve(ax, [s[key] for s in stats], label={"loss": "DPO loss", "reward_accuracy": "accuracy"}[key])
     ax.set_ylabel({"loss": "DPO loss (nats)", "reward_accuracy": "implicit-reward accuracy"}[key])
     ax.set_xlabel("step")
 axes[0].axhline(math.log(2), ls="--", color="grey", label="ln 2: the policy equals its reference")
@@ -112,11 +112,23 @@ for ax in axes:
 fig.tight_layout()
 plt.show()
 first, last = stats[:10], stats[-10:]
-print(f"{len(human_pairs)} pairs, beta {BETA}, {len(stats)} steps: "
-      f"loss {sum(s['loss'] for s in first) / 10:.3f} -> {sum(s['loss'] for s in last) / 10:.3f}")
+loss_first, loss_last = sum(s["loss"] for s in first) / 10, sum(s["loss"] for s in last) / 10
+accuracy_last = sum(s["reward_accuracy"] for s in last) / 10
+print(f"{len(human_pairs)} pairs, beta {BETA}, {len(stats)} steps: loss {loss_first:.3f} -> {loss_last:.3f} "
+      f"(ln 2 = {math.log(2):.3f}); implicit-reward accuracy on the last 10 batches {accuracy_last:.0%}")
+
+# %% [markdown]
+# The loss starts at ln 2: the policy *is* its reference, every implicit reward is 0 and every pair a coin flip. It
+# falls, but not far, and that is what it should do here. One epoch visits each pair once, and the labels are
+# noisy (on the world the simulated humans agree with gold only about three times in four, lesson 03): a policy that
+# ranked every *true* preference right would still be "wrong" on the mislabelled quarter of the batches, and each
+# wrong pair adds a loss above ln 2. The accuracy panel says more than the loss: the implicit reward agrees with the
+# training labels well above chance by the end (the cell below checks the loss fell below ln 2 and the accuracy rose
+# above one half); how well it ranks *held-out* pairs is the next section.
 
 # %%
-assert sum(s["loss"] for s in stats[-10:]) < sum(s["loss"] for s in stats[:10]), "the DPO loss should fall"
+assert loss_last < loss_first and loss_last < math.log(2), "the DPO loss fell, below ln 2"
+assert accuracy_last > 0.5, "by the end the implicit reward ranks the training pairs above chance"
 
 # %% [markdown]
 # ## A DPO policy is a reward model
@@ -193,9 +205,11 @@ else:
     print(f"no gold score off the world: judged by {judge.name} (win rates above)")
 
 # %% [markdown]
-# On the tiny world track, DPO improves on SFT's mean gold score and harmless rate (checked below), with
-# no reward model and no sampling while training; read the win rates for how often a single DPO answer
-# beats SFT's, and where DPO stands against PPO.
+# On the tiny world track, DPO improves on SFT's mean gold score and harmless rate (checked below), with no reward
+# model and no sampling while training. Against PPO, read the "DPO vs PPO" line with its interval: when the interval
+# holds 50%, the judge cannot tell the two policies apart on these prompts, and the cheaper method did as well; the
+# KL column says DPO got there moving less far from SFT, since it never samples and only reweights the responses in
+# its pairs. The pipeline's larger evaluation (README) finds the same: DPO vs RLHF near 50%.
 
 # %%
 assert all(0 <= w["win_rate"] <= 1 for w in results["win_rate"].values())
@@ -203,6 +217,9 @@ assert all(kl == kl and abs(kl) < float("inf") for kl in results["kl_to_SFT"].va
 if data.is_world:
     assert gold["DPO"] > gold["SFT"], "DPO should improve on SFT under gold"
     assert results["harmless_rate"]["DPO"] > results["harmless_rate"]["SFT"], "DPO: more harmless than SFT"
+    low, high = results["win_rate"]["DPO vs PPO"]["ci95"]
+    assert low < 0.5 < high, "the judge cannot tell DPO from PPO apart on these prompts"
+    assert results["kl_to_SFT"]["DPO"] < results["kl_to_SFT"]["PPO (lesson 05)"], "DPO moved less far from SFT"
 
 # %% [markdown]
 # ## When to use which

@@ -71,7 +71,8 @@ def check(name: str, student_fn, reference, cases, outputs: tuple[str, ...] = ("
     """The whole check: not the library's own, every case, then (if given) ``trainer(student_fn)``, a run of a real
     rlcore trainer with the student's piece in place that returns a failure message or None."""
     if is_the_librarys(student_fn, reference):
-        return report(name, f"that is the library's own {reference.__module__}.{reference.__name__}: write your own")
+        own = f"{student_fn.__module__}.{getattr(student_fn, '__name__', 'function')}"
+        return report(name, f"that is the library's own {own}: write your own")
     failure = first_failure(student_fn, reference, cases, outputs)
     if failure is None and trainer is not None:
         failure, where = trainer(student_fn)
