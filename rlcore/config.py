@@ -96,13 +96,16 @@ class Profile:
     dpo_epochs: int = 1
     dpo_lr: float = 1e-4
     eval_prompts: int = 300  # held-out prompts the policies are judged on (half as many for the harmless rate)
+    sl_cai_prompts: int = 400  # lesson 07: prompts whose critique -> revision SL-CAI is fine-tuned on
+    bon_prompts: int = 64  # lesson 09: held-out prompts for best-of-n ...
+    bon_samples: int = 32  # ... and SFT samples of each (best-of-n for n = 1, 2, 4, ... up to this)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("max_prompt_tokens", "max_new_tokens", "max_length", "sft_batch_size", "sft_epochs",
                      "rm_batch_size", "rm_epochs", "ppo_batch_size", "ppo_num_minibatches",
                      "ppo_epochs", "ppo_steps", "grpo_steps", "rloo_steps", "sft_examples", "rm_pairs", "rm_test_pairs", "dpo_epochs",
-                     "eval_prompts"):
+                     "eval_prompts", "sl_cai_prompts", "bon_prompts", "bon_samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Profile.{name} must be a positive integer, got {value!r}")

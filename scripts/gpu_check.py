@@ -54,7 +54,9 @@ TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2",
              "RLCORE_RLOO_BATCH_SIZE": "2", "RLCORE_RLOO_NUM_MINIBATCHES": "2", "RLCORE_RLOO_LR": "5e-5",
              "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
              "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "5e-5", "RLCORE_DPO_LR": "1e-4",
-             "RLCORE_DPO_EPOCHS": "2"}
+             "RLCORE_DPO_EPOCHS": "2",
+             # lessons 07 and 09's own sample counts (400 critiques and revisions; 64 prompts x 32 samples)
+             "RLCORE_SL_CAI_PROMPTS": "48", "RLCORE_BON_PROMPTS": "16", "RLCORE_BON_SAMPLES": "8"}
 # Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").
 RUNNER = """
 import json, os, resource, runpy, sys, time

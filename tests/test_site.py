@@ -62,13 +62,16 @@ def test_a_page_shows_its_images_no_widget_error_no_bar_and_badges_to_student_co
     from selenium.webdriver.common.by import By
 
     browser.get("file://" + os.path.join(site, page))
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
     os.makedirs(os.path.join(OUT, "screenshots"), exist_ok=True)
     browser.save_screenshot(os.path.join(OUT, "screenshots", page.replace("/", "_") + ".png"))
     text = browser.find_element(By.TAG_NAME, "body").text
     assert "Error displaying widget" not in text, page
     assert not BAR.search(text), f"{page} shows a progress bar: {BAR.search(text).group(0)!r}"
     local = [img for img in browser.find_elements(By.TAG_NAME, "img")
-             if img.get_attribute("src").startswith("file://")]  # the Colab badge's SVG is on the web
+             if (img.get_attribute("src") or "").startswith("file://")]  # the Colab badge's SVG is on the web
     broken = [img.get_attribute("src") for img in local
               if not browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)]
     assert not broken, f"{page}: images that do not load: {broken}"

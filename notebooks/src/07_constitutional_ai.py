@@ -176,7 +176,7 @@ if data.is_world:
 # %% [markdown]
 # ## SL-CAI: fine-tune on the revisions
 #
-# The revisions are the supervised data. We make them for 400 validation prompts (train-split prompts
+# The revisions are the supervised data. We make them for `profile.sl_cai_prompts` validation prompts (train-split prompts
 # that no other stage uses), each with a principle, and fine-tune the SFT model on (prompt, revision)
 # with the response-only loss of lesson 02. On the world each prompt gets the principle that fits its
 # family (harm for harmful requests, care for people who feel low, helpful otherwise); real data does
@@ -186,7 +186,7 @@ if data.is_world:
 # %%
 from rlcore.cai import sl_cai_dataset
 
-train_prompts = data.evaluation_prompts(400, split="train")[0]
+train_prompts = data.evaluation_prompts(profile.sl_cai_prompts, split="train")[0]
 train_initial = stages.sample(profile, sft, tokenizer, train_prompts)
 if data.is_world:  # the world knows each prompt's family
     from rlcore import world

@@ -79,8 +79,8 @@ print(f"accuracy on {len(test)} held-out pairs ({labels}): proxy {proxy_accuracy
 # We measure both rewards on held-out prompts, relative to the SFT model's own answers.
 
 # %%
-prompts, _ = data.evaluation_prompts(64)
-N_MAX = 32
+prompts, _ = data.evaluation_prompts(profile.bon_prompts)
+N_MAX = profile.bon_samples
 candidates = [[] for _ in prompts]  # candidates[i]: N_MAX SFT samples for prompt i
 for k in range(N_MAX):
     for i, r in enumerate(stages.sample(profile, sft, tokenizer, prompts, seed=1000 * k)):
@@ -110,7 +110,7 @@ from rlcore.evaluate import best_of_n, fit_gao, gao_curve, kl_best_of_n
 scores = {(p, r): (ps, gs)  # the proxy and gold score of every candidate, to look up the picks
           for p, c, pss, gss in zip(prompts, candidates, proxy_scores, gold_scores) for r, ps, gs in zip(c, pss, gss)}
 bon = []
-for n in (1, 2, 4, 8, 16, 32):
+for n in (n for n in (1, 2, 4, 8, 16, 32, 64, 128) if n <= N_MAX):
     # the N_MAX samples of each prompt make N_MAX / n independent draws of best-of-n: average over them
     picked_prompts, by_proxy, by_gold = [], [], []
     for g in range(N_MAX // n):
@@ -247,10 +247,11 @@ if data.is_world:
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert max(r["gold"] for r in rows) > rows[0]["gold"] + 0.1, "gold rises first"
     by_n = {r["n"]: r for r in bon}
-    assert by_n[32]["gold"] < by_n[8]["gold"] + 0.05 < by_n[8]["gold"] + by_n[32]["proxy"] - by_n[8]["proxy"], \
-        "from n = 8 on, best-of-n's gold gains no more while its proxy still climbs"
+    if 8 in by_n and bon[-1]["n"] >= 32:  # the profile's bon_samples: 32 on the tiny profile
+        assert bon[-1]["gold"] < by_n[8]["gold"] + 0.05 < by_n[8]["gold"] + bon[-1]["proxy"] - by_n[8]["proxy"], \
+            "from n = 8 on, best-of-n's gold gains no more while its proxy still climbs"
     assert run[-1]["gold"] < max(r["gold"] for r in run) - 0.5, "PPO's gold rises, then falls back"
-    assert run[-1]["kl"] > 10 * by_n[32]["kl"], "PPO without a leash goes more than ten times as far as best-of-32"
+    assert run[-1]["kl"] > 10 * bon[-1]["kl"], "PPO without a leash goes more than ten times as far as best-of-n"
     assert run[-1]["gold"] < run[0]["gold"] - 0.3, "PPO's gold ends far below where it started"
     assert run[-1]["kl"] > 10, "at a KL of tens of nats"
     assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"
@@ -290,6 +291,17 @@ if data.is_world:  # along our run the KL grows with the steps, so a larger beta
     stops = [pick(beta)["step"] for beta in (0.0, 0.01, 0.05, 0.2, 1.0)]
     assert stops == sorted(stops, reverse=True), "a larger beta stops earlier"
     assert pick(0.2)["gold"] > pick(0.0)["gold"], "the brake keeps the policy where gold is higher"
+
+# %% [markdown]
+# Read the table: no brake (β = 0) or a light one lets the run go on deep into the region where gold fell; a
+# moderate one (β = 0.2 here) stops where gold is higher than at any lighter brake's stop, and a heavy one (β = 1)
+# never leaves SFT (both checked below). The right strength depends on the reward model and on the task, and on real
+# data there is no gold to tune it by: the brake is set in advance, as lesson 05 does with its KL coefficient.
+
+# %%
+if data.is_world:
+    assert pick(0.2)["gold"] > max(pick(beta)["gold"] for beta in (0.0, 0.01, 0.05)), "a moderate brake stops higher"
+    assert pick(1.0)["step"] == 0, "a heavy brake never leaves SFT"
 
 # %% [markdown]
 # ## What to take away
