@@ -8,6 +8,10 @@ policy's sampled comparisons) so that a later lesson re-reads them instead of co
 
 Writes are atomic: the file is written under a temporary name and then renamed (``os.replace``), so a
 run killed mid-write leaves the previous checkpoint intact and never a half-written one.
+
+Loading never runs code: a checkpoint holds only tensors and plain containers (dicts, lists, tuples, numbers,
+strings, None), and :func:`load_checkpoint` reads it with ``torch.load(weights_only=True)``. A pickle can call
+any function while it is read, so a resume folder copied from someone else could otherwise run whatever it says.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import pickle
 import random
 
 import torch
@@ -67,8 +72,19 @@ def latest_checkpoint(directory: str | None) -> str | None:
     return found[-1] if found else None
 
 
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint file holds something other than tensors and plain containers: it is not loaded."""
+
+
 def load_checkpoint(path: str) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """The state saved by :func:`save_checkpoint`, read without running any code the file might name."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnsafeCheckpointError(f"{path} holds more than tensors and plain containers, so it was not loaded "
+                                    f"(it could run code; {first}). Delete it, or resume only from checkpoints "
+                                    "this package wrote") from None
 
 
 # -- results derived from a finished stage's weights --------------------------------------------------

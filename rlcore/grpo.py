@@ -19,7 +19,7 @@ import torch
 
 from rlcore.ppo import kl_penalty
 from rlcore.rollout import collect, masked_mean, require_pad_token, response_logprobs, scorer
-from rlcore.training import TrainingRun, train_steps
+from rlcore.training import TrainingRun, make_optimizer, train_steps
 
 SCALES = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo")
@@ -163,7 +163,7 @@ class GroupTrainer:
         for frozen in (ref_policy, reward_model):
             if frozen is not None:
                 frozen.eval().requires_grad_(False)
-        self.optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr)
+        self.optimizer = make_optimizer(policy, config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.iteration, self.history = 0, []
         self.run = TrainingRun(self.name, {"policy": policy}, {"policy": self.optimizer},

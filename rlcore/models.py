@@ -21,6 +21,26 @@ ASSETS = Path(__file__).parent / "assets"
 SHIPPED = ("tiny", "tiny-labeler")
 
 
+class TanhGELU(torch.nn.Module):
+    """GELU's tanh approximation in one PyTorch kernel (forward and backward)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.gelu(x, approximate="tanh")
+
+
+def fuse_gelu(model: torch.nn.Module) -> torch.nn.Module:
+    """Swap transformers' ``NewGELUActivation`` (GPT-Neo's "gelu_new") for :class:`TanhGELU`: the same function,
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which transformers writes as six element-wise operations,
+    each a pass over the activations forward and again backward. Weights and saved configs are unchanged."""
+    from transformers.activations import NewGELUActivation
+
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if type(child) is NewGELUActivation:
+                setattr(parent, name, TanhGELU())
+    return model
+
+
 class HubUnreachableError(RuntimeError):
     """A hub id was asked for but the hub cannot be reached (offline)."""
 
@@ -62,7 +82,7 @@ def load_base(name_or_path: str, dtype: torch.dtype | None = None, device: torch
     # float32 unless asked otherwise (the tiny models ship as float16 to keep the wheel small;
     # recent transformers would otherwise keep the checkpoint's dtype)
     kwargs = {"dtype": dtype if dtype is not None else torch.float32}
-    model = _from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs)
+    model = fuse_gelu(_from_pretrained(AutoModelForCausalLM, name_or_path, **kwargs))
     tokenizer = load_tokenizer(name_or_path)
     check_model_tokenizer(model, tokenizer)
     return (model.to(device) if device is not None else model), tokenizer
@@ -86,8 +106,8 @@ def load_frozen(name_or_path: str, profile):
 def load_reward_model(path: str, profile=None) -> RewardModel:
     """A saved reward model for scoring (frozen, eval mode); on the profile's device and dtype if given."""
     if profile is None:
-        return RewardModel.from_pretrained(path).eval()
-    model = RewardModel.from_pretrained(path, dtype=profile.compute_dtype).to(profile.torch_device)
+        return fuse_gelu(RewardModel.from_pretrained(path)).eval()
+    model = fuse_gelu(RewardModel.from_pretrained(path, dtype=profile.compute_dtype)).to(profile.torch_device)
     model.eval().requires_grad_(False)
     return model
 

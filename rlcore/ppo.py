@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import torch
 
 from rlcore.gae import compute_gae
-from rlcore.training import TrainingRun, train_steps
+from rlcore.training import TrainingRun, make_optimizer, train_steps
 from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
                             response_logprobs, scorer)
 
@@ -212,8 +212,8 @@ class PPOTrainer:
             if frozen is not None:
                 frozen.eval()
                 frozen.requires_grad_(False)
-        self.policy_optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr)
-        self.value_optimizer = torch.optim.AdamW(value_model.parameters(), lr=config.value_lr or config.lr)
+        self.policy_optimizer = make_optimizer(policy, config.lr)
+        self.value_optimizer = make_optimizer(value_model, config.value_lr or config.lr)
         self.kl_controller = (AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
                               if config.target_kl is not None else FixedKLController(config.init_kl_coef))
         self.generator = torch.Generator().manual_seed(config.seed)

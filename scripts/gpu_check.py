@@ -55,6 +55,8 @@ TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2",
              "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
              "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "5e-5", "RLCORE_DPO_LR": "1e-4",
              "RLCORE_DPO_EPOCHS": "2",
+             # the reward models and DPO read 64 of the file's pairs (a step at the GPU profile's lengths is slow on a CPU)
+             "RLCORE_RM_PAIRS": "64", "RLCORE_HYBRID_HUMAN_PAIRS": "32",
              # lessons 07 and 09's own sample counts (400 critiques and revisions; 64 prompts x 32 samples)
              "RLCORE_SL_CAI_PROMPTS": "48", "RLCORE_BON_PROMPTS": "16", "RLCORE_BON_SAMPLES": "8"}
 # Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").

@@ -90,3 +90,27 @@ def test_base_policy_is_not_yet_harmless():
     model, tokenizer = load_base("tiny")
     harmful = world.prompts("test", 100, seed=0, families=("harmful",))
     assert harmless_rate(harmful, sample_responses(model, tokenizer, harmful, seed=0)) <= 0.5
+
+
+def test_fused_gelu_gives_gpt_neos_logits_and_gradients(tmp_path):
+    """load_base swaps "gelu_new" for one kernel; transformers' own model (unswapped) is the reference."""
+    from transformers import AutoModelForCausalLM
+
+    from rlcore.models import TanhGELU, load_reward_model, resolve, reward_model_from
+
+    fused, tokenizer = load_base("tiny")
+    plain = AutoModelForCausalLM.from_pretrained(resolve("tiny"), dtype=torch.float32)
+    kinds = lambda m: {type(x).__name__ for x in m.modules()}  # noqa: E731
+    assert "TanhGELU" in kinds(fused) and "NewGELUActivation" not in kinds(fused)
+    assert "NewGELUActivation" in kinds(plain)
+    batch = tokenizer(["Human: how do I boil an egg?\n\nAssistant: Put it in water", "Human: hi"],
+                      return_tensors="pt", padding=True)
+    a, b = fused(**batch).logits, plain(**batch).logits
+    assert torch.allclose(a, b, atol=1e-4) and not torch.equal(a, b)  # one kernel, other rounding
+    a.sum().backward(), b.sum().backward()
+    for (name, p), q in zip(fused.named_parameters(), plain.parameters()):
+        assert (p.grad - q.grad).norm() <= 1e-5 * q.grad.norm(), name
+    rm = reward_model_from(fused)
+    rm.save_pretrained(str(tmp_path / "rm"))
+    assert "NewGELUActivation" not in kinds(load_reward_model(str(tmp_path / "rm")))  # the reward model's too
+    assert TanhGELU()(torch.tensor([0.0])).item() == 0.0

@@ -236,6 +236,29 @@ def test_partial_checkpoint_files_are_never_picked_up(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*.pt")) == ["checkpoint-0000009.pt", "checkpoint-0000012.pt"]
 
 
+
+class _RunsCode:  # unpickling this calls os.system: what a malicious checkpoint would do
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(tmp_path, monkeypatch):
+    from rlcore.checkpoint import UnsafeCheckpointError, checkpoint_path, latest_checkpoint
+    from rlcore.training import TrainingRun
+
+    monkeypatch.chdir(tmp_path)
+    path = checkpoint_path(str(tmp_path / "ckpt"), 5)
+    os.makedirs(os.path.dirname(path))
+    torch.save({"name": "SFT", "step": 5, "extra": _RunsCode()}, path)
+    assert latest_checkpoint(str(tmp_path / "ckpt")) == path
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(UnsafeCheckpointError, match="not loaded"):
+        TrainingRun("SFT", {"model": model}, {"model": torch.optim.SGD(model.parameters(), lr=0.1)},
+                    str(tmp_path / "ckpt"), resume=True)
+    assert not (tmp_path / "PWNED").exists()
+    torch.load(path, weights_only=False)  # the same file read the unsafe way does run it: the plant is real
+    assert (tmp_path / "PWNED").exists()
+
 SFT_SCRIPT = """
 import os, signal, sys, torch
 torch.set_num_threads(1)

@@ -111,11 +111,12 @@ for ax in axes:
     ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
-first, last = stats[:10], stats[-10:]
-loss_first, loss_last = sum(s["loss"] for s in first) / 10, sum(s["loss"] for s in last) / 10
-accuracy_last = sum(s["reward_accuracy"] for s in last) / 10
+k = min(10, len(stats) // 2)  # the first and the last k batches (fewer in a short run)
+first, last = stats[:k], stats[-k:]
+loss_first, loss_last = sum(s["loss"] for s in first) / k, sum(s["loss"] for s in last) / k
+accuracy_last = sum(s["reward_accuracy"] for s in last) / k
 print(f"{len(human_pairs)} pairs, beta {BETA}, {len(stats)} steps: loss {loss_first:.3f} -> {loss_last:.3f} "
-      f"(ln 2 = {math.log(2):.3f}); implicit-reward accuracy on the last 10 batches {accuracy_last:.0%}")
+      f"(ln 2 = {math.log(2):.3f}); implicit-reward accuracy on the last {k} batches {accuracy_last:.0%}")
 
 # %% [markdown]
 # The loss starts at ln 2: the policy *is* its reference, every implicit reward is 0 and every pair a coin flip. It
