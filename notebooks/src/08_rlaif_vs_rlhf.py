@@ -194,17 +194,17 @@ else:
 
 # %% [markdown]
 # The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
-# refusal replaces instructions; checked below). Elsewhere the gold scores move little, and on emotional support
-# RLHF barely moves at all (its gold gain there is under 0.3; checked below): its reward model, trained on noisy
-# human labels, learned little about what a good answer to someone who feels low is. A row of 21 to 44 prompts has a
-# 95% interval of about ±15 to ±20 points, so read the rows' differences as questions for a larger run (the
-# pipeline's report has the same table on the same 300 prompts), not as findings.
+# refusal replaces instructions; checked below). Elsewhere the gold scores move less, and on emotional support
+# RLHF gains nothing (its gold change there is below +0.3, and in some runs below zero; checked below): its reward
+# model, trained on noisy human labels, learned little about what a good answer to someone who feels low is. A row
+# of 21 to 44 prompts has a 95% interval of about ±15 to ±20 points, so read the rows' differences as questions for a
+# larger run (the pipeline's report has the same table on the same 300 prompts), not as findings.
 
 # %%
 if data.is_world:
     gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
     assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
-    assert abs(gains["policy_rlhf"]["emotional"]) < 0.3, "RLHF barely moves on emotional support"
+    assert gains["policy_rlhf"]["emotional"] < 0.3, "RLHF gains nothing on emotional support"
 
 # %% [markdown]
 # ## Where does a policy lose? Refusals

@@ -379,14 +379,15 @@ if gold is not None:
 # %% [markdown]
 # ## β: the leash
 #
-# GRPO's loss adds β times the KL to the reference. Take it away (β = 0) and train on the learned reward model
-# again for twice the budget: the KL is free to grow, and the reward model's score with it.
+# GRPO's loss adds β times the KL to the reference. The usual β = 0.04 is a loose leash; pull it ten times tighter
+# and train on the learned reward model again for twice the budget, beside the run above (β = 0.04, continued).
 
 # %%
-free = run("grpo", 2 * STEPS, profile=profile.replace(grpo_beta=0.0))
-leashed = runs["grpo"]
+tight_beta = 10 * profile.grpo_beta
+tight = run("grpo", 2 * STEPS, profile=profile.replace(grpo_beta=tight_beta))
+loose = runs["grpo"]
 fig, axes = plt.subplots(1, 3 if gold else 2, figsize=(13 if gold else 9, 3))
-for tr, label in ((leashed, f"β = {profile.grpo_beta}"), (free, "β = 0")):
+for tr, label in ((loose, f"β = {profile.grpo_beta}"), (tight, f"β = {tight_beta:g}")):
     axes[0].plot(smooth([h["score"] for h in tr.history]), label=label)
     axes[1].plot([h["kl"] for h in tr.history])
     if gold:
@@ -401,26 +402,29 @@ axes[0].legend()
 plt.tight_layout()
 plt.show()
 late_kl = {}
-for tr, label in ((leashed, f"beta {profile.grpo_beta}"), (free, "beta 0")):
+for tr, label in ((loose, f"beta {profile.grpo_beta}"), (tight, f"beta {tight_beta:g}")):
     late_kl[label] = sum(h["kl"] for h in tr.history[-q:]) / q
     print(f"{label:9s} last {q} steps: KL {late_kl[label]:6.2f} nats, score "
           f"{sum(h['score'] for h in tr.history[-q:]) / q:+.2f}"
           + (f", gold of the samples {sum(tr.gold_curve[-q:]) / q:+.2f}" if gold else ""))
 
 # %% [markdown]
-# On the tiny world, without the leash the policy wanders further from SFT (over the last quarter of the run, a
-# KL at least 1.3 times the leashed run's, checked below) to please the reward model, and the gold of its samples
-# is no better for it (not above the leashed run's by more than 0.1, checked below): the extra KL buys reward-model
-# score, not quality. Run longer and it turns into the over-optimisation of lesson 09 (Gao et al. 2022), reached by
-# GRPO as by PPO. With an exact reward (RLVR) the leash matters less for the honesty of the reward, and several
-# recipes drop it (DAPO; Dr. GRPO keeps β small); with a learned one it is what keeps the reward model on ground it
-# knows.
+# On the tiny world the tight leash holds the policy near SFT (over the last quarter of the run the loose run's KL
+# is several times the tight one's, at least 1.3 times, checked below), and it costs reward-model score, with no
+# better gold in its samples (both checked below): within this budget the reward model is still right about most
+# of what the loose run found. β trades reward for staying close. Lesson 09 showed the other side: with no leash
+# and a longer run the policy finds the reward model's errors (over-optimisation, Gao et al. 2022), reached by GRPO
+# as by PPO. With an exact reward (RLVR) the leash matters less for the honesty of the reward, and several recipes
+# drop it (DAPO; Dr. GRPO keeps β small); with a learned one it is what keeps the reward model on ground it knows.
 
 # %%
-assert len(free.history) == len(leashed.history) == 2 * STEPS
+assert len(tight.history) == len(loose.history) == 2 * STEPS
 if data.is_world:
-    assert late_kl["beta 0"] > 1.3 * late_kl[f"beta {profile.grpo_beta}"], "without beta the KL should grow further"
-    assert sum(free.gold_curve[-q:]) / q < sum(leashed.gold_curve[-q:]) / q + 0.1, "beta = 0 buys no gold"
+    late = {label: (sum(h["score"] for h in tr.history[-q:]) / q, sum(tr.gold_curve[-q:]) / q)
+            for tr, label in ((loose, "loose"), (tight, "tight"))}
+    assert late_kl[f"beta {profile.grpo_beta}"] > 1.3 * late_kl[f"beta {tight_beta:g}"], "the loose leash goes further"
+    assert late["tight"][0] < late["loose"][0], "the tight leash costs reward-model score"
+    assert late["tight"][1] < late["loose"][1] + 0.1, "and buys no gold"
 
 # %% [markdown]
 # ## Things to try
@@ -429,6 +433,8 @@ if data.is_world:
 #   and one constant normaliser. Does response length drift less?
 # - `profile.replace(grpo_group_size=8, grpo_batch_size=4)`: the same responses per step, fewer prompts. Watch
 #   `zero_advantage_groups` in the history.
+# - β = 0 (`profile.replace(grpo_beta=0.0)`), as DAPO does: at 0.04 the leash is already loose. How much further does
+#   the KL go over 80 steps, and does the reward model's score follow it?
 # - REINFORCE with `group_size=1` (`profile.replace(rloo_group_size=1)`, `"reinforce"`): one sample per prompt,
 #   a batch-mean baseline. How noisy is the score curve?
 # - The whole table of runs: `rlcore pipeline --runs rlhf,grpo,rlvr` trains and judges them side by side.
