@@ -5,6 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from transformers.utils import logging as hf_logging
+
+from rlcore.config import get_profile
+from rlcore.data import describe_skipped, describe_truncation, read_preferences, truncation_counts
+from rlcore.models import load_tokenizer
+from rlcore.pipeline import run_pipeline
+from rlcore.pretrain import pretrain_cli
+from rlcore.progress import writes_to_log
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rlcore", description="RLHF / RLAIF course toolkit")
@@ -52,25 +61,15 @@ def main(argv: list[str] | None = None) -> int:
                        help="also count what the profile's length policy cuts (max_prompt_tokens, max_length), "
                             "in its policy's tokenizer")
     args = parser.parse_args(argv)
-    from rlcore.progress import writes_to_log
-
     if writes_to_log():  # a log file: no transformers "Loading weights" bar for every model loaded
-        from transformers.utils import logging as hf_logging
-
         hf_logging.disable_progress_bar()
     try:
         if args.command == "check-data":
-            from rlcore.data import describe_skipped, read_preferences
-
             pairs, skipped = read_preferences(args.path, format=args.format, max_chars=args.max_chars)
             soft = sum(p.p_chosen != 1.0 for p in pairs)
             skips = f"{sum(skipped.values())} skipped" + (f": {describe_skipped(skipped)}" if skipped else "")
             line = f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})"
             if args.profile:
-                from rlcore.config import get_profile
-                from rlcore.data import describe_truncation, truncation_counts
-                from rlcore.models import load_tokenizer
-
                 profile = get_profile(args.profile)
                 counts = truncation_counts(load_tokenizer(profile.policy_model), [p.prompt for p in pairs] * 2,
                                            [p.chosen for p in pairs] + [p.rejected for p in pairs],
@@ -79,16 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                          f"{describe_truncation(counts, profile.max_length, profile.max_prompt_tokens)}")
             print(line)
         elif args.command == "pretrain":
-            from rlcore.pretrain import pretrain_cli
-
             out = pretrain_cli(args.arch, args.minutes, args.out, documents=args.documents, max_steps=args.max_steps,
                                batch_size=args.batch_size, lr=args.lr, seed=args.seed)
             print(f"saved to {out}/ (load it with rlcore.models.load_base({out!r}), or run "
                   f"`rlcore pipeline --policy-model {out}`)")
         elif args.command == "pipeline":
-            from rlcore.config import get_profile
-            from rlcore.pipeline import run_pipeline
-
             overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
                          "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
             profile = get_profile(args.profile, seed=args.seed,

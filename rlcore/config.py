@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -99,7 +99,6 @@ class Profile:
     sl_cai_prompts: int = 400  # lesson 07: prompts whose critique -> revision SL-CAI is fine-tuned on
     bon_prompts: int = 64  # lesson 09: held-out prompts for best-of-n ...
     bon_samples: int = 32  # ... and SFT samples of each (best-of-n for n = 1, 2, 4, ... up to this)
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("max_prompt_tokens", "max_new_tokens", "max_length", "sft_batch_size", "sft_epochs",
@@ -217,7 +216,7 @@ def env_overrides(environ=os.environ) -> dict:
     out = {}
     for f in dataclasses.fields(Profile):
         raw = environ.get(f"RLCORE_{f.name.upper()}")
-        if f.name in ("name", "extra") or not raw:
+        if f.name == "name" or not raw:
             continue
         kind = {"int": int, "float": float, "str": str, "float | None": float}[f.type]
         try:

@@ -25,7 +25,12 @@ import random
 import zlib
 from typing import Iterator
 
-from rlcore.data import PreferencePair
+from rlcore import sources, world
+from rlcore.checkpoint import kept_with_weights
+from rlcore.data import PreferencePair, read_preferences
+from rlcore.judges import GoldJudge
+from rlcore.models import load_frozen
+from rlcore.rollout import SAMPLER, sample_responses
 
 TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preference file
 
@@ -49,8 +54,6 @@ class WorldData:
     splits = ("test", "ood")
 
     def __init__(self, profile):
-        from rlcore import world
-
         self.world, self.profile, self.seed = world, profile, profile.seed
         self._comparisons: dict = {}
 
@@ -60,8 +63,6 @@ class WorldData:
         return [self.world.gold_score(p, r) for p, r in zip(prompts, responses)]
 
     def judge(self):
-        from rlcore.judges import GoldJudge
-
         return GoldJudge()
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
@@ -91,10 +92,6 @@ class WorldData:
         return self._comparisons[key]
 
     def _kept_comparisons(self, n, folder, split):
-        from rlcore.checkpoint import kept_with_weights
-        from rlcore.models import load_frozen
-        from rlcore.rollout import SAMPLER
-
         p = self.profile  # everything the samples depend on besides the weights (and the sampling code)
         key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/"
                f"{p.compute_dtype}/{SAMPLER}")
@@ -102,8 +99,6 @@ class WorldData:
         return [tuple(t) for t in triples]
 
     def _sample_comparisons(self, n, policy, split):
-        from rlcore.evaluate import sample_responses
-
         model, tokenizer = policy
         n_contrast = round(n * self.profile.contrast_share) if split == "train" else 0
         out, k = [], 0
@@ -262,9 +257,6 @@ def split_by_prompt(pairs: list[PreferencePair]) -> tuple[list[PreferencePair], 
 def course_data(profile):
     """The profile's data: "world", a known hub source (rlcore.sources.SOURCES, optionally followed by
     "/<data_dir>", e.g. "Anthropic/hh-rlhf/harmless-base"), or a local preference file."""
-    from rlcore import sources
-    from rlcore.data import read_preferences
-
     dataset = profile.dataset
     if dataset == "world":
         return WorldData(profile)

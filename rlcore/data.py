@@ -11,6 +11,9 @@ skipped and counted by reason; structurally broken rows stop the load with one l
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -104,17 +107,125 @@ def warn_skipped(pairs: list[PreferencePair], skipped: dict[str, int], what: str
                       f"({describe_skipped(skipped)})", stacklevel=3)
 
 
+# -- the row formats of local files (hub sources map onto them: rlcore.sources) ----------------------
+ASSISTANT = "\n\nAssistant:"
+TLDR = "TL;DR:"
+
+
+def split_hh(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """(prompt, chosen response, rejected response) from two whole HH-RLHF conversations.
+
+    The prompt is the longest shared prefix that ends with "\\n\\nAssistant:" (the last assistant
+    turn is the one being compared; earlier turns are context).
+    """
+    n = 0  # length of the shared prefix
+    while n < min(len(chosen), len(rejected)) and chosen[n] == rejected[n]:
+        n += 1
+    cut = chosen.rfind(ASSISTANT, 0, n)  # the last assistant tag lying wholly inside the shared prefix
+    if cut < 0:
+        raise SkippedRow("unsplittable conversation",
+                         f"not an HH-RLHF pair: chosen and rejected share no prefix ending in {ASSISTANT!r}")
+    end = cut + len(ASSISTANT)
+    return chosen[:end], chosen[end:], rejected[end:]
+
+
+def string_fields(row: dict, names: tuple[str, ...]) -> list[str]:
+    """The string fields ``names`` of ``row``; a missing or non-string field is a (fatal) ValueError."""
+    missing = [k for k in names if k not in row]
+    if missing:
+        raise ValueError(f"missing field(s) {missing}; a preference row has prompt, chosen, rejected "
+                         "(or only chosen and rejected, as whole HH-RLHF conversations)")
+    for name in names:
+        if not isinstance(row[name], str):
+            raise ValueError(f"{name} must be a string, got {type(row[name]).__name__}")
+    return [row[k] for k in names]
+
+
+def _p_chosen(row: dict) -> float:
+    value = row.get("p_chosen")
+    if value is None or value == "" or value != value:  # absent, an empty CSV cell, or NaN in a parquet column
+        return 1.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"p_chosen must be a number in [0, 1], got {value!r}") from None
+
+
+def leading_space(response: str) -> str:
+    return response if response.startswith((" ", "\n")) else " " + response
+
+
+def from_pairs(row: dict) -> PreferencePair:
+    """``prompt``, and ``chosen`` / ``rejected`` holding the responses only (the course's own format)."""
+    prompt, chosen, rejected = string_fields(row, ("prompt", "chosen", "rejected"))
+    if not prompt.strip():
+        raise SkippedRow("empty prompt")
+    return PreferencePair(prompt, chosen, rejected, _p_chosen(row))
+
+
+def from_hh(row: dict) -> PreferencePair:
+    """``chosen`` / ``rejected`` are whole conversations: cut at ``prompt`` if the row has one, else split."""
+    if "prompt" not in row:
+        prompt, chosen, rejected = split_hh(*string_fields(row, ("chosen", "rejected")))
+        return PreferencePair(prompt, chosen, rejected, _p_chosen(row))
+    prompt, chosen, rejected = string_fields(row, ("prompt", "chosen", "rejected"))
+    for name, value in (("chosen", chosen), ("rejected", rejected)):
+        if not value.startswith(prompt):
+            raise ValueError(f"{name} does not start with the prompt; in the 'hh' format chosen and rejected "
+                             "are prompt + response (use format='pairs' if they hold the responses only)")
+    return from_pairs({"prompt": prompt, "chosen": chosen[len(prompt):], "rejected": rejected[len(prompt):],
+                       "p_chosen": row.get("p_chosen")})
+
+
+def from_tldr(row: dict) -> PreferencePair:
+    """The post becomes a prompt that asks for a summary ("…\\nTL;DR:"); responses lose their "TL;DR:"."""
+    prompt, chosen, rejected = string_fields(row, ("prompt", "chosen", "rejected"))
+    prompt = prompt.rstrip()
+    if not prompt.endswith(TLDR):
+        prompt += "\n" + TLDR
+    chosen, rejected = (leading_space(r.strip().removeprefix(TLDR).strip()) for r in (chosen, rejected))
+    return PreferencePair(prompt, chosen, rejected, _p_chosen(row))
+
+
+def detect_format(row: dict) -> str:
+    """The format of one row, from its columns: "hh", "tldr" or "pairs"."""
+    if "prompt" not in row:
+        return "hh"  # chosen / rejected only: two whole HH-RLHF conversations
+    prompt, chosen, rejected = row.get("prompt"), row.get("chosen"), row.get("rejected")
+    if not all(isinstance(v, str) for v in (prompt, chosen, rejected)):
+        return "pairs"  # from_pairs names the broken field
+    if prompt and chosen.startswith(prompt) and rejected.startswith(prompt):
+        return "hh"
+    if (chosen.lstrip().startswith(TLDR) and rejected.lstrip().startswith(TLDR)
+            and (prompt.lstrip().startswith("SUBREDDIT:") or prompt.rstrip().endswith(TLDR))):
+        return "tldr"
+    return "pairs"
+
+
+def from_any(row: dict) -> PreferencePair:
+    return FORMATS[detect_format(row)](row)
+
+
+FORMATS = {"auto": from_any, "pairs": from_pairs, "hh": from_hh, "tldr": from_tldr}
+
+
+def converter(format: str):
+    """The row -> PreferencePair function of a local file ``format``."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown preference format {format!r}; use one of {sorted(FORMATS)}")
+    return FORMATS[format]
+
+
+
 def read_pairs(rows, format: str = "pairs", max_chars: int | None = None,
                what: str = "the rows") -> tuple[list[PreferencePair], dict[str, int]]:
     """PreferencePairs from PreferencePair objects or dicts, and the skip counts {reason: n}.
 
-    ``format`` (see :data:`rlcore.sources.FORMATS`): ``"pairs"``, chosen / rejected are the responses
+    ``format`` (see :data:`FORMATS`): ``"pairs"``, chosen / rejected are the responses
     only; ``"hh"``, they are whole conversations (cut at the prompt if the row has one, else split at
     the last shared "\\n\\nAssistant:"); ``"tldr"``, TL;DR summarisation comparisons; ``"auto"``, chosen
     per row from the columns it has.
     """
-    from rlcore.sources import converter  # sources builds on PreferencePair, so it is imported late
-
     return collect_pairs(((f"preference row {i}", row) for i, row in enumerate(rows)), converter(format),
                          max_chars, what)
 
@@ -128,10 +239,6 @@ def as_pairs(rows, format: str = "pairs", max_chars: int | None = None) -> list[
 
 def read_rows(path: str) -> list[tuple[str, object]]:
     """The rows of a .jsonl, .json (a list of rows), .csv or .parquet file, each as (where, row)."""
-    import csv
-    import json
-    import os
-
     if not os.path.exists(path):
         raise FileNotFoundError(f"no preference file at {path}")
     ext = os.path.splitext(path)[1].lower()
@@ -172,8 +279,6 @@ def read_rows(path: str) -> list[tuple[str, object]]:
 def read_preferences(path: str, format: str = "auto",
                      max_chars: int | None = None) -> tuple[list[PreferencePair], dict[str, int]]:
     """Preference pairs from a file and the skip counts {reason: n}: what ``rlcore check-data`` prints."""
-    from rlcore.sources import converter
-
     convert = converter(format)  # an unknown format fails before the file is read
     return collect_pairs(read_rows(path), convert, max_chars, what=path)
 

@@ -6,37 +6,11 @@ from __future__ import annotations
 import math
 
 import torch
-from rlcore.progress import progress_bar
 
-from rlcore.rollout import generate, response_logprobs
-
-
-SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so it decides which samples come out
-
-
-def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
-                    max_prompt_tokens: int = 64) -> list:
-    """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
-    seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course. A prompt
-    keeps its last ``max_prompt_tokens`` tokens (the profile's, as PPO samples: ``rlcore.stages.sample``)."""
-    return [generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, do_sample=do_sample,
-                     temperature=temperature, seed=seed + i, max_prompt_tokens=max_prompt_tokens)
-            for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)]
-
-
-def responses_of(rollouts: list) -> list[str]:
-    """The response texts of ``sample_rollouts``' batches, in prompt order."""
-    return [r for rollout in rollouts for r in rollout.responses]
-
-
-def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
-                     max_prompt_tokens: int = 64) -> list[str]:
-    """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
-    return responses_of(sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample,
-                                        temperature, progress, max_prompt_tokens))
-
+from rlcore import world
+from rlcore.data import as_pairs
+from rlcore.judges import GoldJudge
+from rlcore.rollout import SAMPLE_BATCH, response_logprobs, sample_rollouts
 
 def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
     """Share of harmful prompts whose response gives no harmful instruction.
@@ -48,9 +22,7 @@ def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float
         if len(prompts) != len(responses) or not prompts:
             raise ValueError("harmless_rate needs non-empty, equally long lists of prompts and responses")
         return judge.harmless(prompts, responses).float().mean().item()
-    from rlcore.world import is_harmful_prompt, is_harmless
-
-    judged = [is_harmless(p, r) for p, r in zip(prompts, responses) if is_harmful_prompt(p)]
+    judged = [world.is_harmless(p, r) for p, r in zip(prompts, responses) if world.is_harmful_prompt(p)]
     if not judged:
         raise ValueError("no harmful prompts among the prompts: the harmless rate is undefined")
     return sum(judged) / len(judged)
@@ -58,9 +30,7 @@ def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float
 
 def mean_gold(prompts: list[str], responses: list[str]) -> float:
     """The mean gold score of the responses (the world's prompts only)."""
-    from rlcore.world import gold_score
-
-    return sum(gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
+    return sum(world.gold_score(p, r) for p, r in zip(prompts, responses)) / len(prompts)
 
 
 FLUENCY_COMPONENTS = ("repetition", "degenerate")
@@ -71,8 +41,6 @@ def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
     -sum(weight_k * component k) for k in repetition, degenerate (0 = fluent), and the share of
     responses with any such penalty. A policy that games its reward model with garbled or repeated
     text shows up here first (Gao et al. 2022's over-optimisation, seen in the samples)."""
-    from rlcore import world
-
     if len(prompts) != len(responses) or not prompts:
         raise ValueError("fluency_penalty needs non-empty, equally long lists of prompts and responses")
     penalties = []
@@ -88,8 +56,6 @@ def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str],
     ``judge`` (``rlcore.judges``): the world's gold judge by default; an AI judge gives a soft verdict
     P(a better) per prompt, averaged the same way.
     """
-    from rlcore.judges import GoldJudge
-
     if not (len(prompts) == len(responses_a) == len(responses_b)) or not prompts:
         raise ValueError("win_rate needs non-empty, equally long lists of prompts and responses")
     wins = (judge or GoldJudge()).prefer(prompts, responses_a, responses_b).tolist()
@@ -121,8 +87,6 @@ def kl_to_reference(model, reference, tokenizer, prompts: list[str], max_new_tok
 def judge_agreement(judge, pairs) -> float:
     """How often ``judge`` prefers the chosen response of held-out human-labelled pairs (soft verdicts
     counted as P(chosen)): how far to trust a judge on data without a gold judge."""
-    from rlcore.data import as_pairs
-
     pairs = as_pairs(pairs)
     p = judge.prefer([x.prompt for x in pairs], [x.chosen for x in pairs], [x.rejected for x in pairs])
     return (p > 0.5).float().mean().item() + 0.5 * (p == 0.5).float().mean().item()
@@ -135,13 +99,11 @@ def labeler_alignment(labeler, triples) -> dict:
     (both orders averaged), the same-position rate (how often the labeler picks the same *slot* in
     both orders: raw position bias), and the share of first-slot verdicts without swap.
     """
-    from rlcore.world import gold_score
-
     triples = list(triples)
     if not triples:
         raise ValueError("no pairs to measure alignment on")
     prompts, a, b = (list(x) for x in zip(*triples))
-    gold_a = torch.tensor([gold_score(p, x) > gold_score(p, y) for p, x, y in triples])
+    gold_a = torch.tensor([world.gold_score(p, x) > world.gold_score(p, y) for p, x, y in triples])
     probs = labeler.prefer_batch(prompts, a, b, swap=True)
     p_ab, p_ba, p = probs["p_ab"], probs["p_ba"], probs["p"]
     return {

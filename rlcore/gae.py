@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from rlcore.rollout import check_prefix_mask, masked_whiten
+from rlcore.rollout import check_prefix_mask
 
 
 def compute_gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
@@ -50,8 +50,3 @@ def compute_gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
         advantages[:, t] = next_advantage
     returns = (advantages + values) * mask
     return advantages, returns
-
-
-def whiten_advantages(advantages: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Normalise advantages to mean 0 / std 1 over valid tokens (a standard PPO detail)."""
-    return masked_whiten(advantages, mask, shift_mean=True)

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import torch
 
+from rlcore import world
+from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
+from rlcore.models import load_frozen
+
 HARMLESS_PRINCIPLE = "How harmless is the assistant's response: does it refuse to help with anything dangerous?"
 
 
@@ -27,26 +31,20 @@ class GoldJudge:
     model_name = "gold"
 
     def prefer(self, prompts: list[str], a: list[str], b: list[str]) -> torch.Tensor:
-        from rlcore.world import gold_score
-
         wins = []
         for p, x, y in zip(prompts, a, b, strict=True):
-            gx, gy = gold_score(p, x), gold_score(p, y)
+            gx, gy = world.gold_score(p, x), world.gold_score(p, y)
             wins.append(1.0 if gx > gy else 0.5 if gx == gy else 0.0)
         return torch.tensor(wins)
 
     def harmless(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
-        from rlcore.world import is_harmless
-
-        return torch.tensor([is_harmless(p, r) for p, r in zip(prompts, responses, strict=True)])
+        return torch.tensor([world.is_harmless(p, r) for p, r in zip(prompts, responses, strict=True)])
 
 
 class AIJudge:
     """An LM as judge: pairwise verdicts in both orders, and a harmlessness rating (see module doc)."""
 
     def __init__(self, model, tokenizer, model_name: str, batch_size: int = 16, seed: int = 0):
-        from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
-
         self.model_name = model_name
         self.name = f"AI judge ({model_name}, both orders averaged)"
         self.pairwise = AILabeler(model, tokenizer, constitution=DEFAULT_CONSTITUTION[0], swap=True,
@@ -66,7 +64,5 @@ def load_judge(profile, data):
     profile's ``judge_model`` (frozen, on the profile's device and dtype)."""
     if data.is_world:
         return data.judge()
-    from rlcore.models import load_frozen
-
     model, tokenizer = load_frozen(profile.judge_model, profile)
     return AIJudge(model, tokenizer, profile.judge_model, seed=profile.seed)

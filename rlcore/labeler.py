@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from rlcore import formats
-from rlcore.rollout import forward_logits, left_padding, require_pad_token
+from rlcore.data import check_model_tokenizer
+from rlcore.progress import progress_bar
+from rlcore.rollout import forward_logits, generate, left_padding, require_pad_token
 
 
 def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, ...]:
@@ -75,7 +77,6 @@ def comparison_text(principle: str, prompt: str, first: str, second: str) -> str
 
 # --------------------------------------------------------------------------- the labeler
 DEFAULT_CONSTITUTION = tuple(formats.HH_PRINCIPLES)
-SUMMARY_CONSTITUTION = tuple(formats.SUMMARY_PRINCIPLES)
 
 
 def check_constitution(constitution) -> tuple[str, ...]:
@@ -127,8 +128,6 @@ class AILabeler:
             raise ValueError("self_consistency samples rationales: it needs chain_of_thought=True")
         require_pad_token(tokenizer)
         self.verdict_ids = verdict_token_ids(tokenizer)  # fails early, naming the tokens
-        from rlcore.data import check_model_tokenizer
-
         check_model_tokenizer(model, tokenizer)  # another model's tokenizer fails here, not mid-labeling
         if clamp is not None:
             clamp_label(torch.tensor([0.5]), *clamp)  # validates the range
@@ -218,8 +217,6 @@ class AILabeler:
         self.last_cut = torch.tensor(cut)  # (N,) bool: this row's responses were cut to fit the context
         if not self.chain_of_thought:
             return verdict_probabilities(self.model, self.tokenizer, texts, self.batch_size, self.max_length)
-        from rlcore.rollout import generate
-
         heads = [t[: -len(formats.VERDICT_ENDING)] + formats.RATIONALE_START for t in texts]
         samples = []
         for k in range(self.self_consistency):
@@ -270,8 +267,7 @@ class AILabeler:
 
         chosen is the response the labeler prefers, p_chosen its probability (>= 0.5 before clamping).
         """
-        from datasets import Dataset
-        from rlcore.progress import progress_bar
+        from datasets import Dataset  # imported only when labelling: it is slow to import
 
         triples = list(triples)
         if not triples:
@@ -317,7 +313,3 @@ class AILabeler:
         probs = probs / probs.sum(1, keepdim=True).clamp(min=1e-12)
         expected = (probs * torch.arange(11)).sum(1)  # in [1, 10]
         return (expected - 5.5) / 4.5
-
-    def as_reward_fn(self):
-        """A reward function for PPOTrainer(reward_fn=...): the direct score of each response."""
-        return lambda prompts, responses: self.score(list(prompts), list(responses))

@@ -11,11 +11,16 @@ import os
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GPTNeoConfig, GPTNeoForCausalLM, PreTrainedTokenizerFast
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers.models import BPE
+from transformers import (AutoModelForCausalLM, AutoTokenizer, GPTNeoConfig, GPTNeoForCausalLM, PreTrainedTokenizerFast,
+                          Qwen2Config, Qwen2ForCausalLM)
+from transformers.activations import NewGELUActivation
 
 from rlcore.data import check_model_tokenizer
 from rlcore.precision import autocast_dtype, use_autocast
 from rlcore.reward import RewardModel, ValueModel
+from rlcore.sources import HubUnreachableError
 
 ASSETS = Path(__file__).parent / "assets"
 SHIPPED = ("tiny", "tiny-labeler")
@@ -32,17 +37,11 @@ def fuse_gelu(model: torch.nn.Module) -> torch.nn.Module:
     """Swap transformers' ``NewGELUActivation`` (GPT-Neo's "gelu_new") for :class:`TanhGELU`: the same function,
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which transformers writes as six element-wise operations,
     each a pass over the activations forward and again backward. Weights and saved configs are unchanged."""
-    from transformers.activations import NewGELUActivation
-
     for parent in list(model.modules()):
         for name, child in parent.named_children():
             if type(child) is NewGELUActivation:
                 setattr(parent, name, TanhGELU())
     return model
-
-
-class HubUnreachableError(RuntimeError):
-    """A hub id was asked for but the hub cannot be reached (offline)."""
 
 
 def resolve(name_or_path: str) -> str:
@@ -142,9 +141,7 @@ def train_bpe_tokenizer(texts: list[str], vocab_size: int = 512) -> PreTrainedTo
 
     Digits are split one per token so that "1" and "2" (the AI labeler's verdicts) stay single tokens.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
                                                  pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
@@ -203,8 +200,6 @@ def qwen2_stand_in(out: str, shape: str = "toy", seed: int = 0, max_position_emb
     """A Qwen2-architecture causal LM built from a config (``QWEN2_SHAPES``), random weights, with a ChatML
     tokenizer; saved to ``out`` (a path any profile field takes) in ``dtype``. Returns ``out``. Built on
     ``device`` (a GPU initialises a 3B model in seconds)."""
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
     tokenizer = chat_tokenizer()
     dims = {"vocab_size": len(tokenizer), **QWEN2_SHAPES[shape]}
     if dims["vocab_size"] < len(tokenizer):

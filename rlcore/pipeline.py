@@ -17,10 +17,10 @@ import os
 import time
 from dataclasses import dataclass
 
-from rlcore import stages
+from rlcore import plots, stages, world
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
-from rlcore.data import PreferencePair, describe_truncation, truncation_counts
+from rlcore.data import describe_truncation, truncation_counts
 from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rate
 from rlcore.judges import load_judge
 from rlcore.models import load_frozen
@@ -228,8 +228,6 @@ def evaluation(profile, data, runs, sft, tokenizer, at, test_pairs) -> dict:
 
 def write_report_md(report: dict, histories: dict, out: str) -> None:
     """report.md with the RLAIF-vs-RLHF table and PNG plots beside it; it names the judge of every number."""
-    from rlcore import plots
-
     runs = {r["name"]: r for r in report["runs"]}
     labels = {"sft": "SFT", **{n: r["label"] for n, r in runs.items()}, "best": "ceiling"}
     w, h, world_run = report["win_rate"], report["harmless_rate"], "per_scenario" in report
@@ -336,8 +334,6 @@ def _reward_model_lines(report: dict, labels: dict, pct, ci) -> list[str]:
 
 def per_scenario(prompts, responses, judge=None) -> dict:
     """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
-    from rlcore import world
-
     out = {}
     families = [world.parse_prompt(p).family for p in prompts]
     for family in sorted(set(families)):

@@ -6,16 +6,18 @@ Documents are tokenised, joined with EOS, and packed into fixed-length blocks (G
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 
 import torch
 import torch.nn.functional as F
-from rlcore.progress import progress_bar
 
 from rlcore.config import seed_everything
-from rlcore.models import tiny_gpt_neo
+from rlcore.models import load_base, tiny_gpt_neo
+from rlcore.progress import progress_bar
+from rlcore.world.corpus import corpus
 
 ARCHS = {
     # name: (hidden, layers, heads, context)
@@ -114,8 +116,6 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
 
 def save_shipped(model, tokenizer, folder: str, info: dict) -> None:
     """Save as float16 safetensors + config + tokenizer (small enough to ship in the wheel)."""
-    import json
-
     os.makedirs(folder, exist_ok=True)
     model.to(torch.float16).save_pretrained(folder, safe_serialization=True)
     model.to(torch.float32)
@@ -129,11 +129,6 @@ def pretrain_cli(arch: str, minutes: float, out: str | None = None, documents: i
     """``rlcore pretrain``: a GPT-Neo of ``arch``, trained from scratch on the world corpus for ``minutes``
     with the shipped tokenizer, saved as a Hugging Face checkpoint. On CUDA the forward pass runs under
     bfloat16 autocast; on a CPU too (AVX-512 BF16 makes that fast)."""
-    import json
-
-    from rlcore.models import load_base
-    from rlcore.world.corpus import corpus
-
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
     if minutes <= 0:

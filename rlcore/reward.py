@@ -14,11 +14,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from rlcore.progress import progress_bar
+from transformers import AutoModel
 
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
 from rlcore.precision import autocast
-from rlcore.rollout import position_ids_from_mask
+from rlcore.progress import progress_bar
+from rlcore.rollout import position_ids_from_mask, sample_responses
 from rlcore.training import TrainingRun, make_optimizer, n_batches
 
 
@@ -80,8 +81,6 @@ class _ScalarHeadModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs):
-        from transformers import AutoModel
-
         backbone = AutoModel.from_pretrained(path, **kwargs)
         model = cls(backbone).to(backbone.dtype)  # the head in the body's dtype
         getattr(model, cls.head_name).load_state_dict(load_file(os.path.join(path, f"{cls.head_name}.safetensors")))
@@ -128,8 +127,6 @@ class RewardModel(_ScalarHeadModel):
         """:meth:`normalise` on the policy's own samples for ``prompts``, so that the PPO reward starts
         with mean 0 and std 1 and one KL coefficient means the same for every reward model (Ziegler et al. 2019).
         The samples are drawn and scored exactly as PPO draws and scores its rollouts (:meth:`score`)."""
-        from rlcore.evaluate import sample_responses
-
         responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed,
                                      max_prompt_tokens=max_prompt_tokens or max_length - max_new_tokens - 1)
         ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length,

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 
 from rlcore.precision import autocast
+from rlcore.progress import progress_bar
 
 
 # --------------------------------------------------------------------------- masked statistics
@@ -328,6 +329,33 @@ def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch
 
 
 # --------------------------------------------------------------------------- one batch of experience
+SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so it decides which samples come out
+
+
+def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
+                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                    max_prompt_tokens: int = 64) -> list:
+    """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
+    seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course. A prompt
+    keeps its last ``max_prompt_tokens`` tokens (the profile's, as PPO samples: ``rlcore.stages.sample``)."""
+    return [generate(model, tokenizer, prompts[i:i + batch_size], max_new_tokens=max_new_tokens, do_sample=do_sample,
+                     temperature=temperature, seed=seed + i, max_prompt_tokens=max_prompt_tokens)
+            for i in progress_bar(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)]
+
+
+def responses_of(rollouts: list) -> list[str]:
+    """The response texts of ``sample_rollouts``' batches, in prompt order."""
+    return [r for rollout in rollouts for r in rollout.responses]
+
+
+def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
+                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                     max_prompt_tokens: int = 64) -> list[str]:
+    """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
+    return responses_of(sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample,
+                                        temperature, progress, max_prompt_tokens))
+
+
 def scorer(tokenizer, reward_model=None, reward_fn=None, max_length: int = 256, max_prompt_tokens: int | None = None):
     """``score(rollout) -> (B,)`` float32 on the rollout's device, from exactly one of a reward model (a
     ``RewardModel``, which reads each prompt + response as it was trained: ``RewardModel.score``, so it must share

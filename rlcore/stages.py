@@ -21,8 +21,7 @@ import torch
 
 from rlcore.config import Profile, seed_everything
 from rlcore.dpo import train_dpo
-from rlcore.evaluate import (SAMPLE_BATCH, harmless_rate, kl_to_reference, responses_of, sample_responses,
-                             sample_rollouts, win_rate)
+from rlcore.evaluate import harmless_rate, kl_to_reference, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
@@ -30,6 +29,7 @@ from rlcore.grpo import GRPOConfig, GRPOTrainer
 from rlcore.ppo import PPOConfig, PPOTrainer
 from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
 from rlcore.reward import train_reward_model
+from rlcore.rollout import SAMPLE_BATCH, responses_of, sample_responses, sample_rollouts
 from rlcore.sft import train_sft
 from rlcore.training import guard_memory
 

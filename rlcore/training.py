@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import random
+import time
 from typing import Callable, Iterator
 
 import torch
@@ -63,8 +66,6 @@ def guard_memory(stage: str, lower: tuple[str, ...] = (), raise_: tuple[str, ...
     :class:`OutOfMemory` line (the stage, the profile's sizes in use, the fields to lower or raise, or the model
     field ``smaller`` to point at a smaller model), as a NaN becomes a :class:`NonFiniteError`, instead of a long
     traceback from deep inside a model."""
-    import functools
-
     def decorate(fn):
         @functools.wraps(fn)
         def run(profile, *args, **kwargs):
@@ -94,9 +95,6 @@ def log_step_time(run: str, run_id: int) -> None:
     ``scripts/gpu_check.py`` times a step of each training loop (after the GPU's queued work is done)."""
     path = os.environ.get(STEP_LOG)
     if path:
-        import json
-        import time
-
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.synchronize()
         with open(path, "a") as f:

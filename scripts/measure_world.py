@@ -38,7 +38,8 @@ from rlcore.config import get_profile
 from rlcore.course_data import course_data
 from rlcore.data import PreferencePair
 from rlcore.dpo import implicit_rewards, pair_logprobs
-from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold, sample_responses
+from rlcore.evaluate import harmless_rate, labeler_alignment, mean_gold
+from rlcore.rollout import sample_responses
 from rlcore.labeler import AILabeler
 from rlcore.models import load_frozen, load_reward_model
 from rlcore.reward import pair_rewards, preference_accuracy

@@ -206,8 +206,6 @@ def test_direct_scoring_reads_the_expected_rating(tokenizer):
     labeler = AILabeler(ToyLM(tokenizer, rule), tokenizer)
     scores = labeler.score([PROMPT, PROMPT], [" a brilliant answer", " a poor answer"])
     torch.testing.assert_close(scores, torch.tensor([(7 - 5.5) / 4.5, (0.5 * 1 + 0.5 * 10 - 5.5) / 4.5]))
-    reward = labeler.as_reward_fn()([PROMPT], [" a brilliant answer"])
-    assert reward.shape == (1,) and reward.item() == pytest.approx(1.5 / 4.5)
 
 
 def test_self_consistency_needs_chain_of_thought(tokenizer):

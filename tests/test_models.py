@@ -6,8 +6,9 @@ import zipfile
 import pytest
 import torch
 
-from rlcore.models import SHIPPED, HubUnreachableError, load_base
+from rlcore.models import SHIPPED, load_base
 from rlcore.rollout import generate
+from rlcore.sources import HubUnreachableError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,7 +86,8 @@ def test_the_larger_shipped_model_is_the_better_judge_and_position_bias_shows():
 
 def test_base_policy_is_not_yet_harmless():
     from rlcore import world
-    from rlcore.evaluate import harmless_rate, sample_responses
+    from rlcore.evaluate import harmless_rate
+    from rlcore.rollout import sample_responses
 
     model, tokenizer = load_base("tiny")
     harmful = world.prompts("test", 100, seed=0, families=("harmful",))

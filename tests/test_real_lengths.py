@@ -13,10 +13,10 @@ import torch
 from hh_data import long_hh_rows, write_long_hh_file
 from rlcore.config import get_profile
 from rlcore.data import fit_to_length, tokenize_prompt_response, truncation_counts
-from rlcore.evaluate import sample_rollouts
+from rlcore.rollout import sample_rollouts
 from rlcore.models import reference_model, reward_model_from, value_model_from
 from rlcore.ppo import PPOConfig, PPOTrainer
-from rlcore.sources import split_hh
+from rlcore.data import split_hh
 
 N_ROWS = 30
 

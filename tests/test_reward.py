@@ -93,7 +93,7 @@ def test_soft_label_training_follows_the_labels(tiny_model, tokenizer):
 
 
 def test_normalise_on_samples_gives_mean_0_std_1_on_those_samples(tokenizer, tiny_model):
-    from rlcore.evaluate import sample_responses
+    from rlcore.rollout import sample_responses
     from rlcore.models import reward_model_from
 
     rm = reward_model_from(tiny_model).eval()

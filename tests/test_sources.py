@@ -3,8 +3,8 @@
 import pytest
 
 from rlcore.data import as_pairs
-from rlcore.models import HubUnreachableError
-from rlcore.sources import detect_format, load_preference_source, normalise, read_source, split_hh
+from rlcore.data import detect_format, split_hh
+from rlcore.sources import HubUnreachableError, load_preference_source, normalise, read_source
 
 HH = {  # Anthropic/hh-rlhf: two whole conversations, the last assistant turn differs
     "chosen": "\n\nHuman: How do I boil an egg?\n\nAssistant: Put it in boiling water.\n\nHuman: For how long?"

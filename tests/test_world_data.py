@@ -3,7 +3,6 @@ SFT samples labelled by simulated humans, held-out pairs on unseen tasks, demons
 share, the pretraining corpus's splits and the labeler's gold verdicts."""
 
 import dataclasses
-import json
 import math
 import random
 

@@ -14,7 +14,8 @@ import torch
 
 from rlcore import gae, grpo, ppo, reinforce, reward, rollout, sft, training
 from rlcore.dpo import dpo_loss
-from rlcore.exercises.harness import check, grpo_run, ppo_run, reward_model_run, sft_run, swapped_in
+from rlcore.exercises.harness import (check, grpo_run, is_the_librarys, ppo_run, report, reward_model_run, sft_run,
+                                     swapped_in)
 
 PPO_STATS = ("policy_loss", "value_loss", "score", "kl")
 RELATIVE = dict(rtol=1e-3, atol=0.0)  # for values near 0, where an absolute tolerance would accept anything
@@ -289,8 +290,6 @@ def check_optimizer_step(student_fn, seed: int = 0) -> bool:
     it: clear the old gradients, backpropagate, clip the gradient norm to ``max_grad_norm``, step. Checked on a
     small model (a stale gradient left from before, a gradient far above the clip), then swapped in for SFT's."""
     name = "optimizer_step"
-    from rlcore.exercises.harness import is_the_librarys, report
-
     if is_the_librarys(student_fn, training.optimizer_step):
         return report(name, "that is the library's own rlcore.training.optimizer_step: write your own")
     named = {"a stale gradient from before must be cleared": (1.0, 1.0), "a gradient far above the clip": (100.0, 1.0),

@@ -7,10 +7,20 @@ slot", "margins of +-100"), so a FAIL tells the student which idea broke, not on
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from unittest import mock
 
 import torch
+from transformers.utils import logging as hf_logging
+
+from rlcore.data import PreferencePair
+from rlcore.grpo import GRPOConfig, GRPOTrainer
+from rlcore.models import load_base, reference_model
+from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
+from rlcore.reward import RewardModel, ValueModel, train_reward_model
+from rlcore.sft import train_sft
 
 TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # float32 arithmetic in a different order stays well inside this
 
@@ -86,8 +96,6 @@ def check(name: str, student_fn, reference, cases, outputs: tuple[str, ...] = ("
 @contextmanager
 def _quiet_loading():
     """No "Loading weights" bars around a checker's verdict (nbval compares that cell's output)."""
-    from transformers.utils import logging as hf_logging
-
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -107,8 +115,6 @@ def distinct_words(prompts, responses) -> list[float]:
 
 
 def _policy():
-    from rlcore.models import load_base
-
     torch.manual_seed(0)
     return load_base("tiny")
 
@@ -116,10 +122,6 @@ def _policy():
 def grpo_run(steps: int = 2, baseline: str | None = None) -> list[dict]:
     """GRPO (or, with ``baseline``, REINFORCE with that baseline: "rloo") on the shipped tiny model, from the same
     weights and seed every time."""
-    from rlcore.grpo import GRPOConfig, GRPOTrainer
-    from rlcore.models import reference_model
-    from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
-
     policy, tokenizer = _policy()
     sizes = dict(lr=1e-4, batch_size=2, group_size=4, num_minibatches=2, max_new_tokens=12, max_prompt_tokens=32,
                  max_length=64, seed=0)
@@ -133,12 +135,6 @@ def grpo_run(steps: int = 2, baseline: str | None = None) -> list[dict]:
 
 def ppo_run(steps: int = 2) -> list[dict]:
     """PPO with a value model on the shipped tiny model, from the same weights and seed every time."""
-    import copy
-
-    from rlcore.models import reference_model
-    from rlcore.ppo import PPOConfig, PPOTrainer
-    from rlcore.reward import ValueModel
-
     policy, tokenizer = _policy()
     value_model = ValueModel(copy.deepcopy(policy.transformer))
     config = PPOConfig(lr=1e-4, batch_size=4, num_minibatches=2, ppo_epochs=2, max_new_tokens=12,
@@ -149,8 +145,6 @@ def ppo_run(steps: int = 2) -> list[dict]:
 
 def sft_run(steps: int = 2) -> list[dict]:
     """SFT on two demonstrations, one per step."""
-    from rlcore.sft import train_sft
-
     policy, tokenizer = _policy()
     losses = train_sft(policy, tokenizer, PROMPTS * steps, RESPONSES * steps, batch_size=2, max_length=64,
                        progress=False)
@@ -159,9 +153,6 @@ def sft_run(steps: int = 2) -> list[dict]:
 
 def reward_model_run(steps: int = 2) -> list[dict]:
     """A reward model on the tiny backbone, two preference pairs a step."""
-    from rlcore.data import PreferencePair
-    from rlcore.reward import RewardModel, train_reward_model
-
     policy, tokenizer = _policy()
     model = RewardModel(policy.transformer)
     pairs = [PreferencePair(p, r, " no.") for p, r in zip(PROMPTS, RESPONSES)] * steps

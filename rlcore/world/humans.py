@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 import random
 
+from rlcore.data import PreferencePair
+from rlcore.world.corpus import comparison
+from rlcore.world.generator import sample_prompts
 from rlcore.world.gold import gold_score
 
 HUMAN_AGREEMENT = 0.75  # Lee et al. 2023: human annotators agree with each other 73-77% of the time
@@ -40,9 +43,6 @@ def comparisons(split: str, n: int, seed: int, families=None) -> list[tuple[str,
     demonstrations, gold differing, in a random order (``corpus.comparison``). For lessons and tests that need
     pairs without a policy; the course's reward models train on comparisons of SFT samples
     (``rlcore.course_data.WorldData``)."""
-    from rlcore.world.corpus import comparison
-    from rlcore.world.generator import sample_prompts
-
     rng = random.Random(f"world-comparisons-{split}-{seed}")
     return [(p.text, *comparison(p, rng)) for p in sample_prompts(split, n, seed, families)]
 
@@ -51,8 +51,6 @@ def preference_pairs(split: str, n: int, seed: int, labels: str = "gold", famili
     """``comparisons`` as ``PreferencePair``s, the chosen one picked by ``labels``: "gold" (always gold's
     winner) or "human" (simulated annotators, at the temperature that makes them agree with gold
     ``HUMAN_AGREEMENT`` of the time on these pairs)."""
-    from rlcore.data import PreferencePair
-
     if labels not in ("gold", "human"):
         raise ValueError(f"labels must be 'gold' or 'human', got {labels!r}")
     triples = comparisons(split, n, seed, families)
