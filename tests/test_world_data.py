@@ -90,6 +90,7 @@ def test_held_out_pairs_are_gold_labelled_on_their_own_split(data_and_policy):
 
 
 def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it_is_trained_again(tmp_path, monkeypatch):
+    import rlcore.course_data
     from rlcore import models
     from rlcore.checkpoint import DERIVED
 
@@ -105,7 +106,7 @@ def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it
     def no_model(*args):
         raise AssertionError("kept comparisons must not load the model")
 
-    monkeypatch.setattr(models, "load_frozen", no_model)
+    monkeypatch.setattr(rlcore.course_data, "load_frozen", no_model)
     assert WorldData(profile).comparisons(12, folder, split="test") == sampled  # read back: no sampling
     with pytest.raises(AssertionError, match="must not load"):  # another size, seed or length is not kept
         WorldData(profile.replace(max_new_tokens=12)).comparisons(12, folder, split="test")
@@ -113,7 +114,7 @@ def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it
     with torch.no_grad():  # the stage trained again: new weights, so what was kept for the old ones goes
         next(model.parameters()).add_(0.5)
     model.save_pretrained(folder)
-    monkeypatch.setattr(models, "load_frozen", no_model)
+    monkeypatch.setattr(rlcore.course_data, "load_frozen", no_model)
     with pytest.raises(AssertionError, match="must not load"):
         WorldData(profile).comparisons(12, folder, split="test")
 
