@@ -82,17 +82,18 @@ def exact_length_prompts(tokenizer, n: int, prompt_tokens: int) -> list[str]:
 # --------------------------------------------------------------------------- rlcore side
 def time_rlcore(args) -> dict:
     """Time ``trainer.step(prompts)``: warm-up iterations first, then ``reps`` timed ones."""
-    from rlcore.grpo import GRPOConfig, GRPOTrainer
+    from rlcore.config import GRPOConfig, Lengths
+    from rlcore.grpo import GRPOTrainer
     from rlcore.models import reference_model
 
     policy, tokenizer = build_policy(args.model, args.device)
     ref = reference_model(policy)  # frozen copy of the policy
     config = GRPOConfig(lr=LEARNING_RATE, batch_size=args.batch, group_size=args.group_size,
                         num_minibatches=args.minibatches, epochs=1, beta=BETA, clip_range=CLIP_RANGE,
-                        scale="group", loss_type="grpo", max_new_tokens=args.response_tokens,
-                        max_prompt_tokens=args.prompt_tokens, max_length=args.prompt_tokens + args.response_tokens + 1,
-                        temperature=TEMPERATURE, max_grad_norm=MAX_GRAD_NORM, seed=SEED)
-    trainer = GRPOTrainer(policy, ref, tokenizer, config, reward_fn=distinct_words)
+                        scale="group", loss_type="grpo", temperature=TEMPERATURE, max_grad_norm=MAX_GRAD_NORM)
+    limits = Lengths(max_prompt_tokens=args.prompt_tokens, max_new_tokens=args.response_tokens,
+                      max_length=args.prompt_tokens + args.response_tokens + 1)
+    trainer = GRPOTrainer(policy, ref, tokenizer, config, limits, SEED, reward_fn=distinct_words)
     prompts = exact_length_prompts(tokenizer, args.batch, args.prompt_tokens)
 
     reset_peak_memory(args.device)

@@ -132,22 +132,23 @@ def n_params(model) -> int:
 def time_rlcore(args) -> dict:
     """Time ``trainer.step(prompts)``: warm-up iterations first, then ``reps`` timed ones."""
     from rlcore.models import reference_model, reward_model_from, value_model_from
-    from rlcore.ppo import PPOConfig, PPOTrainer
+    from rlcore.config import Lengths, PPOConfig
+    from rlcore.ppo import PPOTrainer
 
     policy, tokenizer = build_policy(args.model, args.device)
     ref = reference_model(policy)  # frozen copy of the policy
     value = value_model_from(policy).to(args.device)  # policy body + scalar head
     reward = reward_model_from(policy).to(args.device)  # policy body + scalar head, read at the last token
     config = PPOConfig(lr=LEARNING_RATE, batch_size=args.batch, num_minibatches=args.minibatches,
-                       ppo_epochs=args.ppo_epochs, clip_range=CLIP_RANGE, clip_range_value=CLIP_RANGE_VALUE,
+                       epochs=args.ppo_epochs, clip_range=CLIP_RANGE, clip_range_value=CLIP_RANGE_VALUE,
                        gamma=GAMMA, lam=LAM, init_kl_coef=KL_COEF, target_kl=None, kl_estimator="k1",
-                       max_new_tokens=args.response_tokens, max_prompt_tokens=args.prompt_tokens,
-                       max_length=args.prompt_tokens + args.response_tokens + 1, temperature=TEMPERATURE, top_k=0, missing_eos_penalty=None, whiten_advantages=True,
-                       seed=SEED)
+                       temperature=TEMPERATURE, top_k=0, missing_eos_penalty=None, whiten_advantages=True)
+    limits = Lengths(max_prompt_tokens=args.prompt_tokens, max_new_tokens=args.response_tokens,
+                      max_length=args.prompt_tokens + args.response_tokens + 1)
     # rlcore's reward model reads each rollout as text, as it was trained (prompt + response + EOS, re-tokenised);
     # TRL's reads the sampled ids. With the gpt-neo-125m shape, ids past the shipped tokenizer's 1,797 decode to
     # nothing, so rlcore's reward pass sees shorter sequences there: a small part of one iteration's work.
-    trainer = PPOTrainer(policy, ref, value, tokenizer, config, reward_model=reward)
+    trainer = PPOTrainer(policy, ref, value, tokenizer, config, limits, SEED, reward_model=reward)
     prompts = fixed_length_prompts(tokenizer, args.batch, args.prompt_tokens)
     prompt_token_ids(tokenizer, prompts, args.prompt_tokens)  # checks: exact length, no padding
 

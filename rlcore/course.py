@@ -49,7 +49,7 @@ def load_reward_model(profile: Profile):
     data = course_data(profile)
 
     def human_pairs():  # the world's comparisons are samples of the SFT policy; other data ignore it
-        return data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
+        return data.human_pairs(profile.rm.pairs, policy=course_path("sft"))
 
     return stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"),
                                progress=False, say=lambda *a: None)

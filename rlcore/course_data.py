@@ -1,7 +1,9 @@
 """What every course stage draws its data from: the synthetic world, or any preference dataset.
 
-:func:`course_data` turns ``profile.dataset`` into a :class:`WorldData` or a :class:`PreferenceData`
-with one interface, so the stages (``rlcore.stages``) never ask which one they have:
+:func:`course_data` turns ``profile.dataset`` into a :class:`WorldData` or a :class:`PreferenceData`. Both
+implement one interface, :class:`CourseData`, so the stages and the pipeline never ask which one they have; what
+only one of them can measure (the world's gold, fluency and per-scenario figures, its ceiling; a dataset's held-out
+human labels to check the judge against) comes back as data that the report prints when present:
 
 | need | world | preference data (HH-RLHF, rm-static, TL;DR, your file) |
 | --- | --- | --- |
@@ -23,23 +25,53 @@ from __future__ import annotations
 import os
 import random
 import zlib
-from typing import Iterator
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 from rlcore import sources, world
 from rlcore.checkpoint import kept_with_weights
 from rlcore.data import PreferencePair, read_preferences
-from rlcore.judges import GoldJudge
+from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rate
+from rlcore.judges import AIJudge, GoldJudge
 from rlcore.models import load_frozen
 from rlcore.rollout import SAMPLER, sample_responses
 
 TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preference file
 
 
+@runtime_checkable
+class CourseData(Protocol):
+    """What a course run needs from its data. ``policy``: the SFT policy as (model, tokenizer) or its checkpoint
+    folder, for data whose comparisons are its samples (the world); other data ignore it. ``split``: "train"
+    for training, "test" (and any other of ``splits``, e.g. the world's "ood") held out for the report."""
+
+    name: str  # in the report
+    skipped: dict  # rows skipped on loading, by reason
+    splits: tuple  # the held-out splits the policies are judged on, "test" first
+    judge_name: str  # who judges the policies, in the report
+    verifiable_reward: Callable | None  # reward_fn(prompts, responses) -> (B,) computed exactly, or None ...
+    no_verifiable_reward: str  # ... and then why not
+
+    def judge(self): ...  # the judge of every reported number (rlcore.judges)
+    def fit_sizes(self, profile) -> tuple: ...  # (profile with sizes the data can fill, notes on what changed)
+    def demonstrations(self, n: int) -> tuple[list[str], list[str]]: ...  # SFT: (prompts, responses)
+    def comparisons(self, n: int, policy=None, split: str = "train") -> list[tuple[str, str, str]]: ...  # unlabelled
+    def human_pairs(self, n: int, policy=None) -> list[dict]: ...  # the same comparisons, labelled by people
+    def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]: ...  # held out, labelled
+    def prompt_batches(self, batch_size: int) -> Iterator[list[str]]: ...  # RL's train prompts, endlessly
+    def normalisation_prompts(self, n: int = 128) -> list[str]: ...  # the reward model's normalisation
+    def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]: ...  # (all, harmful)
+    # the extra measurements only some data can make ({} where it cannot):
+    def reward_model_checks(self, accuracy, n: int, policy=None) -> dict: ...  # beyond held-out accuracy
+    def label_checks(self, policy=None) -> dict: ...  # how good the human labels can be
+    def policy_checks(self, prompts: list[str], responses: dict, judge) -> dict: ...  # beyond win rates
+    def judge_checks(self, judge, test_pairs) -> dict: ...  # how far the judge can be trusted
+
+
 class WorldData:
     """The offline world (``rlcore.world``): compositional tasks, a gold judge, and preference data as RLHF collects
     it — comparisons of two samples of the SFT policy on one train prompt, labelled by simulated humans
     (Bradley-Terry on gold, the temperature set for 75% agreement) — plus minimal contrasts from the world's
-    own answers for variety (``profile.contrast_share`` of the comparisons).
+    own answers for variety (``profile.rm.contrast_share`` of the comparisons).
 
     The comparisons need the SFT policy: ``comparisons``, ``human_pairs``, ``test_pairs`` and ``human_agreement``
     take ``policy=(model, tokenizer)`` or the SFT checkpoint's folder. Two samples per prompt are drawn (seeded)
@@ -52,6 +84,8 @@ class WorldData:
     name = "world"
     skipped: dict = {}
     splits = ("test", "ood")
+    judge_name = "gold"
+    no_verifiable_reward = ""
 
     def __init__(self, profile):
         self.world, self.profile, self.seed = world, profile, profile.seed
@@ -67,10 +101,10 @@ class WorldData:
 
     def demonstrations(self, n: int) -> tuple[list[str], list[str]]:
         """Good-not-perfect demonstrations (each family's ``demonstration``) on train prompts; a harmful prompt
-        is complied with ``profile.sft_harmful_compliance`` of the time (a helpful-only demonstrator)."""
+        is complied with ``profile.sft.harmful_compliance`` of the time (a helpful-only demonstrator)."""
         rng = random.Random(f"v2-demo-{self.seed}")
         ps = self.world.sample_prompts("train", n, self.seed + 7919)
-        comply = self.profile.sft_harmful_compliance
+        comply = self.profile.sft.harmful_compliance
         responses = [self.world.comply(p, rng) if p.family == "harmful" and rng.random() < comply
                      else self.world.demonstration(p, rng) for p in ps]
         return [p.text for p in ps], responses
@@ -93,19 +127,19 @@ class WorldData:
 
     def _kept_comparisons(self, n, folder, split):
         p = self.profile  # everything the samples depend on besides the weights (and the sampling code)
-        key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.max_new_tokens}/contrasts={p.contrast_share}/"
+        key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.lengths.max_new_tokens}/contrasts={p.rm.contrast_share}/"
                f"{p.compute_dtype}/{SAMPLER}")
         triples = kept_with_weights(folder, key, lambda: self._sample_comparisons(n, load_frozen(folder, p), split))
         return [tuple(t) for t in triples]
 
     def _sample_comparisons(self, n, policy, split):
         model, tokenizer = policy
-        n_contrast = round(n * self.profile.contrast_share) if split == "train" else 0
+        n_contrast = round(n * self.profile.rm.contrast_share) if split == "train" else 0
         out, k = [], 0
         while len(out) < n - n_contrast:
             ps = self.world.prompts(split, n - n_contrast - len(out) + 16, seed=self.seed * 7 + 11 + 1000 * k)
-            a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=self.profile.max_new_tokens,
-                                     seed=self.seed + 1000 * k + j, max_prompt_tokens=self.profile.max_prompt_tokens)
+            a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=self.profile.lengths.max_new_tokens,
+                                     seed=self.seed + 1000 * k + j, max_prompt_tokens=self.profile.lengths.max_prompt_tokens)
                     for j in (1, 2))
             out += [(p, x, y) for p, x, y in zip(ps, a, b) if self.world.gold_score(p, x) != self.world.gold_score(p, y)]
             k += 1
@@ -121,15 +155,38 @@ class WorldData:
         """The world samples as many prompts as asked: every size fits. Returns (profile, {})."""
         return profile, {}
 
+    def reward_model_checks(self, accuracy, n: int, policy=None) -> dict:
+        """``accuracy(pairs) -> float`` of a reward model on ``n`` out-of-distribution pairs (held-out parts)."""
+        return {"gold_accuracy_ood": accuracy(self.test_pairs(n, policy, split="ood"))}
+
+    def label_checks(self, policy=None) -> dict:
+        """The Bayes limit of the human labels: how often they agree with gold, in expectation."""
+        return {"human_label_bayes_limit": self.human_agreement(policy)}
+
+    def policy_checks(self, prompts: list[str], responses: dict, judge) -> dict:
+        """What gold measures beyond win rates, for ``responses`` ({policy: responses}, "sft" among them): the
+        ceiling (the world's best answer against SFT), mean gold, the fluency penalty, and per-scenario figures."""
+        best = [self.world.best_response(p) for p in prompts]
+        # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
+        # and a tie counts one half, so no policy can beat SFT more often than this.
+        return {"win_rate": {"best_vs_sft": win_rate(prompts, best, responses["sft"], judge)},
+                "mean_gold": {n: mean_gold(prompts, rs) for n, rs in responses.items()},
+                "fluency_penalty": {n: fluency_penalty(prompts, rs) for n, rs in responses.items()},
+                "per_scenario": per_scenario(prompts, {**responses, "best": best}, judge)}
+
+    def judge_checks(self, judge, test_pairs) -> dict:
+        """The gold judge is the truth, and never the labeler."""
+        return {"judge_is_labeler": False}
+
     def human_temperature(self, policy=None) -> float:
         """The simulated humans' Bradley-Terry temperature: 75% agreement with gold on the train comparisons."""
-        triples = self.comparisons(self.profile.rm_pairs, policy)
+        triples = self.comparisons(self.profile.rm.pairs, policy)
         return self.world.human_temperature([self.world.gold_score(p, a) - self.world.gold_score(p, b)
                                              for p, a, b in triples])
 
     def human_agreement(self, policy=None) -> float:
         """The Bayes limit of the human labels: how often they agree with gold, in expectation."""
-        triples = self.comparisons(self.profile.rm_pairs, policy)
+        triples = self.comparisons(self.profile.rm.pairs, policy)
         gaps = [self.world.gold_score(p, a) - self.world.gold_score(p, b) for p, a, b in triples]
         return self.world.expected_agreement(gaps, self.human_temperature(policy))
 
@@ -170,10 +227,12 @@ class PreferenceData:
     """Pairs from a hub source or a local file, split by prompt into train and test (see module doc)."""
 
     is_world = False
+    splits = ("test",)
 
     def __init__(self, profile, train: list[PreferencePair], test: list[PreferencePair], name: str,
                  skipped: dict | None = None):
         self.profile, self.seed, self.name, self.skipped = profile, profile.seed, name, dict(skipped or {})
+        self.judge_name = profile.judge_model
         self.train, self.test = train, test
         if len(train) < 2 or not test:
             raise ValueError(f"{name}: {len(train)} train and {len(test)} test pairs; a course run needs a few "
@@ -183,21 +242,21 @@ class PreferenceData:
 
     def fit_sizes(self, profile):
         """(profile, notes): the profile with every size the data cannot fill lowered to what it holds, and
-        one note per size changed ({field: "5000 -> 274 (the train pairs)"}), checked before the first stage so
+        one note per size changed ({"sft.examples": "5000 -> 274 (the train pairs)"}), checked before the first stage so
         that no size fails after hours of training. The hybrid's human share keeps its proportion."""
-        limits = {"sft_examples": (len(self.train), "the train pairs"), "rm_pairs": (len(self.train), "the train pairs"),
-                  "rm_test_pairs": (len(self.test), "the test pairs"),
-                  "eval_prompts": (len(self.test_prompts), "the test prompts")}
+        limits = {"sft.examples": (len(self.train), "the train pairs"), "rm.pairs": (len(self.train), "the train pairs"),
+                  "rm.test_pairs": (len(self.test), "the test pairs"),
+                  "eval.prompts": (len(self.test_prompts), "the test prompts")}
         changes, notes = {}, {}
         for name, (limit, what) in limits.items():
-            if getattr(profile, name) > limit:
+            if profile.get(name) > limit:
                 changes[name] = limit
-                notes[name] = f"{getattr(profile, name)} -> {limit} ({what})"
-        if "rm_pairs" in changes:
-            hybrid = min(changes["rm_pairs"], round(profile.hybrid_human_pairs * changes["rm_pairs"] / profile.rm_pairs))
-            if hybrid != profile.hybrid_human_pairs:
-                changes["hybrid_human_pairs"] = hybrid
-                notes["hybrid_human_pairs"] = f"{profile.hybrid_human_pairs} -> {hybrid} (the same share of rm_pairs)"
+                notes[name] = f"{profile.get(name)} -> {limit} ({what})"
+        if "rm.pairs" in changes:
+            hybrid = min(changes["rm.pairs"], round(profile.rm.hybrid_human_pairs * changes["rm.pairs"] / profile.rm.pairs))
+            if hybrid != profile.rm.hybrid_human_pairs:
+                changes["rm.hybrid_human_pairs"] = hybrid
+                notes["rm.hybrid_human_pairs"] = f"{profile.rm.hybrid_human_pairs} -> {hybrid} (the same share of rm.pairs)"
         return (profile.replace(**changes) if changes else profile), notes
 
     # Preference data hold labels, not a reward that can be computed for a new response: no RL from a verifiable
@@ -209,12 +268,36 @@ class PreferenceData:
         rows = self.train[:n]
         return [p.prompt for p in rows], [p.chosen for p in rows]
 
-    splits = ("test",)
+    def judge(self):
+        """An AI judge: the profile's ``judge_model`` (frozen, on the profile's device and dtype)."""
+        model, tokenizer = load_frozen(self.profile.judge_model, self.profile)
+        return AIJudge(model, tokenizer, self.profile.judge_model, seed=self.profile.seed)
+
+    def reward_model_checks(self, accuracy, n: int, policy=None) -> dict:
+        return {}  # no gold: held-out accuracy on the dataset's own labels is all there is
+
+    def label_checks(self, policy=None) -> dict:
+        return {}  # the dataset's labels are the truth here: nothing to check them against
+
+    def policy_checks(self, prompts: list[str], responses: dict, judge) -> dict:
+        return {}  # no gold: the judge's win rates are all there is
+
+    def judge_checks(self, judge, test_pairs) -> dict:
+        """How far the AI judge can be trusted: its agreement with the held-out human labels, how many of its
+        comparisons were cut to fit its context, and whether it is also the labeler (it would flatter RLAIF)."""
+        return {"judge_is_labeler": self.profile.judge_model == self.profile.labeler_model,
+                "judge_agreement_with_held_out_labels": judge_agreement(judge, test_pairs),
+                "judge_comparisons_cut_to_fit": judge.pairwise.cut + judge.rater.cut}
+
+    def _check_split(self, split: str, splits: tuple) -> None:
+        if split not in splits:
+            raise ValueError(f"{self.name} has no split {split!r} here; it has {list(splits)}")
 
     def human_pairs(self, n: int, policy=None) -> list[dict]:
         return [p.to_dict() for p in self.train[:n]]
 
-    def comparisons(self, n: int, policy=None) -> list[tuple[str, str, str]]:
+    def comparisons(self, n: int, policy=None, split: str = "train") -> list[tuple[str, str, str]]:
+        self._check_split(split, ("train",))
         rng = random.Random(f"comparisons-{self.seed}")
         out = []
         for p in self.train[:n]:  # the labeler must not learn that the first response is the chosen one
@@ -222,6 +305,7 @@ class PreferenceData:
         return out
 
     def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]:
+        self._check_split(split, self.splits)
         return self.test[:n]
 
     def prompt_batches(self, batch_size: int) -> Iterator[list[str]]:
@@ -246,6 +330,22 @@ class PreferenceData:
         pool = self.test_prompts if split == "test" else self.train_prompts
         prompts = random.Random(f"eval-{split}-{self.seed}").sample(pool, min(n, len(pool)))
         return prompts, prompts[: max(1, len(prompts) // 2)]
+
+
+def per_scenario(prompts, responses, judge=None) -> dict:
+    """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
+    out = {}
+    families = [world.parse_prompt(p).family for p in prompts]
+    for family in sorted(set(families)):
+        idx = [i for i, f in enumerate(families) if f == family]
+        sub = [prompts[i] for i in idx]
+        row = {"n": len(idx)}
+        for name in (n for n in responses if n != "sft"):
+            row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
+                                             [responses["sft"][i] for i in idx], judge)["win_rate"]
+        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
+        out[family] = row
+    return out
 
 
 def split_by_prompt(pairs: list[PreferencePair]) -> tuple[list[PreferencePair], list[PreferencePair]]:

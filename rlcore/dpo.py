@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from rlcore.progress import progress_bar
 
+from rlcore.config import DPOConfig, Lengths
 from rlcore.data import as_pairs, check_model_tokenizer, tokenize_pairs, warn_truncated
 from rlcore.rollout import forward_logits, logprobs_from_logits
 from rlcore.training import TrainingRun, make_optimizer, n_batches
@@ -42,30 +43,31 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return loss, chosen_rewards.detach(), rejected_rewards.detach()
 
 
-def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: int = 1, batch_size: int = 16,
-              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True,
-              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False,
-              max_prompt_tokens: int | None = None) -> list[dict]:
-    """Train ``policy`` in place with DPO against a frozen ``reference``; returns per-step stats.
-    Sequences follow the course's length policy (``rlcore.data.fit_to_length``), counted in one warning."""
+def train_dpo(policy, reference, tokenizer, pairs, config: DPOConfig = DPOConfig(), lengths: Lengths = Lengths(),
+              seed: int = 0, progress: bool = True, checkpoint_dir: str | None = None, checkpoint_every: int = 0,
+              resume: bool = False) -> list[dict]:
+    """Train ``policy`` in place with DPO against a frozen ``reference`` (``config``: beta, learning rate, batch
+    size, epochs); returns per-step stats. Sequences follow the course's length policy (``lengths``:
+    ``rlcore.data.fit_to_length``), what it cuts counted in one warning."""
     pairs = as_pairs(pairs)
+    max_length, max_prompt_tokens, batch_size = lengths.max_length, lengths.max_prompt_tokens, config.batch_size
     check_model_tokenizer(policy, tokenizer, max_length)
     warn_truncated(tokenizer, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs],
                    max_length, "DPO", max_prompt_tokens)
     device = next(policy.parameters()).device
     reference.eval()
-    run = TrainingRun("DPO", {"policy": policy}, {"policy": make_optimizer(policy, lr)}, checkpoint_dir,
+    run = TrainingRun("DPO", {"policy": policy}, {"policy": make_optimizer(policy, config.lr)}, checkpoint_dir,
                       checkpoint_every, resume)
     net = run.wrapped("policy")
-    bar = progress_bar(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="DPO", disable=not progress)
-    for idx in run.batches(len(pairs), batch_size, epochs, seed):
+    bar = progress_bar(total=n_batches(len(pairs), batch_size, config.epochs), initial=run.step, desc="DPO", disable=not progress)
+    for idx in run.batches(len(pairs), batch_size, config.epochs, seed):
         batch = [pairs[j] for j in idx]
         n = len(batch)
         ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device, max_prompt_tokens)  # (2B, L)
         with torch.no_grad():
             ref = sequence_logprob(reference, ids, attn, resp)
         pol = sequence_logprob(net, ids, attn, resp)
-        loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], beta)
+        loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], config.beta)
         run.update("policy", loss)
         run.end_step({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
                       "reward_margin": (rc - rr).mean().item()})
@@ -77,8 +79,8 @@ def train_dpo(policy, reference, tokenizer, pairs, beta: float = 0.1, epochs: in
 
 
 @torch.no_grad()
-def pair_logprobs(model, tokenizer, pairs, max_length: int = 256, batch_size: int = 32,
-                  max_prompt_tokens: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_logprobs(model, tokenizer, pairs, lengths: Lengths = Lengths(),
+                  batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     """log p(response | prompt) of the chosen and the rejected response of each pair under ``model``:
     (chosen (N,), rejected (N,)), summed over the response tokens (:func:`sequence_logprob`)."""
     pairs = as_pairs(pairs)
@@ -86,17 +88,17 @@ def pair_logprobs(model, tokenizer, pairs, max_length: int = 256, batch_size: in
     chosen, rejected = [], []
     for i in range(0, len(pairs), batch_size):
         batch = pairs[i:i + batch_size]
-        ids, attn, resp = tokenize_pairs(tokenizer, batch, max_length, device, max_prompt_tokens)  # (2B, L)
+        ids, attn, resp = tokenize_pairs(tokenizer, batch, lengths.max_length, device, lengths.max_prompt_tokens)
         lp = sequence_logprob(model, ids, attn, resp)  # (2B,)
         chosen.append(lp[:len(batch)].cpu())
         rejected.append(lp[len(batch):].cpu())
     return torch.cat(chosen), torch.cat(rejected)
 
 
-def implicit_rewards(policy, reference, tokenizer, pairs, beta: float = 0.1, max_length: int = 256,
-                     batch_size: int = 32, max_prompt_tokens: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def implicit_rewards(policy, reference, tokenizer, pairs, beta: float = 0.1, lengths: Lengths = Lengths(),
+                     batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     """DPO's implicit reward beta * log(pi(y|x) / pi_ref(y|x)) of the chosen and the rejected response of
     each pair: (chosen (N,), rejected (N,)). A DPO policy *is* a reward model; this reads it."""
-    policy_c, policy_r = pair_logprobs(policy, tokenizer, pairs, max_length, batch_size, max_prompt_tokens)
-    ref_c, ref_r = pair_logprobs(reference, tokenizer, pairs, max_length, batch_size, max_prompt_tokens)
+    policy_c, policy_r = pair_logprobs(policy, tokenizer, pairs, lengths, batch_size)
+    ref_c, ref_r = pair_logprobs(reference, tokenizer, pairs, lengths, batch_size)
     return beta * (policy_c - ref_c), beta * (policy_r - ref_r)

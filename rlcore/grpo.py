@@ -11,18 +11,12 @@ N = prompts x G, and rows ``g*G .. g*G + G - 1`` are the G responses to prompt g
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
+from rlcore.config import LOSS_TYPES, SCALES, GroupConfig, Lengths
 from rlcore.ppo import kl_penalty
 from rlcore.rollout import collect, masked_mean, require_pad_token, response_logprobs, scorer
 from rlcore.training import TrainingRun, make_optimizer, train_steps
-
-SCALES = ("group", "batch", "none")
-LOSS_TYPES = ("grpo", "dr_grpo")
 
 
 def _by_group(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
@@ -93,62 +87,6 @@ def grpo_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, ref_logprobs: 
 
 
 # --------------------------------------------------------------------------- trainer
-@dataclass
-class GroupConfig:
-    """The settings every critic-free trainer here shares (GRPO, REINFORCE / RLOO), checked once."""
-
-    PREFIX: ClassVar[str] = "grpo"  # the profile's fields for this algorithm: grpo_lr, grpo_group_size, ...
-    lr: float = 1e-5
-    batch_size: int = 8  # prompts per iteration
-    group_size: int = 4  # responses sampled per prompt: batch_size x group_size sequences per iteration
-    num_minibatches: int = 2
-    beta: float = 0.05  # KL coefficient
-    max_new_tokens: int = 24
-    max_prompt_tokens: int = 64
-    max_length: int = 256  # the reward model's sequences, as it was trained
-    temperature: float = 1.0
-    max_grad_norm: float = 1.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0 or self.beta < 0:
-            raise ValueError(f"{type(self).__name__} needs lr > 0 and beta >= 0")
-        if (self.batch_size * self.group_size) % self.num_minibatches:
-            raise ValueError(f"batch_size x group_size ({self.batch_size * self.group_size}) must be divisible by "
-                             f"num_minibatches ({self.num_minibatches})")
-
-    @classmethod
-    def from_profile(cls, profile, **overrides) -> "GroupConfig":
-        """This config from a profile, derived, never renamed by hand: each field ``f`` from ``profile.<PREFIX>_f``
-        (``grpo_lr``, ``grpo_group_size``, ...), else from the profile's own ``f`` (the lengths, the seed), else
-        this class's default; ``overrides`` win. The checks are this class's own."""
-        values = {}
-        for f in dataclasses.fields(cls):
-            for name in (f"{cls.PREFIX}_{f.name}", f.name):
-                if hasattr(profile, name):
-                    values[f.name] = getattr(profile, name)
-                    break
-        return cls(**{**values, **overrides})
-
-
-@dataclass
-class GRPOConfig(GroupConfig):
-    beta: float = 0.04  # coefficient of the KL to the reference, a loss term (Shao et al. 2024)
-    epochs: int = 1  # passes over each batch (1: every step on fresh samples, the ratio starts at 1)
-    clip_range: float = 0.2
-    scale: str = "group"  # advantage scaling: "group" (GRPO), "batch", "none" (Dr. GRPO)
-    loss_type: str = "grpo"  # "grpo" or "dr_grpo"
-
-    def __post_init__(self) -> None:
-        if self.group_size < 2:
-            raise ValueError(f"GRPO compares samples of one prompt: group_size must be >= 2, got {self.group_size}")
-        super().__post_init__()
-        if self.clip_range <= 0:
-            raise ValueError(f"GRPOConfig needs clip_range > 0, got {self.clip_range}")
-        if self.scale not in SCALES or self.loss_type not in LOSS_TYPES:
-            raise ValueError(f"scale must be one of {SCALES} and loss_type one of {LOSS_TYPES}")
-
-
 class GroupTrainer:
     """What the critic-free trainers share, none of it the algorithm: the frozen reference and reward, the optimizer,
     the seeded sampling generator, guards and checkpoints (rlcore.training.TrainingRun), the outer loop.
@@ -156,15 +94,17 @@ class GroupTrainer:
 
     hint = "lower the learning rate or raise beta"
 
-    def __init__(self, policy, ref_policy, tokenizer, config, reward_model=None, reward_fn=None):
+    def __init__(self, policy, ref_policy, tokenizer, config: GroupConfig, lengths: Lengths = Lengths(), seed: int = 0,
+                 reward_model=None, reward_fn=None):
         require_pad_token(tokenizer)
         self.policy, self.ref_policy, self.tokenizer, self.config = policy, ref_policy, tokenizer, config
-        self.score = scorer(tokenizer, reward_model, reward_fn, config.max_length, config.max_prompt_tokens)
+        self.lengths = lengths
+        self.score = scorer(tokenizer, reward_model, reward_fn, lengths)
         for frozen in (ref_policy, reward_model):
             if frozen is not None:
                 frozen.eval().requires_grad_(False)
         self.optimizer = make_optimizer(policy, config.lr)
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(seed)
         self.iteration, self.history = 0, []
         self.run = TrainingRun(self.name, {"policy": policy}, {"policy": self.optimizer},
                                generators={"rollout": self.generator}, extra_state=self._extra_state,
@@ -201,8 +141,8 @@ class GRPOTrainer(GroupTrainer):
 
         # 1. Experience: group_size samples of every prompt, group by group, scored (rlcore.rollout.collect).
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, cfg.max_new_tokens,
-                      cfg.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
+        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
+                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
         ids, attn, P = exp.rollout.input_ids, exp.rollout.attention_mask, exp.rollout.prompt_len  # (N, P+T)
         self.run.check_finite(score=exp.scores)
 
@@ -219,7 +159,7 @@ class GRPOTrainer(GroupTrainer):
                 mb = order[start:start + mb_size]
                 logprobs = response_logprobs(self.policy, ids[mb], attn[mb], P)  # (mb, T)
                 loss = grpo_loss(logprobs, exp.logprobs[mb], exp.ref_logprobs[mb], advantages[mb], exp.mask[mb],
-                                 cfg.clip_range, cfg.beta, cfg.loss_type, cfg.max_new_tokens)
+                                 cfg.clip_range, cfg.beta, cfg.loss_type, self.lengths.max_new_tokens)
                 self.run.check_finite(loss=loss)  # stop before a NaN update
                 self.optimizer.zero_grad()
                 loss.backward()

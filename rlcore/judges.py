@@ -19,7 +19,6 @@ import torch
 
 from rlcore import world
 from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
-from rlcore.models import load_frozen
 
 HARMLESS_PRINCIPLE = "How harmless is the assistant's response: does it refuse to help with anything dangerous?"
 
@@ -61,8 +60,5 @@ class AIJudge:
 
 def load_judge(profile, data):
     """The judge of a course run on ``data`` (``rlcore.course_data``): the world's gold judge, else the
-    profile's ``judge_model`` (frozen, on the profile's device and dtype)."""
-    if data.is_world:
-        return data.judge()
-    model, tokenizer = load_frozen(profile.judge_model, profile)
-    return AIJudge(model, tokenizer, profile.judge_model, seed=profile.seed)
+    profile's ``judge_model`` (frozen, on the profile's device and dtype). The data decides: ``data.judge()``."""
+    return data.judge()

@@ -12,17 +12,16 @@ the judge that produced them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from dataclasses import dataclass
 
-from rlcore import plots, stages, world
+from rlcore import plots, stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.data import describe_truncation, truncation_counts
-from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rate
-from rlcore.judges import load_judge
 from rlcore.models import load_frozen
 from rlcore.reward import pair_rewards, preference_accuracy
 
@@ -77,9 +76,10 @@ def comparisons(runs) -> dict[str, tuple[str, str]]:
 
 
 def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool = True, log=print,
-                 checkpoint_every: int = 0, resume: bool = False, runs=None) -> dict:
+                 checkpoint_every: int = 0, resume: bool = False, runs=None, data=None) -> dict:
     """Run (or resume) every stage of the rows ``runs`` of :data:`RUNS` (keys such as "rlhf,grpo"; default all);
-    returns the report dict (also written to ``out``).
+    returns the report dict (also written to ``out``). ``data``: any :class:`rlcore.course_data.CourseData`
+    (default: the profile's dataset, ``course_data(profile)``).
 
     A finished stage (its HF checkpoint under ``out``) is always re-used. With ``checkpoint_every``
     the SFT, reward-model, RL and DPO loops also write checkpoints under ``out/checkpoints/<stage>`` every
@@ -89,7 +89,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     runs = choose_runs(runs)
     os.makedirs(out, exist_ok=True)
     seed_everything(profile.seed)
-    data = course_data(profile)
+    data = data or course_data(profile)
     # Every size checked against the data before the first stage: one that the data cannot fill is lowered
     # now and said once, here and in the report, never found out after hours of training.
     profile, scaled = data.fit_sizes(profile)
@@ -102,12 +102,11 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     times = {}
     report = {"profile": profile.name, "seed": profile.seed, "data": data.name, "skipped_rows": data.skipped,
               "runs": [vars(r) | {"key": r.key} for r in runs], "runs_skipped": skipped, "sizes_scaled": scaled,
-              "lengths": stages.lengths(profile) | {"max_new_tokens": profile.max_new_tokens},
+              "lengths": dataclasses.asdict(profile.lengths),
               "models": {"policy": profile.policy_model, "labeler": profile.labeler_model,
-                         "judge": "gold" if data.is_world else profile.judge_model},
-              "sizes": {k: getattr(profile, k) for k in ("sft_examples", "rm_pairs", "rm_test_pairs", "ppo_steps",
-                                                         "grpo_steps", "hybrid_human_pairs", "dpo_epochs",
-                                                         "eval_prompts")}}
+                         "judge": data.judge_name},
+              "sizes": {k: profile.get(k) for k in ("sft.examples", "rm.pairs", "rm.test_pairs", "ppo.steps",
+                                                    "grpo.steps", "rm.hybrid_human_pairs", "dpo.epochs", "eval.prompts")}}
 
     def at(name):
         return os.path.join(out, name)
@@ -128,8 +127,8 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     # 2. Preference labels and the reward models the runs need: human labels (RLHF), AI labels (RLAIF), and a
     #    hybrid (a few human labels to ground it, AI labels for the rest) ----------------------------------
     policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
-    test_pairs = timed("test_pairs", lambda: data.test_pairs(profile.rm_test_pairs, policy=policy))
-    human = timed("human_pairs", lambda: data.human_pairs(profile.rm_pairs, policy=policy))
+    test_pairs = timed("test_pairs", lambda: data.test_pairs(profile.rm.test_pairs, policy=policy))
+    human = timed("human_pairs", lambda: data.human_pairs(profile.rm.pairs, policy=policy))
     ai_rows: list[dict] = []
 
     def ai() -> list[dict]:  # labelled once, when a reward model first needs them
@@ -139,7 +138,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
         return ai_rows
 
     labelled = {"human": (lambda: human, False), "ai": (ai, True),
-                "hybrid": (lambda: hybrid_pairs(human, ai(), profile.hybrid_human_pairs), True)}
+                "hybrid": (lambda: hybrid_pairs(human, ai(), profile.rm.hybrid_human_pairs), True)}
     reward_models = {labels: timed(REWARD_MODELS[labels], lambda: stages.reward_model(
         profile, data, pairs, policy, at(REWARD_MODELS[labels]), soft_labels=soft, **stage_args(REWARD_MODELS[labels])))
         for labels, (pairs, soft) in labelled.items() if any(r.labels == labels and r.algorithm != "dpo" for r in runs)}
@@ -160,8 +159,10 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
         _, histories[run.name] = timed(run.name, lambda: stages.rl(profile, data, policy, at(run.name), run.algorithm,
                                                                    **reward, **stage_args(run.name)))
 
-    # 4. Evaluation on held-out prompts, by the gold judge (world) or an AI judge ---------------------
-    report.update(timed("evaluation", lambda: evaluation(profile, data, runs, sft, tokenizer, at, test_pairs)))
+    # 4. Evaluation on held-out prompts, by the data's judge (the gold judge on the world, else an AI judge) ------
+    policies = {"sft": sft, **{r.name: load_frozen(at(r.name), profile)[0] for r in runs}}
+    report.update(timed("evaluation", lambda: stages.evaluation(profile, data, policies, tokenizer, comparisons(runs),
+                                                                test_pairs)[0]))
     report["seconds"] = {k: round(v, 1) for k, v in times.items()}
     report["seconds"]["total"] = round(sum(times.values()), 1)
     report["rl_final"] = {n: h[-1] for n, h in histories.items()}
@@ -174,56 +175,27 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
 def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pairs, policy) -> dict:
     """Each reward model's accuracy on held-out pairs (gold labels on the world, the data's own human labels
     elsewhere), and on the world's out-of-distribution pairs (held-out parts) beside it."""
-    lengths = stages.lengths(profile)
-    more = {"ood": data.test_pairs(profile.rm_test_pairs, policy=policy, split="ood")} if data.is_world else {}
     out = {}
     for labels, rm in reward_models.items():
         name = REWARD_MODELS[labels]
-        out[f"{name}_test_accuracy"] = preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **lengths))
-        for key, pairs in more.items():
-            out[f"{name}_gold_accuracy_{key}"] = preference_accuracy(*pair_rewards(rm, tokenizer, pairs, **lengths))
-    if data.is_world:
-        out["human_label_bayes_limit"] = data.human_agreement(policy)
+
+        def accuracy(pairs, rm=rm):
+            return preference_accuracy(*pair_rewards(rm, tokenizer, pairs, profile.lengths))
+
+        out[f"{name}_test_accuracy"] = accuracy(test_pairs)
+        out.update({f"{name}_{k}": v for k, v in data.reward_model_checks(accuracy, profile.rm.test_pairs,
+                                                                          policy).items()})
+    out.update(data.label_checks(policy))
     return out
 
 
 def truncation(data, profile, tokenizer, human) -> dict:
     """What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads."""
-    lengths = stages.lengths(profile)
-    return {"sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft_examples), **lengths),
+    lengths = {"max_length": profile.lengths.max_length, "max_prompt_tokens": profile.lengths.max_prompt_tokens}
+    return {"sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft.examples), **lengths),
             "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
                                                   [p["chosen"] for p in human] + [p["rejected"] for p in human],
                                                   **lengths)}
-
-
-def evaluation(profile, data, runs, sft, tokenizer, at, test_pairs) -> dict:
-    """Every policy judged on held-out prompts of each split of the data ("test"; the world adds "ood"):
-    win rates with intervals, harmless rate, KL, length; on the world also the ceiling, gold, fluency and
-    per-scenario win rates."""
-    judge = load_judge(profile, data)
-    policies = {"sft": sft, **{r.name: load_frozen(at(r.name), profile)[0] for r in runs}}
-    report = {"judge_is_labeler": not data.is_world and profile.judge_model == profile.labeler_model}
-    for split in data.splits:
-        prompts, harmful = data.evaluation_prompts(profile.eval_prompts, split)
-        result = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, comparisons(runs))
-        responses = result.pop("responses")
-        if data.is_world:
-            best = [data.world.best_response(p) for p in prompts]
-            # The ceiling: a policy that always gave the world's best answer. SFT already gives it often,
-            # and a tie counts one half, so no policy can beat SFT more often than this.
-            result["win_rate"]["best_vs_sft"] = win_rate(prompts, best, responses["sft"], judge)
-            result["mean_gold"] = {n: mean_gold(prompts, responses[n]) for n in responses}
-            result["fluency_penalty"] = {n: fluency_penalty(prompts, responses[n]) for n in responses}
-            result["per_scenario"] = per_scenario(prompts, {**responses, "best": best}, judge)
-        if split == "test":
-            report.update(result)
-            report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses.items()}
-        else:
-            report[split] = result
-    if not data.is_world:
-        report["judge_agreement_with_held_out_labels"] = judge_agreement(judge, test_pairs)
-        report["judge_comparisons_cut_to_fit"] = judge.pairwise.cut + judge.rater.cut
-    return report
 
 
 def write_report_md(report: dict, histories: dict, out: str) -> None:
@@ -282,7 +254,7 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
 
 def _trained_on(run: dict, report: dict) -> str:
     what = {"human": "human labels", "ai": "AI labels", "gold": "the gold score (verifiable reward)",
-            "hybrid": f"{report['sizes']['hybrid_human_pairs']} human + AI labels"}[run["labels"]]
+            "hybrid": f"{report['sizes']['rm.hybrid_human_pairs']} human + AI labels"}[run["labels"]]
     if run["algorithm"] == "dpo":
         return f"DPO on the {what} (no reward model)"
     return f"{run['algorithm'].upper()} on " + (what if run["labels"] == "gold" else f"a reward model of {what}")
@@ -310,19 +282,25 @@ def _reward_model_lines(report: dict, labels: dict, pct, ci) -> list[str]:
     names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
     trained = [k for k in names if f"rm_{k}_test_accuracy" in report]
     accuracy = ", ".join(f"{names[k]} {pct(report[f'rm_{k}_test_accuracy'])}" for k in trained)
-    if "per_scenario" not in report:
-        return [f"Reward models, accuracy on the data's held-out human labels: {accuracy}. The judge agrees with "
-                f"those labels on {pct(report['judge_agreement_with_held_out_labels'])} of the held-out pairs "
-                "(how far to trust its win rates)."]
-    others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
-    lines = ["| scenario | n | " + " | ".join(f"{labels[n]} vs SFT" for n in others) + " |",
-             "| --- | --- |" + " --- |" * len(others)]
-    for family, row in report["per_scenario"].items():
-        lines.append(f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |")
-    lines += ["", f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
-              f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."
-              + (" On held-out parts (out of distribution): " + ", ".join(
-                  f"{names[k]} {pct(report[f'rm_{k}_gold_accuracy_ood'])}" for k in trained) + "." if trained else "")]
+    lines = []  # each piece only where the data measured it (rlcore.course_data: its extra measurements)
+    if "per_scenario" in report:
+        others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
+        lines += ["| scenario | n | " + " | ".join(f"{labels[n]} vs SFT" for n in others) + " |",
+                  "| --- | --- |" + " --- |" * len(others)]
+        lines += [f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |"
+                  for family, row in report["per_scenario"].items()]
+        lines.append("")
+    if "human_label_bayes_limit" in report:
+        ood = [k for k in trained if f"rm_{k}_gold_accuracy_ood" in report]
+        lines.append(f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
+                     f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."
+                     + (" On held-out parts (out of distribution): " + ", ".join(
+                         f"{names[k]} {pct(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else ""))
+    else:
+        lines.append(f"Reward models, accuracy on the data's held-out human labels: {accuracy}."
+                     + (f" The judge agrees with those labels on {pct(report['judge_agreement_with_held_out_labels'])}"
+                        " of the held-out pairs (how far to trust its win rates)."
+                        if "judge_agreement_with_held_out_labels" in report else ""))
     if "ood" in report:
         o = report["ood"]
         lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: " + ", ".join(
@@ -330,19 +308,3 @@ def _reward_model_lines(report: dict, labels: dict, pct, ci) -> list[str]:
             f"{labels.get('policy_' + k.split('_vs_')[1], 'SFT')} {ci(r)}" for k, r in o["win_rate"].items())
             + "; harmless rate " + ", ".join(f"{labels[n]} {pct(v)}" for n, v in o["harmless_rate"].items()) + "."]
     return lines
-
-
-def per_scenario(prompts, responses, judge=None) -> dict:
-    """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
-    out = {}
-    families = [world.parse_prompt(p).family for p in prompts]
-    for family in sorted(set(families)):
-        idx = [i for i, f in enumerate(families) if f == family]
-        sub = [prompts[i] for i in idx]
-        row = {"n": len(idx)}
-        for name in (n for n in responses if n != "sft"):
-            row[f"{name}_vs_sft"] = win_rate(sub, [responses[name][i] for i in idx],
-                                             [responses["sft"][i] for i in idx], judge)["win_rate"]
-        row.update({f"gold_{n}": mean_gold(sub, [rs[i] for i in idx]) for n, rs in responses.items()})
-        out[family] = row
-    return out

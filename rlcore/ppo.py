@@ -15,11 +15,11 @@ prompts (B) -> rlcore.rollout.collect: responses (B, T), cut after the first EOS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import torch
 
+from rlcore.config import Lengths, PPOConfig
 from rlcore.gae import compute_gae
 from rlcore.training import TrainingRun, make_optimizer, train_steps
 from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
@@ -138,56 +138,6 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
 
 
 # --------------------------------------------------------------------------- trainer
-@dataclass
-class PPOConfig:
-    lr: float = 1e-4
-    value_lr: float | None = None  # default: lr
-    batch_size: int = 32
-    num_minibatches: int = 4
-    ppo_epochs: int = 4
-    clip_range: float = 0.2
-    clip_range_value: float = 0.2
-    gamma: float = 1.0
-    lam: float = 0.95
-    init_kl_coef: float = 0.05
-    target_kl: float | None = 6.0  # None = fixed coefficient
-    kl_horizon: int = 10000
-    kl_estimator: str = "k1"
-    max_new_tokens: int = 24
-    max_prompt_tokens: int = 64
-    max_length: int = 256  # the reward model's sequences (rlcore.data.fit_to_length), as it was trained
-    temperature: float = 1.0
-    top_k: int = 0
-    missing_eos_penalty: float | None = None
-    whiten_advantages: bool = True
-    max_grad_norm: float = 1.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0 or (self.value_lr is not None and self.value_lr <= 0):
-            raise ValueError("learning rates must be > 0")
-        for name in ("batch_size", "num_minibatches", "ppo_epochs", "max_new_tokens", "max_prompt_tokens", "max_length"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"PPOConfig.{name} must be > 0")
-        if self.max_prompt_tokens + self.max_new_tokens + 1 > self.max_length:
-            raise ValueError(f"PPOConfig.max_length ({self.max_length}) must hold max_prompt_tokens + max_new_tokens + 1")
-        if self.batch_size % self.num_minibatches != 0:
-            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by num_minibatches ({self.num_minibatches})")
-        if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1):
-            raise ValueError("gamma and lam must be in [0, 1]")
-        if self.kl_estimator not in ("k1", "k3"):
-            raise ValueError(f"kl_estimator must be 'k1' or 'k3', got {self.kl_estimator!r}")
-
-    @classmethod
-    def from_profile(cls, profile, **overrides) -> "PPOConfig":
-        values = dict(lr=profile.ppo_lr, batch_size=profile.ppo_batch_size, num_minibatches=profile.ppo_num_minibatches,
-                      ppo_epochs=profile.ppo_epochs, init_kl_coef=profile.init_kl_coef, target_kl=profile.target_kl,
-                      max_new_tokens=profile.max_new_tokens, max_prompt_tokens=profile.max_prompt_tokens,
-                      max_length=profile.max_length, seed=profile.seed)
-        values.update(overrides)
-        return cls(**values)
-
-
 RewardFn = Callable[[list[str], list[str]], "torch.Tensor | list[float]"]
 
 
@@ -199,15 +149,15 @@ class PPOTrainer:
     appended), so it must share the policy's tokenizer.
     """
 
-    def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig,
-                 reward_model=None, reward_fn: RewardFn | None = None):
+    def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig, lengths: Lengths = Lengths(),
+                 seed: int = 0, reward_model=None, reward_fn: RewardFn | None = None):
         require_pad_token(tokenizer)
         if tokenizer.eos_token_id is None:
             raise ValueError("the tokenizer has no EOS token; responses could never end")
         self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
-        self.tokenizer, self.config = tokenizer, config
+        self.tokenizer, self.config, self.lengths = tokenizer, config, lengths
         # score(rollout) -> (B,): the reward model reads the text as it was trained (rlcore.rollout.scorer)
-        self.score = scorer(tokenizer, reward_model, reward_fn, config.max_length, config.max_prompt_tokens)
+        self.score = scorer(tokenizer, reward_model, reward_fn, lengths)
         for frozen in (ref_policy, reward_model):
             if frozen is not None:
                 frozen.eval()
@@ -216,7 +166,7 @@ class PPOTrainer:
         self.value_optimizer = make_optimizer(value_model, config.value_lr or config.lr)
         self.kl_controller = (AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
                               if config.target_kl is not None else FixedKLController(config.init_kl_coef))
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(seed)
         self.iteration = 0
         self.history: list[dict] = []
         # Guards and checkpoints (see rlcore.training.TrainingRun); train() turns checkpoints on.
@@ -244,8 +194,8 @@ class PPOTrainer:
         # 1. Experience (rlcore.rollout.collect): responses cut after the first EOS, their log-probs under the
         #    sampling policy ("old", from generate's own logits) and the reference, and the score. No gradients.
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, cfg.max_new_tokens,
-                      cfg.max_prompt_tokens, temperature=cfg.temperature, top_k=cfg.top_k, seed=sample_seed)
+        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
+                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, top_k=cfg.top_k, seed=sample_seed)
         rollout, mask = exp.rollout, exp.mask  # mask: (B, T)
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
         old_logprobs, ref_logprobs, scores = exp.logprobs, exp.ref_logprobs, exp.scores  # (B, T), (B, T), (B,)
@@ -267,7 +217,7 @@ class PPOTrainer:
         # 5. Optimise: K epochs over shuffled minibatches.
         mb_size = cfg.batch_size // cfg.num_minibatches
         logs = {"policy_loss": [], "value_loss": [], "entropy": [], "clip_fraction": [], "approx_kl": []}
-        for _ in range(cfg.ppo_epochs):
+        for _ in range(cfg.epochs):
             order = torch.randperm(cfg.batch_size, generator=self.generator)
             for start in range(0, cfg.batch_size, mb_size):
                 mb = order[start:start + mb_size]

@@ -12,31 +12,11 @@ the same prompt (``baseline="rloo"``, G samples per prompt: unbiased, and no val
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
-from rlcore.grpo import GroupConfig, GroupTrainer, rloo_advantages
+from rlcore.grpo import GroupTrainer, rloo_advantages
 from rlcore.ppo import kl_penalty
 from rlcore.rollout import collect, masked_sum, response_logprobs
-
-BASELINES = ("mean", "rloo")
-
-
-@dataclass
-class ReinforceConfig(GroupConfig):
-    PREFIX: ClassVar[str] = "rloo"  # the profile's rloo_lr, rloo_group_size, rloo_beta, ...
-    # group_size: RLOO needs >= 2; the mean baseline takes 1 as well. beta: the KL coefficient, inside the reward.
-    baseline: str = "rloo"
-
-    def __post_init__(self) -> None:
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
-        if self.baseline == "rloo" and self.group_size < 2:
-            raise ValueError(f"RLOO needs at least two samples per prompt (group_size >= 2), got {self.group_size}")
-        super().__post_init__()
-
 
 class ReinforceTrainer(GroupTrainer):
     """REINFORCE / RLOO: a policy, its frozen reference, and a reward model *or* a reward function. The set-up,
@@ -55,8 +35,8 @@ class ReinforceTrainer(GroupTrainer):
 
         # 1. Experience: group_size samples of every prompt, group by group, scored (rlcore.rollout.collect).
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, cfg.max_new_tokens,
-                      cfg.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
+        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
+                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
         ids, attn, P = exp.rollout.input_ids, exp.rollout.attention_mask, exp.rollout.prompt_len  # (N, P+T)
 
         # 2. Sequence rewards with the KL inside, and the baseline.

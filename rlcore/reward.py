@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel
 
+from rlcore.config import Lengths, RewardConfig
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
 from rlcore.precision import autocast
 from rlcore.progress import progress_bar
@@ -122,29 +123,29 @@ class RewardModel(_ScalarHeadModel):
         self.reward_mean.fill_(rewards.mean().item())
         self.reward_std.fill_(max(rewards.std().item(), 1e-6) if len(rewards) > 1 else 1.0)
 
-    def normalise_on_samples(self, policy, tokenizer, prompts: list[str], max_new_tokens: int, seed: int = 0,
-                             max_length: int = 256, max_prompt_tokens: int | None = None) -> None:
+    def normalise_on_samples(self, policy, tokenizer, prompts: list[str], lengths: Lengths = Lengths(),
+                             seed: int = 0) -> None:
         """:meth:`normalise` on the policy's own samples for ``prompts``, so that the PPO reward starts
         with mean 0 and std 1 and one KL coefficient means the same for every reward model (Ziegler et al. 2019).
         The samples are drawn and scored exactly as PPO draws and scores its rollouts (:meth:`score`)."""
-        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed,
-                                     max_prompt_tokens=max_prompt_tokens or max_length - max_new_tokens - 1)
-        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, max_length,
-                                                max_prompt_tokens=max_prompt_tokens)
+        responses = sample_responses(policy, tokenizer, prompts, max_new_tokens=lengths.max_new_tokens, seed=seed,
+                                     max_prompt_tokens=lengths.max_prompt_tokens)
+        ids, mask, _ = tokenize_prompt_response(tokenizer, prompts, responses, lengths.max_length,
+                                                max_prompt_tokens=lengths.max_prompt_tokens)
         self.normalise(ids, mask)
 
-    def score(self, tokenizer, prompts: list[str], responses: list[str], max_length: int = 256,
-              batch_size: int = 32, max_prompt_tokens: int | None = None) -> torch.Tensor:
-        """Rewards (B,) for text pairs, tokenised as in training: the length policy of
-        ``rlcore.data.fit_to_length``, EOS appended (a response cut by ``max_new_tokens`` is scored as if it
+    def score(self, tokenizer, prompts: list[str], responses: list[str], lengths: Lengths = Lengths(),
+              batch_size: int = 32) -> torch.Tensor:
+        """Rewards (B,) for text pairs, tokenised as in training: the length policy (``lengths``:
+        ``rlcore.data.fit_to_length``), EOS appended (a response cut by ``max_new_tokens`` is scored as if it
         ended there, in normalisation and in PPO alike). On the model's device."""
         device = next(self.parameters()).device
         out = []
         with torch.no_grad():
             for i in range(0, len(prompts), batch_size):
                 ids, mask, _ = tokenize_prompt_response(tokenizer, prompts[i:i + batch_size],
-                                                        responses[i:i + batch_size], max_length, device=device,
-                                                        max_prompt_tokens=max_prompt_tokens)
+                                                        responses[i:i + batch_size], lengths.max_length,
+                                                        device=device, max_prompt_tokens=lengths.max_prompt_tokens)
                 out.append(self(ids, mask))
         return torch.cat(out)
 
@@ -212,14 +213,13 @@ def preference_accuracy(chosen_rewards: torch.Tensor, rejected_rewards: torch.Te
 
 
 # --------------------------------------------------------------------------- training loop
-def _pair_batch(tokenizer, pairs: list[PreferencePair], max_length: int, device, max_prompt_tokens=None):
+def _pair_batch(tokenizer, pairs: list[PreferencePair], lengths: Lengths, device):
     """input_ids, attention_mask (2B, L): first B chosen, then B rejected."""
-    ids, mask, _ = tokenize_pairs(tokenizer, pairs, max_length, device, max_prompt_tokens)
+    ids, mask, _ = tokenize_pairs(tokenizer, pairs, lengths.max_length, device, lengths.max_prompt_tokens)
     return ids, mask
 
 
-def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, batch_size: int = 32,
-                 max_prompt_tokens: int | None = None):
+def pair_rewards(model: RewardModel, tokenizer, pairs, lengths: Lengths = Lengths(), batch_size: int = 32):
     """(chosen_rewards, rejected_rewards), each (N,), without gradients."""
     pairs = as_pairs(pairs)
     device = next(model.parameters()).device
@@ -227,17 +227,18 @@ def pair_rewards(model: RewardModel, tokenizer, pairs, max_length: int = 256, ba
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
             batch = pairs[i:i + batch_size]
-            r = model(*_pair_batch(tokenizer, batch, max_length, device, max_prompt_tokens))
+            r = model(*_pair_batch(tokenizer, batch, lengths, device))
             chosen.append(r[: len(batch)].cpu())
             rejected.append(r[len(batch):].cpu())
     return torch.cat(chosen), torch.cat(rejected)
 
 
-def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, batch_size: int = 16,
-                       lr: float = 1e-4, soft_labels: bool = False, max_length: int = 256, seed: int = 0,
-                       progress: bool = True, checkpoint_dir: str | None = None, checkpoint_every: int = 0,
-                       resume: bool = False, max_prompt_tokens: int | None = None) -> list[float]:
-    """Train on preference pairs; returns the loss of every step.
+def train_reward_model(model: RewardModel, tokenizer, pairs, config: RewardConfig = RewardConfig(),
+                       lengths: Lengths = Lengths(), soft_labels: bool = False, seed: int = 0, progress: bool = True,
+                       checkpoint_dir: str | None = None, checkpoint_every: int = 0,
+                       resume: bool = False) -> list[float]:
+    """Train on preference pairs with ``config``'s learning rate, batch size and epochs, sequences cut by
+    ``lengths``; returns the loss of every step.
 
     ``soft_labels=True`` uses each pair's ``p_chosen`` with :func:`soft_ranking_loss` (RLAIF);
     otherwise the hard :func:`ranking_loss` (RLHF). ``checkpoint_dir`` / ``checkpoint_every`` /
@@ -245,19 +246,20 @@ def train_reward_model(model: RewardModel, tokenizer, pairs, epochs: int = 1, ba
     takes its share of every batch.
     """
     pairs = as_pairs(pairs)
+    max_length, max_prompt_tokens, batch_size = lengths.max_length, lengths.max_prompt_tokens, config.batch_size
     check_model_tokenizer(model.backbone, tokenizer, max_length)
     warn_truncated(tokenizer, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs],
                    max_length, "reward model", max_prompt_tokens)
     device = next(model.parameters()).device
-    run = TrainingRun("reward model", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
+    run = TrainingRun("reward model", {"model": model}, {"model": make_optimizer(model, config.lr)}, checkpoint_dir,
                       checkpoint_every, resume)
     net = run.wrapped("model")
     model.train()
-    bar = progress_bar(total=n_batches(len(pairs), batch_size, epochs), initial=run.step, desc="reward model",
+    bar = progress_bar(total=n_batches(len(pairs), batch_size, config.epochs), initial=run.step, desc="reward model",
                disable=not progress)
-    for idx in run.batches(len(pairs), batch_size, epochs, seed):
+    for idx in run.batches(len(pairs), batch_size, config.epochs, seed):
         batch = [pairs[j] for j in idx]
-        rewards = net(*_pair_batch(tokenizer, batch, max_length, device, max_prompt_tokens))  # (2B,)
+        rewards = net(*_pair_batch(tokenizer, batch, lengths, device))  # (2B,)
         chosen, rejected = rewards[: len(batch)], rewards[len(batch):]
         if soft_labels:
             p = torch.tensor([b.p_chosen for b in batch], device=device)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
+from rlcore.config import Lengths
 from rlcore.precision import autocast
 from rlcore.progress import progress_bar
 
@@ -356,7 +357,7 @@ def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int =
                                         temperature, progress, max_prompt_tokens))
 
 
-def scorer(tokenizer, reward_model=None, reward_fn=None, max_length: int = 256, max_prompt_tokens: int | None = None):
+def scorer(tokenizer, reward_model=None, reward_fn=None, lengths: Lengths = Lengths()):
     """``score(rollout) -> (B,)`` float32 on the rollout's device, from exactly one of a reward model (a
     ``RewardModel``, which reads each prompt + response as it was trained: ``RewardModel.score``, so it must share
     the policy's tokenizer) or a reward function ``reward_fn(prompts, responses) -> (B,)`` on the text."""
@@ -367,8 +368,7 @@ def scorer(tokenizer, reward_model=None, reward_fn=None, max_length: int = 256, 
     def score(rollout: Rollout) -> torch.Tensor:
         device = rollout.response_ids.device
         if reward_model is not None:
-            return reward_model.score(tokenizer, rollout.prompts, rollout.responses, max_length,
-                                      max_prompt_tokens=max_prompt_tokens).float().to(device)
+            return reward_model.score(tokenizer, rollout.prompts, rollout.responses, lengths).float().to(device)
         scores = torch.as_tensor(reward_fn(rollout.prompts, rollout.responses), dtype=torch.float32, device=device)
         if scores.shape != (len(rollout.prompts),):
             raise ValueError(f"reward_fn must return one score per prompt ({len(rollout.prompts)}), "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from rlcore.progress import progress_bar
 
+from rlcore.config import Lengths, SFTConfig
 from rlcore.data import check_model_tokenizer, tokenize_prompt_response, warn_truncated
 from rlcore.rollout import forward_logits, logprobs_from_logits, masked_mean
 from rlcore.training import TrainingRun, make_optimizer, n_batches
@@ -27,14 +28,14 @@ def sft_loss(logits: torch.Tensor, input_ids: torch.Tensor, response_mask: torch
     return -masked_mean(logprobs, response_mask[:, 1:].to(logprobs.dtype))
 
 
-def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs: int = 1, batch_size: int = 16,
-              lr: float = 1e-4, max_length: int = 256, seed: int = 0, progress: bool = True,
-              checkpoint_dir: str | None = None, checkpoint_every: int = 0, resume: bool = False,
-              max_prompt_tokens: int | None = None) -> list[float]:
-    """Fine-tune ``model`` in place on (prompt, response) demonstrations; returns the loss per step.
+def train_sft(model, tokenizer, prompts: list[str], responses: list[str], config: SFTConfig = SFTConfig(),
+              lengths: Lengths = Lengths(), seed: int = 0, progress: bool = True, checkpoint_dir: str | None = None,
+              checkpoint_every: int = 0, resume: bool = False) -> list[float]:
+    """Fine-tune ``model`` in place on (prompt, response) demonstrations with ``config``'s learning rate, batch
+    size and epochs; returns the loss per step.
 
-    Sequences follow the course's length policy (``rlcore.data.fit_to_length``: ``max_prompt_tokens``,
-    ``max_length``); what it cuts is counted in one warning.
+    Sequences follow the course's length policy (``lengths``: ``rlcore.data.fit_to_length``); what it cuts is
+    counted in one warning.
 
     ``checkpoint_dir`` / ``checkpoint_every`` / ``resume``: see :class:`rlcore.training.TrainingRun`.
     """
@@ -42,15 +43,16 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], epochs
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     if len(prompts) == 0:
         raise ValueError("no demonstrations given")
+    max_length, max_prompt_tokens, batch_size = lengths.max_length, lengths.max_prompt_tokens, config.batch_size
     check_model_tokenizer(model, tokenizer, max_length)
     warn_truncated(tokenizer, prompts, responses, max_length, "SFT", max_prompt_tokens)
     device = next(model.parameters()).device
-    run = TrainingRun("SFT", {"model": model}, {"model": make_optimizer(model, lr)}, checkpoint_dir,
+    run = TrainingRun("SFT", {"model": model}, {"model": make_optimizer(model, config.lr)}, checkpoint_dir,
                       checkpoint_every, resume)
     net = run.wrapped("model")
     model.train()
-    bar = progress_bar(total=n_batches(len(prompts), batch_size, epochs), initial=run.step, desc="SFT", disable=not progress)
-    for idx in run.batches(len(prompts), batch_size, epochs, seed):
+    bar = progress_bar(total=n_batches(len(prompts), batch_size, config.epochs), initial=run.step, desc="SFT", disable=not progress)
+    for idx in run.batches(len(prompts), batch_size, config.epochs, seed):
         ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
                                                    [responses[j] for j in idx], max_length, device=device,
                                                    max_prompt_tokens=max_prompt_tokens)

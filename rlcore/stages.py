@@ -14,6 +14,7 @@ compute dtype. Sizes (how many examples, pairs, steps) come from the profile; th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -25,20 +26,15 @@ from rlcore.evaluate import harmless_rate, kl_to_reference, win_rate
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
-from rlcore.grpo import GRPOConfig, GRPOTrainer
-from rlcore.ppo import PPOConfig, PPOTrainer
-from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
+from rlcore.grpo import GRPOTrainer
+from rlcore.ppo import PPOTrainer
+from rlcore.reinforce import ReinforceTrainer
 from rlcore.reward import train_reward_model
 from rlcore.rollout import SAMPLE_BATCH, responses_of, sample_responses, sample_rollouts
 from rlcore.sft import train_sft
 from rlcore.training import guard_memory
 
 LOG = "training_log.json"  # beside each checkpoint: the losses (or PPO's per-step statistics)
-
-
-def lengths(profile: Profile) -> dict:
-    """The profile's length policy as the training loops take it (``rlcore.data.fit_to_length``)."""
-    return {"max_length": profile.max_length, "max_prompt_tokens": profile.max_prompt_tokens}
 
 
 def is_done(path: str) -> bool:
@@ -68,22 +64,21 @@ def _reusing(path: str, reuse: bool, say) -> bool:
 
 
 # --------------------------------------------------------------------------- 1. SFT
-@guard_memory("SFT", lower=("sft_batch_size", "max_length"))
+@guard_memory("SFT", lower=("sft.batch_size", "lengths.max_length"))
 def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print, **checkpoints):
-    """Supervised fine-tuning of ``profile.policy_model`` on ``profile.sft_examples`` demonstrations.
+    """Supervised fine-tuning of ``profile.policy_model`` on ``profile.sft.examples`` demonstrations.
     Returns (model, tokenizer), the model frozen in the profile's compute dtype."""
     if not _reusing(path, reuse, say):
         model, tokenizer = load_trainable(profile.policy_model, profile)
-        prompts, responses = data.demonstrations(profile.sft_examples)
-        losses = train_sft(model, tokenizer, prompts, responses, epochs=profile.sft_epochs,
-                           batch_size=profile.sft_batch_size, lr=profile.sft_lr, seed=profile.seed, progress=progress,
-                           **lengths(profile), **checkpoints)
+        prompts, responses = data.demonstrations(profile.sft.examples)
+        losses = train_sft(model, tokenizer, prompts, responses, profile.sft, profile.lengths, profile.seed,
+                           progress=progress, **checkpoints)
         _save(path, model, tokenizer, losses)
     return load_frozen(path, profile)
 
 
 # --------------------------------------------------------------------------- 2. reward model
-@guard_memory("reward model", lower=("rm_batch_size", "max_length"))
+@guard_memory("reward model", lower=("rm.batch_size", "lengths.max_length"))
 def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_labels: bool = False,
                  reuse: bool = True, progress: bool = True, say=print, **checkpoints):
     """A reward model from the SFT body, trained on ``pairs`` (hard labels, or soft ones for AI labels),
@@ -94,11 +89,9 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
         policy, tokenizer = load_trainable(sft_path, profile)
         torch.manual_seed(profile.seed)
         rm = reward_model_from(policy)
-        losses = train_reward_model(rm, tokenizer, pairs, epochs=profile.rm_epochs, batch_size=profile.rm_batch_size,
-                                    lr=profile.rm_lr, soft_labels=soft_labels, seed=profile.seed, progress=progress,
-                                    **lengths(profile), **checkpoints)
-        rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), max_new_tokens=profile.max_new_tokens,
-                                seed=profile.seed, **lengths(profile))
+        losses = train_reward_model(rm, tokenizer, pairs, profile.rm, profile.lengths, soft_labels=soft_labels,
+                                    seed=profile.seed, progress=progress, **checkpoints)
+        rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), profile.lengths, seed=profile.seed)
         _save(path, rm, None, losses)
     return load_reward_model(path, profile)
 
@@ -108,10 +101,10 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
 def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print,
               policy=None) -> list[dict]:
     """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
-    ``profile.rm_pairs`` comparisons the humans labelled; kept as JSON in ``path``. ``policy`` (model,
+    ``profile.rm.pairs`` comparisons the humans labelled; kept as JSON in ``path``. ``policy`` (model,
     tokenizer): the SFT policy, for data whose comparisons are its samples (the world)."""
     if not (reuse and os.path.exists(path)):
-        comparisons = data.comparisons(profile.rm_pairs, policy=policy)
+        comparisons = data.comparisons(profile.rm.pairs, policy=policy)
         model, tokenizer = load_frozen(profile.labeler_model, profile)
         labeler = AILabeler(model, tokenizer, swap=True, seed=profile.seed)
         rows = [dict(r) for r in labeler.label(comparisons, progress=progress)]
@@ -136,37 +129,33 @@ def hybrid_pairs(human: list[dict], ai: list[dict], n_human: int) -> list[dict]:
         if h["prompt"] != a["prompt"] or {h["chosen"], h["rejected"]} != {a["chosen"], a["rejected"]}:
             raise ValueError("human and AI labels are not for the same comparisons, in the same order")
     if not 0 <= n_human <= len(human):
-        raise ValueError(f"hybrid_human_pairs must be between 0 and {len(human)}, got {n_human}")
+        raise ValueError(f"n_human must be between 0 and {len(human)}, got {n_human}")
     return human[:n_human] + ai[n_human:]
 
 
 # --------------------------------------------------------------------------- 4. RL: PPO, GRPO, RLOO, REINFORCE
-def _ppo(profile, policy, reference, tokenizer, **reward):
-    return PPOTrainer(policy, reference, value_model_from(policy), tokenizer, PPOConfig.from_profile(profile), **reward)
+def _ppo(policy, reference, tokenizer, config, *args, **kwargs):
+    return PPOTrainer(policy, reference, value_model_from(policy), tokenizer, config, *args, **kwargs)
 
 
-def _group(trainer, config, **fixed):
-    return lambda profile, policy, reference, tokenizer, **reward: trainer(
-        policy, reference, tokenizer, config.from_profile(profile, **fixed), **reward)
-
-
-# algorithm -> (build the trainer from the profile, the profile field of its number of steps, the sizes that an
-# out-of-memory error should lower and raise). A new algorithm is one line here and its own module.
+# algorithm -> (its section of the profile, its trainer, the settings the algorithm fixes). A new algorithm is one
+# line here and its own module.
 ALGORITHMS = {
-    "ppo": (_ppo, "ppo_steps", ("ppo_batch_size", "max_prompt_tokens", "max_new_tokens"), ("ppo_num_minibatches",)),
-    "grpo": (_group(GRPOTrainer, GRPOConfig), "grpo_steps", ("grpo_batch_size", "grpo_group_size", "max_new_tokens"),
-             ("grpo_num_minibatches",)),
-    "rloo": (_group(ReinforceTrainer, ReinforceConfig, baseline="rloo"), "rloo_steps",
-             ("rloo_batch_size", "rloo_group_size", "max_new_tokens"), ("rloo_num_minibatches",)),
-    "reinforce": (_group(ReinforceTrainer, ReinforceConfig, baseline="mean"), "rloo_steps",
-                  ("rloo_batch_size", "rloo_group_size", "max_new_tokens"), ("rloo_num_minibatches",)),
+    "ppo": ("ppo", _ppo, {}),
+    "grpo": ("grpo", GRPOTrainer, {}),
+    "rloo": ("rloo", ReinforceTrainer, {"baseline": "rloo"}),
+    "reinforce": ("rloo", ReinforceTrainer, {"baseline": "mean"}),
 }
 
 
-def _algorithm(name: str) -> tuple:
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown RL algorithm {name!r}; choose one of {sorted(ALGORITHMS)}")
-    return ALGORITHMS[name]
+def rl_config(profile: Profile, algorithm: str):
+    """``algorithm``'s settings: its section of the profile (``profile.ppo``, ``profile.grpo``, ...) as it is, but
+    for what the algorithm itself fixes (REINFORCE: the mean baseline)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
+    section, _, fixed = ALGORITHMS[algorithm]
+    config = getattr(profile, section)
+    return dataclasses.replace(config, **fixed) if fixed else config
 
 
 def rl_trainer(profile: Profile, algorithm: str, sft_path: str, reward_model=None, reward_fn=None):
@@ -174,26 +163,28 @@ def rl_trainer(profile: Profile, algorithm: str, sft_path: str, reward_model=Non
     policy starts from the SFT checkpoint, the reference is a frozen copy of it, the reward a ``reward_model`` or a
     verifiable ``reward_fn(prompts, responses) -> (B,)``. ``trainer.step(prompts)`` is one iteration;
     ``trainer.train(data.prompt_batches(trainer.config.batch_size), steps)`` runs (or continues) a run."""
-    build = _algorithm(algorithm)[0]
+    config = rl_config(profile, algorithm)
     seed_everything(profile.seed)
     policy, tokenizer = load_trainable(sft_path, profile)
-    return build(profile, policy, reference_model(policy, profile.compute_dtype), tokenizer,
-                                    reward_model=reward_model, reward_fn=reward_fn)
+    return ALGORITHMS[algorithm][1](policy, reference_model(policy, profile.compute_dtype), tokenizer, config,
+                                    profile.lengths, profile.seed, reward_model=reward_model, reward_fn=reward_fn)
 
 
 def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str = "ppo", reward_model=None,
        reward_fn=None, steps: int | None = None, reuse: bool = True, progress: bool = True, callback=None,
        say=print, **checkpoints):
     """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` (:func:`rl_trainer`) for ``steps``
-    (default: the profile's, e.g. ``ppo_steps``). Returns (policy, history); ``callback(trainer, stats)`` runs
+    (default: the profile's, e.g. ``profile.ppo.steps``). Returns (policy, history); ``callback(trainer, stats)`` runs
     after every step. ``path=None`` trains without saving."""
-    _, steps_field, lower, raise_ = _algorithm(algorithm)
+    rl_config(profile, algorithm)  # an unknown algorithm: one clear error, before anything loads
+    section = ALGORITHMS[algorithm][0]
 
-    @guard_memory(algorithm.upper(), lower=lower, raise_=raise_)
+    @guard_memory(algorithm.upper(), lower=(f"{section}.batch_size", "lengths.max_prompt_tokens", "lengths.max_new_tokens"),
+                  raise_=(f"{section}.num_minibatches",))
     def train(profile):
         trainer = rl_trainer(profile, algorithm, sft_path, reward_model, reward_fn)
         history = trainer.train(data.prompt_batches(trainer.config.batch_size),
-                                steps=steps or getattr(profile, steps_field), progress=progress,
+                                steps=steps or trainer.config.steps, progress=progress,
                                 callback=None if callback is None else (lambda s: callback(trainer, s)), **checkpoints)
         if path is not None:
             _save(path, trainer.policy, trainer.tokenizer, history)
@@ -210,7 +201,7 @@ def ppo(profile: Profile, data, sft_path: str, reward_model, path: str | None, *
 
 
 # --------------------------------------------------------------------------- 5. DPO
-@guard_memory("DPO", lower=("rm_batch_size", "max_length"))
+@guard_memory("DPO", lower=("dpo.batch_size", "lengths.max_length"))
 def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, reuse: bool = True,
         progress: bool = True, say=print, **checkpoints):
     """DPO (Rafailov et al. 2023) from the SFT checkpoint on ``pairs``: no reward model, no sampling.
@@ -219,9 +210,8 @@ def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, re
         return load_frozen(path, profile)[0]
     seed_everything(profile.seed)
     policy, tokenizer = load_trainable(sft_path, profile)
-    losses = train_dpo(policy, reference_model(policy, profile.compute_dtype), tokenizer, pairs, beta=profile.dpo_beta,
-                       epochs=profile.dpo_epochs, batch_size=profile.rm_batch_size, lr=profile.dpo_lr,
-                       seed=profile.seed, progress=progress, **lengths(profile), **checkpoints)
+    losses = train_dpo(policy, reference_model(policy, profile.compute_dtype), tokenizer, pairs, profile.dpo,
+                       profile.lengths, profile.seed, progress=progress, **checkpoints)
     if path is not None:
         _save(path, policy, tokenizer, losses)
     return policy
@@ -231,24 +221,50 @@ def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, re
 def sample(profile: Profile, model, tokenizer, prompts: list[str], seed: int | None = None) -> list[str]:
     """One seeded response per prompt (seed: the profile's), as every evaluation in the course samples them:
     the profile's lengths, as PPO samples."""
-    return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.max_new_tokens,
-                            seed=profile.seed if seed is None else seed, max_prompt_tokens=profile.max_prompt_tokens)
+    return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.lengths.max_new_tokens,
+                            seed=profile.seed if seed is None else seed, max_prompt_tokens=profile.lengths.max_prompt_tokens)
 
 
-@guard_memory("evaluation", lower=("max_new_tokens", "max_prompt_tokens"), smaller="judge_model")
+def evaluation(profile: Profile, data, policies: dict, tokenizer, comparisons: dict[str, tuple[str, str]],
+               test_pairs, splits: tuple[str, ...] | None = None, judge=None) -> tuple[dict, dict]:
+    """Every number a course report gives about its policies, judged by ``data.judge()`` on held-out prompts of
+    each of ``splits`` (default: the data's, "test" first): :func:`evaluate`'s win rates, harmless rates, KL and
+    lengths, plus what only this data can measure (``data.policy_checks``: the world's ceiling, gold, fluency and
+    per-scenario figures) and how far its judge can be trusted (``data.judge_checks``, against ``test_pairs``).
+    The first split's numbers are at the top level, the others under their name; ``judge``: one already loaded.
+    Returns (report, {split: {policy: responses}})."""
+    judge = judge or data.judge()
+    report, responses = {}, {}
+    for split in splits or data.splits:
+        prompts, harmful = data.evaluation_prompts(profile.eval.prompts, split)
+        result = evaluate(profile, judge, policies, tokenizer, prompts, harmful, comparisons)
+        responses[split] = result.pop("responses")
+        extra = data.policy_checks(prompts, responses[split], judge)
+        result["win_rate"].update(extra.pop("win_rate", {}))
+        result.update(extra)
+        if not report:
+            report.update(result)
+            report["samples"] = {n: list(zip(prompts[:3], rs[:3])) for n, rs in responses[split].items()}
+        else:
+            report[split] = result
+    report.update(data.judge_checks(judge, test_pairs))  # after the evaluation: it counts the judge's cuts
+    return report, responses
+
+
+@guard_memory("evaluation", lower=("lengths.max_new_tokens", "lengths.max_prompt_tokens"), smaller="judge_model")
 def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
-             comparisons: dict[str, tuple[str, str]], reference: str = "sft", kl_prompts: int = 128) -> dict:
+             comparisons: dict[str, tuple[str, str]], reference: str = "sft") -> dict:
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
     ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.
     Returns the numbers and every response (``"responses"``), for reports and notebooks."""
-    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.max_new_tokens, seed=profile.seed,
-                                   max_prompt_tokens=profile.max_prompt_tokens)
+    rollouts = {n: sample_rollouts(m, tokenizer, prompts, profile.lengths.max_new_tokens, seed=profile.seed,
+                                   max_prompt_tokens=profile.lengths.max_prompt_tokens)
                 for n, m in policies.items()}
     responses = {n: responses_of(rs) for n, rs in rollouts.items()}
     harmful_responses = {n: sample(profile, m, tokenizer, harmful) for n, m in policies.items()}
     ref = policies[reference]
-    # KL on the first batches of the very samples judged above: kl_prompts of them, rounded up to whole batches
-    kl_batches = -(-kl_prompts // SAMPLE_BATCH)
+    # KL on the first batches of the very samples judged above: profile.eval.kl_prompts of them, in whole batches
+    kl_batches = -(-profile.eval.kl_prompts // SAMPLE_BATCH)
     return {
         "judge": judge.name,
         "win_rate": {key: win_rate(prompts, responses[a], responses[b], judge) for key, (a, b) in comparisons.items()},

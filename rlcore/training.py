@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import torch
 
 from rlcore.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from rlcore.config import env_name
 from rlcore.progress import progress_bar
 
 
@@ -75,10 +76,10 @@ def guard_memory(stage: str, lower: tuple[str, ...] = (), raise_: tuple[str, ...
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 fields = lower + raise_ + ((smaller,) if smaller else ())
-                sizes = ", ".join(f"{f}={getattr(profile, f)}" for f in fields)
+                sizes = ", ".join(f"{f}={profile.get(f)}" for f in fields)
                 advice = [f"lower {f}" for f in lower] + [f"raise {f}" for f in raise_] + (
                     [f"choose a smaller {smaller}"] if smaller else [])
-                example = f" (e.g. RLCORE_{lower[0].upper()}={max(1, getattr(profile, lower[0]) // 2)})" if lower else ""
+                example = f" (e.g. {env_name(lower[0])}={max(1, profile.get(lower[0]) // 2)})" if lower else ""
                 raise OutOfMemory(
                     f"out of GPU memory in the {stage} stage ({sizes}; dtype {profile.dtype} -> "
                     f"{str(profile.compute_dtype).removeprefix('torch.')}): {', or '.join(advice)}, in the profile "

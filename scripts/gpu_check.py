@@ -48,17 +48,17 @@ T4_MEMORY_GIB = 15.0
 BANDWIDTH_GBS = {"H200": 4800, "H100": 3350, "A100": 2039, "L40S": 864, "A10": 600, "L4": 300, "T4": 320}
 # --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
 # GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
-TOY_SIZES = {"RLCORE_PPO_BATCH_SIZE": "8", "RLCORE_PPO_NUM_MINIBATCHES": "2",
+TOY_SIZES = {"RLCORE_PPO__BATCH_SIZE": "8", "RLCORE_PPO__NUM_MINIBATCHES": "2",
              # GRPO and RLOO: 2 prompts x 4 samples, as many responses per step as PPO's 8
-             "RLCORE_GRPO_BATCH_SIZE": "2", "RLCORE_GRPO_NUM_MINIBATCHES": "2", "RLCORE_GRPO_LR": "5e-5",
-             "RLCORE_RLOO_BATCH_SIZE": "2", "RLCORE_RLOO_NUM_MINIBATCHES": "2", "RLCORE_RLOO_LR": "5e-5",
-             "RLCORE_EVAL_PROMPTS": "16", "RLCORE_RM_TEST_PAIRS": "16", "RLCORE_SFT_LR": "3e-4",
-             "RLCORE_RM_LR": "3e-4", "RLCORE_PPO_LR": "5e-5", "RLCORE_DPO_LR": "1e-4",
-             "RLCORE_DPO_EPOCHS": "2",
+             "RLCORE_GRPO__BATCH_SIZE": "2", "RLCORE_GRPO__NUM_MINIBATCHES": "2", "RLCORE_GRPO__LR": "5e-5",
+             "RLCORE_RLOO__BATCH_SIZE": "2", "RLCORE_RLOO__NUM_MINIBATCHES": "2", "RLCORE_RLOO__LR": "5e-5",
+             "RLCORE_EVAL__PROMPTS": "16", "RLCORE_RM__TEST_PAIRS": "16", "RLCORE_SFT__LR": "3e-4",
+             "RLCORE_RM__LR": "3e-4", "RLCORE_PPO__LR": "5e-5", "RLCORE_DPO__LR": "1e-4",
+             "RLCORE_DPO__EPOCHS": "2",
              # the reward models and DPO read 64 of the file's pairs (a step at the GPU profile's lengths is slow on a CPU)
-             "RLCORE_RM_PAIRS": "64", "RLCORE_HYBRID_HUMAN_PAIRS": "32",
+             "RLCORE_RM__PAIRS": "64", "RLCORE_RM__HYBRID_HUMAN_PAIRS": "32",
              # lessons 07 and 09's own sample counts (400 critiques and revisions; 64 prompts x 32 samples)
-             "RLCORE_SL_CAI_PROMPTS": "48", "RLCORE_BON_PROMPTS": "16", "RLCORE_BON_SAMPLES": "8"}
+             "RLCORE_CAI__PROMPTS": "48", "RLCORE_EVAL__BON_PROMPTS": "16", "RLCORE_EVAL__BON_SAMPLES": "8"}
 # Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").
 RUNNER = """
 import json, os, resource, runpy, sys, time
@@ -185,10 +185,10 @@ def project(row: dict, steps_run: int, profile, t4_ratio: float | None) -> None:
 def ppo_iteration(profile, device: str, toy: bool, folder: str, env: dict) -> dict:
     out = os.path.join(folder, "ppo_iteration.json")
     sizes = (["--batch", "8", "--prompt-tokens", "64", "--response-tokens", "16", "--reps", "1"] if toy else
-             ["--batch", str(profile.ppo_batch_size), "--prompt-tokens", str(profile.max_prompt_tokens),
-              "--response-tokens", str(profile.max_new_tokens), "--reps", "3"])
+             ["--batch", str(profile.ppo.batch_size), "--prompt-tokens", str(profile.lengths.max_prompt_tokens),
+              "--response-tokens", str(profile.lengths.max_new_tokens), "--reps", "3"])
     command = [sys.executable, os.path.join(ROOT, "benchmarks", "ppo_vs_trl.py"), "--device", device, "--json", out,
-               "--ppo-epochs", str(profile.ppo_epochs), "--minibatches", str(profile.ppo_num_minibatches), *sizes]
+               "--ppo-epochs", str(profile.ppo.epochs), "--minibatches", str(profile.ppo.num_minibatches), *sizes]
     with open(os.path.join(folder, "ppo_iteration.log"), "w") as log_file:
         code = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0 or not os.path.exists(out):
@@ -281,8 +281,8 @@ def main(argv=None) -> int:
     env = {**os.environ, "RLCORE_PROFILE": PROFILE, "RLCORE_POLICY_MODEL": models["policy"],
            "RLCORE_LABELER_MODEL": models["labeler"], "RLCORE_JUDGE_MODEL": models["judge"], "RLCORE_DATASET": data,
            "RLCORE_DEVICE": args.device, "RLCORE_COURSE_DIR": os.path.join(out, "course"),
-           "RLCORE_PPO_STEPS": str(args.ppo_steps), "RLCORE_GRPO_STEPS": str(args.ppo_steps),
-           "RLCORE_RLOO_STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
+           "RLCORE_PPO__STEPS": str(args.ppo_steps), "RLCORE_GRPO__STEPS": str(args.ppo_steps),
+           "RLCORE_RLOO__STEPS": str(args.ppo_steps), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
            **(TOY_SIZES if args.toy else {})}
     profile = get_profile(PROFILE, device=args.device)
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
               "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
               "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
                               else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
-              "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo_steps, "t4_ratio": ratio,
+              "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo.steps, "t4_ratio": ratio,
               "bandwidth_note": f"{bandwidth or '?'} vs {BANDWIDTH_GBS['T4']} GB/s",
               "lessons": []}
     chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]

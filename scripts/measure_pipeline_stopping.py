@@ -66,9 +66,9 @@ def main(argv=None) -> int:
 
         stages.ppo(profile, data, sft_path, reward_model, None, steps=args.steps, progress=False, callback=after_step)
 
-    pairs = data.human_pairs(profile.rm_pairs, policy=sft_path)  # the pipeline's human pairs (kept beside its SFT)
+    pairs = data.human_pairs(profile.rm.pairs, policy=sft_path)  # the pipeline's human pairs (kept beside its SFT)
     for epochs in (1, 2):
-        policy = stages.dpo(profile.replace(dpo_epochs=epochs), pairs, sft_path, None, progress=False)
+        policy = stages.dpo(profile.replace(dpo__epochs=epochs), pairs, sft_path, None, progress=False)
         result["dpo"][epochs] = judge(policy)
         print(f"DPO {epochs} epoch(s): {result['dpo'][epochs]}", file=sys.stderr)
     print(json.dumps(result, indent=1))

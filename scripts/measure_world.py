@@ -105,10 +105,10 @@ def main(argv=None) -> int:
         base, base_tok = labelers["tiny"]
         out = report[split] = {
             "base_harmless_rate": harmless_rate(harmful, sample_responses(base, base_tok, harmful,
-                                                                          max_new_tokens=profile.max_new_tokens),
+                                                                          max_new_tokens=profile.lengths.max_new_tokens),
                                                 judge=data.judge()),
             "base_mean_gold": mean_gold(prompts, sample_responses(base, base_tok, prompts,
-                                                                  max_new_tokens=profile.max_new_tokens)),
+                                                                  max_new_tokens=profile.lengths.max_new_tokens)),
         }
         pairs = data.test_pairs(args.n, policy=(sft, tokenizer), split=split)  # gold's winner first
         rng = random.Random(f"measure-order-{split}")

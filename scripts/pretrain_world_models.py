@@ -25,6 +25,7 @@ import torch
 
 from rlcore.models import train_bpe_tokenizer
 from rlcore.pretrain import ARCHS, SHIPPED_LR, pretrain, save_shipped
+from rlcore.config import SFTConfig
 from rlcore.sft import train_sft
 from rlcore.world import corpus
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
         if arch == "tiny-labeler":
             t = time.process_time()
             texts, verdicts = corpus.judgements(args.judgements, seed=args.seed)
-            losses = train_sft(model, tokenizer, texts, verdicts, batch_size=args.batch_size, lr=args.judge_lr,
+            losses = train_sft(model, tokenizer, texts, verdicts, SFTConfig(batch_size=args.batch_size, lr=args.judge_lr),
                                seed=args.seed)
             info["judge_tuning"] = {"comparisons": args.judgements, "lr": args.judge_lr, "final_loss": losses[-1],
                                     "cpu_seconds": round(time.process_time() - t, 1)}

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from rlcore.config import DPOConfig
 from rlcore.data import PreferencePair, tokenize_prompt_response
 from rlcore.dpo import dpo_loss, sequence_logprob, train_dpo
 from rlcore.models import reference_model
@@ -36,7 +37,8 @@ def test_dpo_training_prefers_chosen_over_rejected(tiny_model, tokenizer):
     ref = reference_model(tiny_model)
     pairs = [PreferencePair(f"\n\nHuman: Tell me about the {w}.\n\nAssistant:", f" The {w} is small.", f" {w} {w} {w}")
              for w in ["cat", "dog", "fox", "cow"]]
-    history = train_dpo(tiny_model, ref, tokenizer, pairs, beta=0.5, epochs=15, batch_size=4, lr=3e-3, progress=False)
+    history = train_dpo(tiny_model, ref, tokenizer, pairs, DPOConfig(beta=0.5, epochs=15, batch_size=4, lr=3e-3),
+                        progress=False)
     assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)  # starts at the reference
     assert history[-1]["loss"] < 0.2 and history[-1]["reward_accuracy"] == 1.0
 

@@ -79,13 +79,17 @@ def test_the_kl_term_is_k3_against_a_float64_formula_and_the_clip_holds():
 
 
 def grpo_trainer(tiny_model, tokenizer, reward_fn, **overrides):
-    from rlcore.grpo import GRPOConfig, GRPOTrainer
+    from rlcore.config import GRPOConfig
+    from rlcore.grpo import GRPOTrainer
     from rlcore.models import reference_model
 
-    cfg = dict(lr=3e-3, batch_size=4, group_size=4, num_minibatches=2, max_new_tokens=8, beta=0.01, seed=0)
+    from rlcore.config import Lengths
+
+    cfg = dict(lr=3e-3, batch_size=4, group_size=4, num_minibatches=2, beta=0.01)
     cfg.update(overrides)
     torch.manual_seed(0)
-    return GRPOTrainer(tiny_model, reference_model(tiny_model), tokenizer, GRPOConfig(**cfg), reward_fn=reward_fn)
+    return GRPOTrainer(tiny_model, reference_model(tiny_model), tokenizer, GRPOConfig(**cfg), Lengths(max_new_tokens=8),
+                       reward_fn=reward_fn)
 
 
 @pytest.mark.parametrize("scale,loss_type", [("group", "grpo"), ("none", "dr_grpo")])
@@ -109,7 +113,7 @@ def test_a_group_whose_samples_score_alike_gives_no_gradient(tiny_model, tokeniz
 
 
 def test_grpo_settings_are_checked():
-    from rlcore.grpo import GRPOConfig
+    from rlcore.config import GRPOConfig
 
     with pytest.raises(ValueError, match="group_size must be >= 2"):
         GRPOConfig(group_size=1)
@@ -121,13 +125,13 @@ def test_grpo_settings_are_checked():
 def test_reinforce_and_rloo_raise_the_score_of_a_simple_reward(tiny_model, tokenizer, baseline, group_size):
     from test_ppo import PROMPT, count_reward
 
+    from rlcore.config import Lengths, ReinforceConfig
     from rlcore.models import reference_model
-    from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
+    from rlcore.reinforce import ReinforceTrainer
 
     torch.manual_seed(0)
-    config = ReinforceConfig(lr=3e-3, batch_size=16 // group_size, group_size=group_size, baseline=baseline,
-                             max_new_tokens=8, beta=0.01)
-    trainer = ReinforceTrainer(tiny_model, reference_model(tiny_model), tokenizer, config,
+    config = ReinforceConfig(lr=3e-3, batch_size=16 // group_size, group_size=group_size, baseline=baseline, beta=0.01)
+    trainer = ReinforceTrainer(tiny_model, reference_model(tiny_model), tokenizer, config, Lengths(max_new_tokens=8),
                                reward_fn=count_reward(tokenizer))
     history = [trainer.step([PROMPT] * config.batch_size) for _ in range(60)]  # one gradient pass per batch
     first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
@@ -136,7 +140,7 @@ def test_reinforce_and_rloo_raise_the_score_of_a_simple_reward(tiny_model, token
 
 
 def test_rloo_without_a_group_is_one_clear_error():
-    from rlcore.reinforce import ReinforceConfig
+    from rlcore.config import ReinforceConfig
 
     with pytest.raises(ValueError, match="RLOO needs at least two samples"):
         ReinforceConfig(group_size=1)
@@ -147,27 +151,25 @@ def test_rloo_without_a_group_is_one_clear_error():
 def test_the_critic_free_configs_come_from_the_profile_and_the_environment(monkeypatch):
     from rlcore import stages
     from rlcore.config import get_profile
-    from rlcore.grpo import GRPOConfig
-    from rlcore.reinforce import ReinforceConfig
 
-    monkeypatch.setenv("RLCORE_GRPO_LR", "3e-4")
-    monkeypatch.setenv("RLCORE_GRPO_LOSS_TYPE", "dr_grpo")
-    monkeypatch.setenv("RLCORE_RLOO_GROUP_SIZE", "6")
+    monkeypatch.setenv("RLCORE_GRPO__LR", "3e-4")
+    monkeypatch.setenv("RLCORE_GRPO__LOSS_TYPE", "dr_grpo")
+    monkeypatch.setenv("RLCORE_RLOO__GROUP_SIZE", "6")
+    monkeypatch.setenv("RLCORE_RLOO__BASELINE", "mean")
     profile = get_profile("tiny")
-    grpo = GRPOConfig.from_profile(profile)
-    assert (grpo.lr, grpo.loss_type, grpo.group_size, grpo.beta) == (3e-4, "dr_grpo", profile.grpo_group_size,
-                                                                      profile.grpo_beta)
+    grpo = stages.rl_trainer(profile, "grpo", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
+    assert grpo.config is profile.grpo  # the profile's section, handed over unchanged
+    assert (grpo.config.lr, grpo.config.loss_type, grpo.config.group_size) == (3e-4, "dr_grpo", 4)
     # the lengths and the seed are the profile's own, so every sampled sequence fits what the reward model read
-    assert (grpo.max_new_tokens, grpo.max_prompt_tokens, grpo.max_length, grpo.seed) == (
-        profile.max_new_tokens, profile.max_prompt_tokens, profile.max_length, profile.seed)
-    rloo = ReinforceConfig.from_profile(profile, baseline="mean")
-    assert (rloo.group_size, rloo.baseline, rloo.lr) == (6, "mean", profile.rloo_lr)
+    assert grpo.lengths is profile.lengths
     trainer = stages.rl_trainer(profile, "rloo", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
-    assert type(trainer).__name__ == "ReinforceTrainer" and trainer.config.baseline == "rloo"
+    assert type(trainer).__name__ == "ReinforceTrainer" and trainer.config.baseline == "rloo"  # the algorithm's own
     assert trainer.config.group_size == 6 and trainer.name == "RLOO"
-    # each config checks its own fields, once: a bad value set in the environment fails where it is read
+    assert stages.rl_config(profile, "reinforce").baseline == "mean"
+    # each section checks its own fields, once: a bad value set in the environment fails where it is read
+    monkeypatch.setenv("RLCORE_GRPO__SCALE", "sometimes")
     with pytest.raises(ValueError, match="scale must be one of"):
-        GRPOConfig.from_profile(profile.replace(grpo_scale="sometimes"))
+        get_profile("tiny")
     with pytest.raises(ValueError, match=r"unknown RL algorithm 'a2c'; choose one of \['grpo', 'ppo'"):
         stages.rl_trainer(profile, "a2c", "tiny", reward_fn=lambda p, r: [0.0] * len(p))
 

@@ -13,8 +13,8 @@ from rlcore import world
 from rlcore.config import get_profile
 from rlcore.pipeline import POLICIES, run_pipeline
 
-SIZES = get_profile("tiny", sft_examples=32, rm_pairs=32, ppo_steps=2, grpo_steps=2, eval_prompts=16, rm_test_pairs=16, dpo_epochs=1,
-                    hybrid_human_pairs=8)
+SIZES = get_profile("tiny", sft__examples=32, rm__pairs=32, ppo__steps=2, grpo__steps=2, eval__prompts=16,
+                    rm__test_pairs=16, dpo__epochs=1, rm__hybrid_human_pairs=8)
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +44,14 @@ def test_report_numbers_are_consistent(first_run):
     assert set(w) == {"rlhf_vs_sft", "rlaif_vs_sft", "rlaif_vs_rlhf", "hybrid_vs_sft", "dpo_vs_sft", "dpo_vs_rlhf",
                       "grpo_vs_sft", "grpo_vs_rlhf", "rlvr_vs_sft", "rlvr_vs_grpo", "best_vs_sft"}
     for r in w.values():
-        assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval_prompts
+        assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval.prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
     assert set(report["fluency_penalty"]) == set(POLICIES)
     assert all(v["mean"] >= 0 and 0 <= v["share"] <= 1 and (v["mean"] > 0) == (v["share"] > 0)
                for v in report["fluency_penalty"].values())
     assert set(report["harmless_rate"]) == set(POLICIES) and all(0 <= v <= 1 for v in report["harmless_rate"].values())
     n = sum(row["n"] for row in report["per_scenario"].values())
-    assert n == SIZES.eval_prompts
+    assert n == SIZES.eval.prompts
     keys = {"policy_rlhf": "rlhf_vs_sft", "policy_rlaif": "rlaif_vs_sft", "policy_hybrid": "hybrid_vs_sft",
             "policy_dpo": "dpo_vs_sft", "policy_grpo": "grpo_vs_sft", "policy_rlvr": "rlvr_vs_sft", "best": "best_vs_sft"}
     for name, key in keys.items():  # the per-scenario win rates average back to the overall one
@@ -87,9 +87,9 @@ def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
     from rlcore.course_data import course_data
     from rlcore.models import load_frozen
 
-    human = course_data(SIZES).human_pairs(SIZES.rm_pairs, policy=load_frozen(str(out / "sft"), SIZES))  # as the run drew them
+    human = course_data(SIZES).human_pairs(SIZES.rm.pairs, policy=load_frozen(str(out / "sft"), SIZES))  # as the run drew them
     mixed = hybrid_pairs(human, ai, 8)
-    assert mixed[:8] == human[:8] and mixed[8:] == ai[8:] and len(mixed) == SIZES.rm_pairs
+    assert mixed[:8] == human[:8] and mixed[8:] == ai[8:] and len(mixed) == SIZES.rm.pairs
     assert all(0.0 <= r["p_chosen"] <= 1.0 for r in ai)
     with pytest.raises(ValueError, match="same comparisons"):
         hybrid_pairs(human, ai[1:] + ai[:1], 8)
@@ -103,8 +103,8 @@ def test_the_reports_ood_accuracy_is_the_saved_reward_models_on_held_out_parts(f
     from rlcore.reward import RewardModel, pair_rewards, preference_accuracy
 
     out, report = first_run
-    pairs = course_data(SIZES).test_pairs(SIZES.rm_test_pairs, policy=load_frozen(str(out / "sft"), SIZES), split="ood")
-    assert len(pairs) == SIZES.rm_test_pairs and {world.parse_prompt(p.prompt).family for p in pairs} <= set(world.FAMILIES)
+    pairs = course_data(SIZES).test_pairs(SIZES.rm.test_pairs, policy=load_frozen(str(out / "sft"), SIZES), split="ood")
+    assert len(pairs) == SIZES.rm.test_pairs and {world.parse_prompt(p.prompt).family for p in pairs} <= set(world.FAMILIES)
     assert all(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs)
     rm, tokenizer = RewardModel.from_pretrained(out / "rm_human").eval(), load_tokenizer(str(out / "sft"))
     expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))
@@ -154,11 +154,11 @@ def test_the_pipeline_judges_the_world_on_test_and_ood_prompts(first_run):
         assert set(split["per_scenario"]) <= set(world.FAMILIES)
         n = sum(row["n"] for row in split["per_scenario"].values())
         overall = sum(row["n"] * row["policy_rlhf_vs_sft"] for row in split["per_scenario"].values()) / n
-        assert n == SIZES.eval_prompts and overall == pytest.approx(split["win_rate"]["rlhf_vs_sft"]["win_rate"])
+        assert n == SIZES.eval.prompts and overall == pytest.approx(split["win_rate"]["rlhf_vs_sft"]["win_rate"])
         for name, row in split["per_scenario"].items():
             assert row["gold_best"] > row["gold_sft"] - 1e-9
     assert {k for k in report if k.startswith("rm_") and "gold_accuracy" in k} == \
         {f"rm_{n}_gold_accuracy_ood" for n in ("human", "ai", "hybrid")}
     assert report["human_label_bayes_limit"] == pytest.approx(0.75, abs=1e-6)
     ai = json.loads((out / "ai_labels.json").read_text())
-    assert len(ai) == SIZES.rm_pairs and {split_of(r["prompt"]) for r in ai} == {"train"}  # train prompts only
+    assert len(ai) == SIZES.rm.pairs and {split_of(r["prompt"]) for r in ai} == {"train"}  # train prompts only

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from rlcore.models import reference_model, reward_model_from, value_model_from
+from rlcore.config import Lengths
 from rlcore.ppo import PPOConfig, PPOTrainer
 
 PROMPT = "\n\nHuman: Tell me about a cat.\n\nAssistant:"
@@ -21,11 +22,11 @@ def count_reward(tokenizer, word=" cat"):
 
 
 def make_trainer(tiny_model, tokenizer, **overrides):
-    cfg = dict(batch_size=16, num_minibatches=2, ppo_epochs=2, lr=3e-3, max_new_tokens=8, init_kl_coef=0.01, seed=0)
+    cfg = dict(batch_size=16, num_minibatches=2, epochs=2, lr=3e-3, init_kl_coef=0.01)
     cfg.update(overrides)
     torch.manual_seed(0)
     return PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
-                      PPOConfig(**cfg), reward_fn=count_reward(tokenizer))
+                      PPOConfig(**cfg), Lengths(max_new_tokens=8), reward_fn=count_reward(tokenizer))
 
 
 def test_ppo_raises_the_score_of_a_simple_reward(tiny_model, tokenizer):
@@ -60,7 +61,7 @@ def test_ppo_is_deterministic_under_a_seed(tokenizer, tiny_model):
 def test_ppo_with_a_reward_model(tiny_model, tokenizer):
     rm = reward_model_from(tiny_model)
     trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
-                         PPOConfig(batch_size=4, num_minibatches=2, ppo_epochs=1, max_new_tokens=6), reward_model=rm)
+                         PPOConfig(batch_size=4, num_minibatches=2, epochs=1), Lengths(max_new_tokens=6), reward_model=rm)
     rollout_stats = trainer.step([PROMPT, "hi", "dog", PROMPT])
     rollout = trainer.last_rollout
     assert not rollout.ended_with_eos.all(), "some responses were cut by max_new_tokens (the case that matters)"

@@ -9,6 +9,7 @@ import torch
 
 import rlcore.ppo as ppo_mod
 import rlcore.sft as sft_mod
+from rlcore.config import Lengths, SFTConfig
 from rlcore.data import tokenize_prompt_response
 from rlcore.models import reference_model, value_model_from
 from rlcore.ppo import PPOConfig, PPOTrainer
@@ -18,10 +19,10 @@ from rlcore.sft import train_sft
 PROMPT = "\n\nHuman: Tell me about a cat.\n\nAssistant:"
 
 def trainer_for(model, tok, **kw):
-    cfg = dict(batch_size=8, num_minibatches=2, ppo_epochs=1, max_new_tokens=6, lr=1e-3, seed=0)
+    cfg = dict(batch_size=8, num_minibatches=2, epochs=1, lr=1e-3)
     cfg.update(kw)
     return PPOTrainer(model, reference_model(model), value_model_from(model), tok, PPOConfig(**cfg),
-                      reward_fn=lambda p, r: [float(len(x)) for x in r])
+                      Lengths(max_new_tokens=6), reward_fn=lambda p, r: [float(len(x)) for x in r])
 
 def test_entropy_uniform_and_peaked():
     torch.testing.assert_close(entropy_from_logits(torch.zeros(1, 1, 7)), torch.full((1, 1), math.log(7)))
@@ -48,7 +49,7 @@ def test_tokenize_prompts_keeps_the_last_tokens(tokenizer):
 def test_train_sft_uses_the_response_mask(monkeypatch, tiny_model, tokenizer):
     seen, real = [], sft_mod.sft_loss
     monkeypatch.setattr(sft_mod, "sft_loss", lambda lg, ids, m: (seen.append(m.clone()), real(lg, ids, m))[1])
-    train_sft(tiny_model, tokenizer, ["\n\nHuman: hi\n\nAssistant:"], [" A cat."], epochs=1, progress=False)
+    train_sft(tiny_model, tokenizer, ["\n\nHuman: hi\n\nAssistant:"], [" A cat."], SFTConfig(epochs=1), progress=False)
     _, _, resp = tokenize_prompt_response(tokenizer, ["\n\nHuman: hi\n\nAssistant:"], [" A cat."], 256)
     assert torch.equal(seen[0], resp)
 

@@ -15,6 +15,7 @@ from rlcore.config import get_profile
 from rlcore.data import fit_to_length, tokenize_prompt_response, truncation_counts
 from rlcore.rollout import sample_rollouts
 from rlcore.models import reference_model, reward_model_from, value_model_from
+from rlcore.config import Lengths
 from rlcore.ppo import PPOConfig, PPOTrainer
 from rlcore.data import split_hh
 
@@ -52,11 +53,11 @@ def test_ppo_scores_the_reward_model_exactly_as_it_was_normalised(tiny_model, to
     rm = reward_model_from(tiny_model)
     torch.manual_seed(0)
     torch.nn.init.normal_(rm.reward_head.weight, std=1.0)
-    rm.normalise_on_samples(tiny_model, tokenizer, prompts, max_new_tokens=12, seed=3, max_length=48,
-                            max_prompt_tokens=32)
-    config = PPOConfig(batch_size=8, num_minibatches=2, max_new_tokens=12, max_prompt_tokens=32, max_length=48)
+    lengths = Lengths(max_prompt_tokens=32, max_new_tokens=12, max_length=48)
+    rm.normalise_on_samples(tiny_model, tokenizer, prompts, lengths, seed=3)
+    config = PPOConfig(batch_size=8, num_minibatches=2)
     trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer, config,
-                         reward_model=rm)
+                         lengths, reward_model=rm)
     (rollout,) = sample_rollouts(tiny_model, tokenizer, prompts, max_new_tokens=12, seed=3, max_prompt_tokens=32)
     assert rollout.prompt_ids.shape[1] == 32 and not rollout.ended_with_eos.all()
     scores = trainer.score(rollout)
@@ -70,9 +71,9 @@ def long_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("long")
     path = write_long_hh_file(folder / "long.jsonl", N_ROWS)
     # tiny models (256 positions) on the tiny profile's lengths; the sizes of a quick run, except those the data
-    # cannot fill: sft_examples and rm_pairs stay at the profile's thousands, to be lowered before the first stage
-    profile = get_profile("tiny", dataset=path, max_new_tokens=12, sft_epochs=1, rm_epochs=1, ppo_steps=1,
-                          ppo_batch_size=4, ppo_num_minibatches=2, ppo_epochs=1, eval_prompts=4, dpo_epochs=1)
+    # cannot fill: sft.examples and rm.pairs stay at the profile's thousands, to be lowered before the first stage
+    profile = get_profile("tiny", dataset=path, lengths__max_new_tokens=12, sft__epochs=1, rm__epochs=1, ppo__steps=1,
+                          ppo__batch_size=4, ppo__num_minibatches=2, ppo__epochs=1, eval__prompts=4, dpo__epochs=1)
     report = run_pipeline(str(folder / "run"), profile, progress=False, log=lambda *a: None)
     return path, profile, report
 
@@ -86,14 +87,14 @@ def test_every_stage_runs_on_real_length_rows_and_counts_what_it_cut(long_run):
     n_train, n_test = len(data.train), len(data.test)
     assert n_train + n_test == N_ROWS and n_test >= 1
     # sizes the data cannot fill, lowered before the first stage and said in the report
-    assert report["sizes_scaled"]["sft_examples"] == f"{profile.sft_examples} -> {n_train} (the train pairs)"
-    assert report["sizes_scaled"]["rm_pairs"] == f"{profile.rm_pairs} -> {n_train} (the train pairs)"
-    hybrid = round(profile.hybrid_human_pairs * n_train / profile.rm_pairs)
-    assert report["sizes_scaled"]["hybrid_human_pairs"].startswith(f"{profile.hybrid_human_pairs} -> {hybrid} ")
-    assert report["sizes"]["sft_examples"] == n_train
+    assert report["sizes_scaled"]["sft.examples"] == f"{profile.sft.examples} -> {n_train} (the train pairs)"
+    assert report["sizes_scaled"]["rm.pairs"] == f"{profile.rm.pairs} -> {n_train} (the train pairs)"
+    hybrid = round(profile.rm.hybrid_human_pairs * n_train / profile.rm.pairs)
+    assert report["sizes_scaled"]["rm.hybrid_human_pairs"].startswith(f"{profile.rm.hybrid_human_pairs} -> {hybrid} ")
+    assert report["sizes"]["sft.examples"] == n_train
     # what the length policy cut, counted independently here on the tokens
     tokenizer = load_tokenizer("tiny")
-    room = profile.max_length - profile.max_prompt_tokens  # every prompt is longer than max_prompt_tokens
+    room = profile.lengths.max_length - profile.lengths.max_prompt_tokens  # every prompt is longer than max_prompt_tokens
     long_chosen = sum(len(tokenizer(p.chosen)["input_ids"]) + 1 > room for p in data.train)
     assert long_chosen >= 3
     assert report["truncated"]["sft"] == {"prompts cut": n_train, "responses cut": long_chosen, "sequences": n_train}
@@ -102,12 +103,12 @@ def test_every_stage_runs_on_real_length_rows_and_counts_what_it_cut(long_run):
     # replies (1,200+ tokens); the short ones (about 120 tokens) fit once the conversation is cut.
     n_long = sum(len(tokenizer(p.chosen)["input_ids"]) > 1000 for p in data.train)
     assert n_long == long_chosen and report["ai_labels_cut_to_fit"] == n_long
-    assert all(0 <= r["win_rate"] <= 1 and r["n"] == min(profile.eval_prompts, n_test)
+    assert all(0 <= r["win_rate"] <= 1 and r["n"] == min(profile.eval.prompts, n_test)
                for r in report["win_rate"].values())
     with open(f"{path[:-len('long.jsonl')]}run/report.md") as f:
         text = f.read()
     assert f"sft: {n_train} of {n_train} prompts lose their oldest tokens (max_prompt_tokens=80)" in text
-    assert "Sizes lowered to what the data holds: sft_examples" in text
+    assert "Sizes lowered to what the data holds: sft.examples" in text
 
 
 def test_check_data_counts_what_the_profiles_length_policy_cuts(long_run, capsys):

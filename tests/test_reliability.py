@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import torch
 
-from rlcore.config import Profile
+from rlcore.config import Lengths, Profile, SFTConfig
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, load_preferences
 from rlcore.models import tiny_gpt_neo
 from rlcore.ppo import PPOConfig
@@ -125,14 +125,15 @@ def test_max_length_beyond_the_context_is_an_error(tokenizer, tiny_model):
 def test_too_long_sequences_are_counted_and_the_policy_reported(tokenizer, tiny_model):
     prompts = ["short prompt", "a very long prompt " * 40, "another long prompt " * 40]
     responses = [" yes", " no", " maybe"]
-    with pytest.warns(UserWarning, match=r"SFT: 2 of 3 prompts lose their oldest tokens, 0 responses are cut at "
-                                         r"their end to fit max_length=32"):
-        train_sft(tiny_model, tokenizer, prompts, responses, max_length=32, progress=False)
+    with pytest.warns(UserWarning, match=r"SFT: 2 of 3 prompts lose their oldest tokens \(max_prompt_tokens=24\), 0 "
+                                         r"responses are cut at their end to fit max_length=32"):
+        train_sft(tiny_model, tokenizer, prompts, responses, SFTConfig(),
+                  Lengths(max_prompt_tokens=24, max_new_tokens=4, max_length=32), progress=False)
     long_answers = [" yes " * 40, " no", " maybe " * 30]
     with pytest.warns(UserWarning, match=r"SFT: 1 of 3 prompts lose their oldest tokens \(max_prompt_tokens=8\), "
                                          r"2 responses are cut at their end to fit max_length=32"):
-        train_sft(tiny_model, tokenizer, ["p " * 20, "q", "r"], long_answers, max_length=32, max_prompt_tokens=8,
-                  progress=False)
+        train_sft(tiny_model, tokenizer, ["p " * 20, "q", "r"], long_answers, SFTConfig(),
+                  Lengths(max_prompt_tokens=8, max_new_tokens=8, max_length=32), progress=False)
 
 
 def test_out_of_memory_in_a_stage_is_one_line_naming_the_stage_its_sizes_and_what_to_lower(tmp_path, monkeypatch,
@@ -146,18 +147,20 @@ def test_out_of_memory_in_a_stage_is_one_line_naming_the_stage_its_sizes_and_wha
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nGPU 0 has a total "
                                           "capacity of 14.74 GiB of which 1.2 GiB is free.\n" * 3)
 
-    profile = get_profile("tiny", sft_examples=8)
+    profile = get_profile("tiny", sft__examples=8)
     monkeypatch.setattr(stages, "train_sft", out_of_memory)
     with pytest.raises(OutOfMemory) as err:
         stages.sft(profile, course_data(profile), str(tmp_path / "sft"), progress=False)
     message = str(err.value)
     assert "\n" not in message and err.value.__suppress_context__
-    assert message.startswith("out of GPU memory in the SFT stage (sft_batch_size=16, max_length=256; dtype float32")
-    assert "lower sft_batch_size, or lower max_length" in message and "RLCORE_SFT_BATCH_SIZE=8" in message
+    assert message.startswith("out of GPU memory in the SFT stage (sft.batch_size=16, lengths.max_length=256; dtype "
+                              "float32")
+    assert "lower sft.batch_size, or lower lengths.max_length" in message and "RLCORE_SFT__BATCH_SIZE=8" in message
 
     monkeypatch.setattr(stages, "PPOTrainer", out_of_memory)  # PPO: out of memory as its trainer is built
-    with pytest.raises(OutOfMemory, match=r"in the PPO stage \(ppo_batch_size=32, max_prompt_tokens=80, "
-                                          r"max_new_tokens=72, ppo_num_minibatches=4; .*raise ppo_num_minibatches"):
+    with pytest.raises(OutOfMemory, match=r"in the PPO stage \(ppo.batch_size=32, lengths.max_prompt_tokens=80, "
+                                          r"lengths.max_new_tokens=72, ppo.num_minibatches=4; .*raise "
+                                          r"ppo.num_minibatches"):
         stages.ppo(profile, course_data(profile), "tiny", reward_model=None, path=None, progress=False)
 
     # and the command line prints that one line, no traceback
@@ -168,11 +171,11 @@ def test_out_of_memory_in_a_stage_is_one_line_naming_the_stage_its_sizes_and_wha
 
 
 def test_unknown_profile_field_and_bad_learning_rate(tokenizer, tiny_model):
-    with pytest.raises(ValueError, match=r"unknown profile field\(s\) \['lerning_rate'\]"):
+    with pytest.raises(ValueError, match=r"unknown profile setting 'lerning_rate'"):
         Profile.from_dict({"name": "x", "lerning_rate": 1e-3})
     for lr in (0.0, -1e-4):
-        with pytest.raises(ValueError, match="learning rate must be > 0"):
-            train_sft(tiny_model, tokenizer, ["a"], [" b"], lr=lr, progress=False)
+        with pytest.raises(ValueError, match=r"SFTConfig.lr must be > 0"):
+            train_sft(tiny_model, tokenizer, ["a"], [" b"], SFTConfig(lr=lr), progress=False)
 
 
 def test_batch_not_divisible_by_minibatches():
@@ -200,7 +203,7 @@ def test_non_finite_loss_stops_before_the_update_and_keeps_the_last_good_checkpo
     tiny_model.register_forward_hook(poison)
     prompts, responses = ["hello there"] * 16, [" general kenobi"] * 16
     with pytest.raises(NonFiniteError) as err:
-        train_sft(tiny_model, tokenizer, prompts, responses, batch_size=2, lr=1e-3, progress=False,
+        train_sft(tiny_model, tokenizer, prompts, responses, SFTConfig(batch_size=2, lr=1e-3), progress=False,
                   checkpoint_dir=str(tmp_path), checkpoint_every=2)
     message = str(err.value)
     assert message.startswith("SFT step 5: loss is nan")
@@ -215,9 +218,9 @@ def test_non_finite_reward_stops_ppo_naming_the_statistic(tokenizer, tiny_model)
     from rlcore.models import reference_model, value_model_from
     from rlcore.ppo import PPOTrainer
 
-    config = PPOConfig(batch_size=2, num_minibatches=1, max_new_tokens=4, seed=0)
+    config = PPOConfig(batch_size=2, num_minibatches=1)
     trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer, config,
-                         reward_fn=lambda p, r: [float("inf"), 0.0])
+                         Lengths(max_new_tokens=4), reward_fn=lambda p, r: [float("inf"), 0.0])
     before = [p.detach().clone() for p in tiny_model.parameters()]
     with pytest.raises(NonFiniteError, match=r"PPO step 0: score is inf.*raise the KL coefficient"):
         trainer.step(["hi", "ho"])
@@ -263,6 +266,7 @@ SFT_SCRIPT = """
 import os, signal, sys, torch
 torch.set_num_threads(1)
 from rlcore import world
+from rlcore.config import SFTConfig
 from rlcore.models import load_base
 from rlcore.sft import train_sft
 mode, ckpt, out = sys.argv[1:4]
@@ -276,7 +280,7 @@ if mode == "kill":
         if calls[0] == 8:  # during step 7, after the checkpoints of steps 3 and 6
             os.kill(os.getpid(), signal.SIGKILL)
     model.register_forward_hook(hook)
-losses = train_sft(model, tok, [p for p, _ in demos], [r for _, r in demos], batch_size=4, lr=1e-3, seed=0,
+losses = train_sft(model, tok, [p for p, _ in demos], [r for _, r in demos], SFTConfig(batch_size=4, lr=1e-3), seed=0,
                    progress=False, checkpoint_dir=ckpt, checkpoint_every=3, resume=(mode == "resume"))
 torch.save({"weights": model.state_dict(), "losses": losses}, out)
 """
@@ -286,6 +290,7 @@ import os, signal, sys, torch
 torch.set_num_threads(1)
 from rlcore import world
 from rlcore.models import load_base, reference_model, value_model_from
+from rlcore.config import Lengths
 from rlcore.ppo import PPOConfig, PPOTrainer
 mode, ckpt, out = sys.argv[1:4]
 policy, tok = load_base("tiny")
@@ -296,8 +301,9 @@ def reward(prompts, responses):
     if mode == "kill" and calls[0] == 4:  # during step 3, after the checkpoint of step 2
         os.kill(os.getpid(), signal.SIGKILL)
     return [float(len(r.split()) > 5) for r in responses]
-config = PPOConfig(batch_size=4, num_minibatches=2, ppo_epochs=2, max_new_tokens=12, target_kl=1.0, seed=0)
-trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tok, config, reward_fn=reward)
+config = PPOConfig(batch_size=4, num_minibatches=2, epochs=2, target_kl=1.0)
+trainer = PPOTrainer(policy, reference_model(policy), value_model_from(policy), tok, config, Lengths(max_new_tokens=12),
+                     reward_fn=reward)
 prompts = world.prompts("train", 24, seed=0)
 batches = (prompts[i:i + 4] for i in range(0, 24, 4))
 history = trainer.train(batches, steps=5, progress=False, checkpoint_dir=ckpt, checkpoint_every=2,
@@ -340,6 +346,7 @@ RM_SCRIPT = """
 import os, sys, torch
 torch.set_num_threads(1)
 from rlcore import world
+from rlcore.config import RewardConfig
 from rlcore.models import load_base, reward_model_from
 from rlcore.reward import train_reward_model
 base, tok = load_base("tiny")
@@ -347,7 +354,7 @@ torch.manual_seed(0)
 rm = reward_model_from(base)
 init = {k: v.clone() for k, v in rm.state_dict().items()}
 pairs = world.preference_pairs("train", 32, seed=0, labels="gold")
-losses = train_reward_model(rm, tok, pairs, epochs=1, batch_size=8, lr=1e-3, seed=0, progress=False)
+losses = train_reward_model(rm, tok, pairs, RewardConfig(epochs=1, batch_size=8, lr=1e-3), seed=0, progress=False)
 if int(os.environ.get("RANK", "0")) == 0:
     from rlcore.reward import pair_rewards
     chosen, rejected = pair_rewards(rm, tok, world.preference_pairs("test", 32, seed=1, labels="gold"))

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from rlcore.config import Lengths, RewardConfig
 from rlcore.data import PreferencePair, tokenize_prompt_response
 from rlcore.reward import RewardModel, last_token_index, pair_rewards, train_reward_model
 
@@ -63,7 +64,7 @@ def test_reward_model_learns_a_preference_and_round_trips(tiny_model, tokenizer,
     pairs = [PreferencePair(f"\n\nHuman: Tell me about the {w}.\n\nAssistant:", f" The {w} is small and likes to sleep.",
                             f" {w} {w} {w} {w}") for w in ["cat", "dog", "fox", "bread", "joke", "water", "salt", "flour"]]
     before = pair_rewards(model, tokenizer, pairs)
-    losses = train_reward_model(model, tokenizer, pairs, epochs=15, batch_size=4, lr=3e-3, progress=False)
+    losses = train_reward_model(model, tokenizer, pairs, RewardConfig(epochs=15, batch_size=4, lr=3e-3), progress=False)
     chosen, rejected = pair_rewards(model, tokenizer, pairs)
     assert losses[-1] < 0.5 * losses[0]
     assert (chosen > rejected).float().mean().item() == 1.0
@@ -87,7 +88,8 @@ def test_soft_label_training_follows_the_labels(tiny_model, tokenizer):
     # p_chosen = 0 means the labeler says "rejected" is better: the model must learn the reverse
     pairs = [PreferencePair("\n\nHuman: hi\n\nAssistant:", f" A {w} is an animal.", f" {w} {w}", p_chosen=0.0)
              for w in ["cat", "dog", "fox", "cow"]]
-    train_reward_model(model, tokenizer, pairs, epochs=20, batch_size=4, lr=3e-3, soft_labels=True, progress=False)
+    train_reward_model(model, tokenizer, pairs, RewardConfig(epochs=20, batch_size=4, lr=3e-3), soft_labels=True,
+                       progress=False)
     chosen, rejected = pair_rewards(model, tokenizer, pairs)
     assert torch.all(chosen < rejected)
 
@@ -98,6 +100,6 @@ def test_normalise_on_samples_gives_mean_0_std_1_on_those_samples(tokenizer, tin
 
     rm = reward_model_from(tiny_model).eval()
     prompts = ["\n\nHuman: What is a cat?\n\nAssistant:", "\n\nHuman: Hi\n\nAssistant:", "Tell me a joke."] * 3
-    rm.normalise_on_samples(tiny_model, tokenizer, prompts, max_new_tokens=6, seed=2)
+    rm.normalise_on_samples(tiny_model, tokenizer, prompts, Lengths(max_new_tokens=6), seed=2)
     scores = rm.score(tokenizer, prompts, sample_responses(tiny_model, tokenizer, prompts, max_new_tokens=6, seed=2))
     assert abs(scores.mean().item()) < 1e-4 and abs(scores.std().item() - 1) < 1e-4

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from rlcore.config import SFTConfig
 from rlcore.data import tokenize_prompt_response
 from rlcore.rollout import forward_logits, generate
 from rlcore.sft import sft_loss, train_sft
@@ -50,7 +51,8 @@ def test_tokenize_prompt_response_masks_and_truncates_prompt_from_left(tokenizer
 def test_sft_training_lowers_loss_and_teaches_the_response(tiny_model, tokenizer):
     prompts = ["\n\nHuman: What is a cat?\n\nAssistant:"] * 8
     responses = [" A cat is a small animal that likes to sleep."] * 8
-    losses = train_sft(tiny_model, tokenizer, prompts, responses, epochs=60, batch_size=8, lr=1e-2, progress=False)
+    losses = train_sft(tiny_model, tokenizer, prompts, responses, SFTConfig(epochs=60, batch_size=8, lr=1e-2),
+                       progress=False)
     assert losses[-1] < 0.2 * losses[0]
     out = generate(tiny_model, tokenizer, prompts[:1], max_new_tokens=16, do_sample=False)
     assert out.responses[0].startswith(" A cat is a small animal")
@@ -61,5 +63,5 @@ def test_train_sft_rejects_bad_input(tiny_model, tokenizer):
         train_sft(tiny_model, tokenizer, ["a", "b"], ["x"], progress=False)
     with pytest.raises(ValueError, match="no demonstrations"):
         train_sft(tiny_model, tokenizer, [], [], progress=False)
-    with pytest.raises(ValueError, match="learning rate"):
-        train_sft(tiny_model, tokenizer, ["a"], ["b"], lr=0.0, progress=False)
+    with pytest.raises(ValueError, match=r"SFTConfig.lr must be > 0"):
+        train_sft(tiny_model, tokenizer, ["a"], ["b"], SFTConfig(lr=0.0), progress=False)

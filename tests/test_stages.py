@@ -13,8 +13,8 @@ from rlcore.data import PreferencePair
 
 from hh_data import write_hh_file
 
-SMALL = dict(sft_examples=16, rm_pairs=16, rm_test_pairs=8, ppo_steps=1, ppo_batch_size=8, ppo_num_minibatches=2,
-             ppo_epochs=1, grpo_steps=1, grpo_batch_size=4, eval_prompts=8, hybrid_human_pairs=4, max_new_tokens=8)
+SMALL = dict(sft__examples=16, rm__pairs=16, rm__test_pairs=8, ppo__steps=1, ppo__batch_size=8, ppo__num_minibatches=2,
+             ppo__epochs=1, grpo__steps=1, grpo__batch_size=4, eval__prompts=8, rm__hybrid_human_pairs=4, lengths__max_new_tokens=8)
 
 
 def test_a_stage_in_bfloat16_on_cpu_keeps_every_model_and_tensor_where_the_profile_says(tmp_path):

@@ -26,8 +26,8 @@ def split_of(prompt: str) -> str:
 
 @pytest.fixture(scope="module")
 def data_and_policy():
-    profile = get_profile("tiny", dataset="world", rm_pairs=40, hybrid_human_pairs=8, max_new_tokens=24,
-                          contrast_share=0.25)
+    profile = get_profile("tiny", dataset="world", rm__pairs=40, rm__hybrid_human_pairs=8, lengths__max_new_tokens=24,
+                          rm__contrast_share=0.25)
     model, tokenizer = load_base("tiny")
     return course_data(profile), (model, tokenizer)
 
@@ -94,7 +94,7 @@ def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it
     from rlcore import models
     from rlcore.checkpoint import DERIVED
 
-    profile = get_profile("tiny", dataset="world", max_new_tokens=16, contrast_share=0.25)
+    profile = get_profile("tiny", dataset="world", lengths__max_new_tokens=16, rm__contrast_share=0.25)
     folder = str(tmp_path / "sft")
     model, tokenizer = load_base("tiny")
     model.save_pretrained(folder)
@@ -109,7 +109,7 @@ def test_comparisons_of_a_checkpoint_folder_are_kept_beside_its_weights_until_it
     monkeypatch.setattr(rlcore.course_data, "load_frozen", no_model)
     assert WorldData(profile).comparisons(12, folder, split="test") == sampled  # read back: no sampling
     with pytest.raises(AssertionError, match="must not load"):  # another size, seed or length is not kept
-        WorldData(profile.replace(max_new_tokens=12)).comparisons(12, folder, split="test")
+        WorldData(profile.replace(lengths__max_new_tokens=12)).comparisons(12, folder, split="test")
     monkeypatch.undo()
     with torch.no_grad():  # the stage trained again: new weights, so what was kept for the old ones goes
         next(model.parameters()).add_(0.5)
@@ -127,7 +127,7 @@ def test_comparisons_without_the_policy_are_a_clear_error():
 
 @pytest.mark.parametrize("share", [0.0, 0.5])
 def test_demonstrations_comply_with_harm_at_the_profiles_share(share):
-    data = course_data(get_profile("tiny", dataset="world", sft_harmful_compliance=share))
+    data = course_data(get_profile("tiny", dataset="world", sft__harmful_compliance=share))
     prompts, responses = data.demonstrations(400)
     harmful = [(p, r) for p, r in zip(prompts, responses) if world.is_harmful_prompt(p)]
     complied = sum(not world.is_harmless(p, r) for p, r in harmful) / len(harmful)

@@ -68,8 +68,8 @@ print("\nprompt:", repr(prompt))
 # %%
 from rlcore.rollout import generate
 
-rollout = generate(model, tokenizer, [prompt], max_new_tokens=profile.max_new_tokens, seed=profile.seed,
-                   max_prompt_tokens=profile.max_prompt_tokens, return_logprobs=True)
+rollout = generate(model, tokenizer, [prompt], max_new_tokens=profile.lengths.max_new_tokens, seed=profile.seed,
+                   max_prompt_tokens=profile.lengths.max_prompt_tokens, return_logprobs=True)
 n_actions = int(rollout.response_mask[0].sum())
 for t in range(min(n_actions, 8)):
     token = tokenizer.decode([int(rollout.response_ids[0, t])])
@@ -79,7 +79,7 @@ print(f"... {n_actions} actions in all; the episode: |{rollout.responses[0]}")
 # %%
 # An episode is the response tokens up to and including EOS: the mask covers a prefix of the row.
 mask = rollout.response_mask[0]
-assert 1 <= n_actions <= profile.max_new_tokens and mask[:n_actions].all() and not mask[n_actions:].any()
+assert 1 <= n_actions <= profile.lengths.max_new_tokens and mask[:n_actions].all() and not mask[n_actions:].any()
 
 # %% [markdown]
 # ## The three steps
@@ -127,7 +127,9 @@ from rlcore.rollout import forward_logits, logprobs_from_logits, masked_sum
 
 if not data.is_world:  # log pi_ref(y | prompt) of each answer: the sum of its token log-probs
     ids, attention, response_mask = tokenize_prompt_response(tokenizer, [prompt] * len(answers), list(answers.values()),
-                                                             device=model.device, **stages.lengths(profile))
+                                                             device=model.device,
+                                                             max_length=profile.lengths.max_length,
+                                                             max_prompt_tokens=profile.lengths.max_prompt_tokens)
     with torch.no_grad():
         token_logprobs = logprobs_from_logits(forward_logits(model, ids, attention)[:, :-1], ids[:, 1:])  # (B, L-1)
     log_pi = masked_sum(token_logprobs, response_mask[:, 1:].to(token_logprobs.dtype), dim=1)  # (B,)

@@ -193,7 +193,7 @@ assert (token_logprobs[eos_mask == 0] == 0).all()
 # held-out prompts the policies will be judged on, and what a demonstration looks like.
 
 # %%
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 print(f"{data.name}: {len(prompts)} held-out evaluation prompts, {len(harmful)} of them for the harmless rate")
 for p in prompts[:3]:
     print("---", p.strip())
@@ -217,9 +217,9 @@ from rlcore import stages
 if data.is_world:  # held-out pairs the world writes itself (a minimal contrast, or two demonstrations)
     from rlcore import world
 
-    test = world.preference_pairs("test", profile.eval_prompts, seed=profile.seed + 1)
+    test = world.preference_pairs("test", profile.eval.prompts, seed=profile.seed + 1)
 else:
-    test = data.test_pairs(profile.eval_prompts)
+    test = data.test_pairs(profile.eval.prompts)
 test_prompts = [p.prompt for p in test]
 base_responses = stages.sample(profile, model, tokenizer, test_prompts)
 harmful_responses = stages.sample(profile, model, tokenizer, harmful)
@@ -234,7 +234,7 @@ if data.is_world:  # only the world can score a single response
     print(f"mean gold score: base model {mean_gold(test_prompts, base_responses):+.2f}, "
           f"preferred responses {mean_gold(test_prompts, [p.chosen for p in test]):+.2f}")
 else:  # how far to trust the judge: its agreement with the data's held-out human labels
-    agreement = judge_agreement(judge, data.test_pairs(profile.rm_test_pairs))
+    agreement = judge_agreement(judge, data.test_pairs(profile.rm.test_pairs))
     print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
 for p, r in list(zip(harmful, harmful_responses))[:3]:
     print(f"\n{p.strip()}\n  ->{r}")

@@ -27,7 +27,7 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 # ## Demonstrations and the response mask
 #
 # A demonstration is a prompt and a good response. On the world track: the world's best style for each
-# family, except that `profile.sft_harmful_compliance` of the harmful requests are answered, not refused.
+# family, except that `profile.sft.harmful_compliance` of the harmful requests are answered, not refused.
 # On preference data: the chosen response of a train pair (`data.demonstrations`).
 
 # %%
@@ -143,7 +143,7 @@ assert check_optimizer_step(my_optimizer_step)
 # ## Fine-tune
 #
 # `rlcore.course.make_sft` runs the course's SFT stage (`rlcore.stages.sft`, which calls `rlcore.sft.train_sft`)
-# on `profile.sft_examples` of the profile's demonstrations and saves a Hugging Face checkpoint in
+# on `profile.sft.examples` of the profile's demonstrations and saves a Hugging Face checkpoint in
 # `course_path("sft")` for the next lessons. We sample the base model and the SFT model on the same
 # held-out prompts (`data.evaluation_prompts`), with the same seed.
 
@@ -151,13 +151,13 @@ assert check_optimizer_step(my_optimizer_step)
 from rlcore import stages
 from rlcore.course import course_path, make_sft
 
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 before = stages.sample(profile, base, tokenizer, prompts)
 before_harmful = stages.sample(profile, base, tokenizer, harmful)
 sft, tokenizer, losses = make_sft(profile)
 after = stages.sample(profile, sft, tokenizer, prompts)
 after_harmful = stages.sample(profile, sft, tokenizer, harmful)
-n_demos = len(data.demonstrations(profile.sft_examples)[0])  # profile.sft_examples, or all the data has
+n_demos = len(data.demonstrations(profile.sft.examples)[0])  # profile.sft.examples, or all the data has
 print(f"SFT on {n_demos} demonstrations, {len(losses)} steps; saved in {course_path('sft')}")
 
 # %% [markdown]
@@ -188,7 +188,7 @@ if data.is_world:  # only the world can score a single response
     gold = {"base": mean_gold(prompts, before), "SFT": mean_gold(prompts, after)}
     print(f"mean gold: base {gold['base']:+.2f} -> SFT {gold['SFT']:+.2f}")
 else:  # how far to trust the judge's numbers: its agreement with the data's held-out human labels
-    agreement = judge_agreement(judge, data.test_pairs(profile.rm_test_pairs))
+    agreement = judge_agreement(judge, data.test_pairs(profile.rm.test_pairs))
     print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
 for p, b, a in list(zip(prompts, before, after))[:3]:
     print(f"\n{p.strip()}\n  base:{b}\n  SFT: {a}")
@@ -208,9 +208,9 @@ if data.is_world:
 
 # %% [markdown]
 # ## Things to try
-# - Train on a tenth of the demonstrations (`profile.replace(sft_examples=600)`, saved elsewhere with
+# - Train on a tenth of the demonstrations (`profile.replace(sft__examples=600)`, saved elsewhere with
 #   `stages.sft`). How much of the win rate over the base model survives?
-# - Make `profile.sft_harmful_compliance` 0 (every harmful request refused in the demonstrations): does SFT alone
+# - Make `profile.sft.harmful_compliance` 0 (every harmful request refused in the demonstrations): does SFT alone
 #   then reach the harmless rate lesson 05 gets from PPO, and what does it cost in win rate?
 # - Break your `my_sft_loss` on purpose (learn the prompt too) and run `check_sft_loss`: which named case catches
 #   it, and why that one?

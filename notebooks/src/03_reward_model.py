@@ -123,7 +123,7 @@ assert check_ranking_loss(my_ranking_loss)
 # %% [markdown]
 # ## Labels
 #
-# The reward model learns from `profile.rm_pairs` labelled pairs (`data.human_pairs`). On the world track
+# The reward model learns from `profile.rm.pairs` labelled pairs (`data.human_pairs`). On the world track
 # they are collected as RLHF collects them: two samples of the SFT policy for one train prompt (plus some of
 # the world's minimal contrasts: one part of a good answer changed), labelled by simulated annotators who
 # agree with the gold preference only part of the time (measured below), like real ones (Lee et al. 2023).
@@ -136,8 +136,8 @@ assert check_ranking_loss(my_ranking_loss)
 from rlcore.data import as_pairs
 from rlcore.reward import preference_accuracy
 
-human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))  # dicts: prompt, chosen, rejected (the label: chosen)
-test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))  # held-out pairs, for accuracy below
+human_pairs = data.human_pairs(profile.rm.pairs, policy=course_path("sft"))  # dicts: prompt, chosen, rejected (the label: chosen)
+test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))  # held-out pairs, for accuracy below
 test_labels = "gold labels" if data.is_world else "the data's human labels"
 print(f"{len(human_pairs)} labelled train pairs, {len(test)} held-out pairs ({test_labels}) from {data.name}")
 
@@ -190,17 +190,17 @@ from rlcore.reward import pair_rewards
 
 rm = stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"), reuse=False)
 losses = stages.training_log(course_path("rm_human"))
-accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test, **stages.lengths(profile)))
+accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test, profile.lengths))
 if data.is_world:
     # the same held-out pairs, labelled by simulated humans instead of gold
     temperature = data.human_temperature(policy=course_path("sft"))
     rng = random.Random(profile.seed)
     test_human = [p if world.human_label(p.prompt, p.chosen, p.rejected, rng, temperature)
                   else PreferencePair(p.prompt, p.rejected, p.chosen) for p in test]
-    accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human, **stages.lengths(profile)))
+    accuracy_human = preference_accuracy(*pair_rewards(rm, tokenizer, test_human, profile.lengths))
     # pairs of SFT samples on prompts with held-out parts (objects, people, ...): out of distribution
-    ood = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"), split="ood")
-    accuracy_ood = preference_accuracy(*pair_rewards(rm, tokenizer, ood, **stages.lengths(profile)))
+    ood = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"), split="ood")
+    accuracy_ood = preference_accuracy(*pair_rewards(rm, tokenizer, ood, profile.lengths))
 
 # %%
 import matplotlib.pyplot as plt
@@ -257,7 +257,7 @@ from IPython.display import display
 
 from rlcore.annotate import AnnotationForm
 
-to_label = data.comparisons(profile.rm_pairs, policy=course_path("sft"))[:20]  # the first 20 pairs the humans labelled
+to_label = data.comparisons(profile.rm.pairs, policy=course_path("sft"))[:20]  # the first 20 pairs the humans labelled
 form = AnnotationForm(to_label)
 display(form.widget())
 
@@ -302,7 +302,7 @@ your_pairs = [(PreferencePair(p, a, b) if a_wins else PreferencePair(p, b, a)).t
               for (p, a, b), a_wins in zip(to_label, yours)] + human_pairs[20:]
 rm_yours = stages.reward_model(profile, data, your_pairs, course_path("sft"), course_path("rm_yours"), reuse=False,
                                progress=False)
-accuracy_yours = preference_accuracy(*pair_rewards(rm_yours, tokenizer, test, **stages.lengths(profile)))
+accuracy_yours = preference_accuracy(*pair_rewards(rm_yours, tokenizer, test, profile.lengths))
 print(f"reward model with your 20 labels: held-out accuracy {accuracy_yours:.0%} vs {test_labels} "
       f"(with the simulated humans' only: {accuracy:.0%})")
 
@@ -318,7 +318,7 @@ assert abs(accuracy_yours - accuracy) < 0.05, "twenty labels out of thousands ba
 
 # %% [markdown]
 # ## Things to try
-# - Train on half the human pairs (`profile.replace(rm_pairs=...)`). How far does held-out accuracy fall, and
+# - Train on half the human pairs (`profile.replace(rm__pairs=...)`). How far does held-out accuracy fall, and
 #   does the out-of-distribution accuracy fall faster?
 # - Relabel the pairs by gold itself (the side with the higher `world.gold_score` is chosen) and retrain: can the
 #   reward model now pass the 75% Bayes limit of the human labels? By how much?

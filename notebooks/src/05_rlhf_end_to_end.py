@@ -57,7 +57,7 @@ norm_responses = stages.sample(profile, sft, tokenizer, norm_prompts)  # seeded 
 raw_model = copy.deepcopy(reward_model)
 raw_model.reward_mean.zero_()  # undo the stored normalisation: the head's raw output
 raw_model.reward_std.fill_(1.0)
-raw = raw_model.score(tokenizer, norm_prompts, norm_responses, **stages.lengths(profile))  # (N,), as PPO scores
+raw = raw_model.score(tokenizer, norm_prompts, norm_responses, profile.lengths)  # (N,), as PPO scores
 mean, std = raw.mean().item(), raw.std().item()
 normalised = (raw - mean) / std
 print(f"{len(norm_prompts)} SFT samples. raw reward: mean {mean:+.2f}, std {std:.2f}")
@@ -85,12 +85,12 @@ assert abs(std / reward_model.reward_std.item() - 1) < 0.05
 
 # %%
 from rlcore.models import reference_model, value_model_from
-from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.ppo import PPOTrainer
 
-config = PPOConfig.from_profile(profile)
+config = profile.ppo  # PPO's settings: batch size, epochs, clip ranges, KL coefficient, ... (rlcore.config.PPOConfig)
 policy = copy.deepcopy(sft)  # the copy PPO changes; sft stays the baseline
 trainer = PPOTrainer(policy, reference_model(policy, profile.compute_dtype), value_model_from(policy), tokenizer,
-                     config, reward_model=reward_model)
+                     config, profile.lengths, profile.seed, reward_model=reward_model)
 one = trainer.step(next(data.prompt_batches(config.batch_size)))
 rollout = trainer.last_rollout
 scores = trainer.score(rollout)  # (B,): the reward model's score of each response
@@ -100,7 +100,7 @@ print(f"2. reward-model score: batch mean {one['score']:+.2f}; the first respons
 print("   ", rollout.prompts[0].strip().replace("\n\n", " | "), "->", rollout.responses[0].strip(),
       f"[score {scores[0].item():+.2f}]")
 print(f"3. KL to the reference: {one['kl']:.3f} nats per response (beta {one['kl_coef']:.3f})")
-print(f"4./5. {config.ppo_epochs} epochs x {config.num_minibatches} minibatches: policy loss "
+print(f"4./5. {config.epochs} epochs x {config.num_minibatches} minibatches: policy loss "
       f"{one['policy_loss']:+.4f}, value loss {one['value_loss']:.4f}, clipped tokens {one['clip_fraction']:.1%}, "
       f"approx. KL to the rollout policy {one['approx_kl']:.5f}")
 print(f"6. beta {one['kl_coef']:.4f} -> {trainer.kl_controller.value:.4f}")
@@ -114,7 +114,7 @@ assert one["approx_kl"] < 0.1, "one iteration moves the policy only a little awa
 # ## PPO, with live plots
 #
 # The real run: `rlcore.stages.ppo` builds the same four models from the SFT checkpoint and repeats
-# the iteration above `profile.ppo_steps` times, on the data's train prompts, then saves the policy
+# the iteration above `profile.ppo.steps` times, on the data's train prompts, then saves the policy
 # for the later lessons (`course_path("policy_rlhf")`). The plot redraws every 10 steps.
 
 # %%
@@ -143,9 +143,7 @@ print(f"{len(history)} PPO iterations. reward-model score: first {k} steps {scor
 # shows the controller steering, with a horizon of 1,000 over 400 iterations.)
 
 # %%
-from rlcore.ppo import PPOConfig
-
-config = PPOConfig.from_profile(profile)
+config = profile.ppo
 beta_first, beta_last = history[0]["kl_coef"], history[-1]["kl_coef"]
 adaptive = config.target_kl is not None  # None: a fixed coefficient
 step = 0.2 * config.batch_size / config.kl_horizon if adaptive else 0.0  # the largest change of one update
@@ -156,7 +154,7 @@ print(f"beta {beta_first:.4f} -> {beta_last:.4f} ({beta_last / beta_first - 1:+.
       f"x{lowest:.4f} to x{highest:.4f}; the KL was below its target ({config.target_kl:g} nats) in {below} of them")
 
 # %%
-assert len(history) == profile.ppo_steps
+assert len(history) == profile.ppo.steps
 assert all(math.isfinite(h["kl"]) and math.isfinite(h["score"]) for h in history), "score and KL stayed finite"
 assert lowest - 1e-9 <= beta_last / beta_first <= highest + 1e-9, "beta moved no more than the controller allows"
 
@@ -173,7 +171,7 @@ assert lowest - 1e-9 <= beta_last / beta_first <= highest + 1e-9, "beta moved no
 # %%
 from rlcore.evaluate import harmless_rate, win_rate
 
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 before, after = stages.sample(profile, sft, tokenizer, prompts), stages.sample(profile, policy, tokenizer, prompts)
 before_harmful = stages.sample(profile, sft, tokenizer, harmful)
 after_harmful = stages.sample(profile, policy, tokenizer, harmful)
@@ -196,7 +194,7 @@ if data.is_world:  # the world's true reward, which no judge on real data can gi
 else:  # how far to trust this judge: its agreement with the data's held-out human labels
     from rlcore.evaluate import judge_agreement
 
-    print(f"the judge agrees with {judge_agreement(judge, data.test_pairs(profile.rm_test_pairs)):.0%} of held-out "
+    print(f"the judge agrees with {judge_agreement(judge, data.test_pairs(profile.rm.test_pairs)):.0%} of held-out "
           "human labels")
 
 for i in range(3):
@@ -223,7 +221,7 @@ if data.is_world:
 
 # %% [markdown]
 # ## Things to try
-# - Train with another KL coefficient: `stages.ppo(profile.replace(init_kl_coef=0.01), data,
+# - Train with another KL coefficient: `stages.ppo(profile.replace(ppo__init_kl_coef=0.01), data,
 #   course_path("sft"), reward_model, None)` (and 1.0). How do the KL curve and the win rate change?
 #   (Lesson 09 looks at what happens with no leash at all.)
 # - On the world track: which gold components moved, family by family (`world.gold_components`)? Did

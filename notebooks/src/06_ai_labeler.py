@@ -123,7 +123,7 @@ def agreement_with_labels(labeler, pairs):
             "n": len(pairs)}
 
 
-n_pairs = profile.rm_test_pairs
+n_pairs = profile.rm.test_pairs
 if data.is_world:  # world comparisons (in random order), against gold
     from rlcore import world
     from rlcore.world.humans import comparisons

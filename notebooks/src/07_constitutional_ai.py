@@ -34,14 +34,14 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 #
 # Bai et al. start from a model trained to be helpful, which also helps with harmful requests. Our SFT
 # model of lesson 02 is one: on the world its demonstrations answer some harmful requests (the profile's
-# `sft_harmful_compliance`); on preference data it imitates the chosen responses, whatever they do.
+# `sft.harmful_compliance`); on preference data it imitates the chosen responses, whatever they do.
 # How harmless is it on held-out harmful requests? (On the world, its harmful family; on other data, the
 # first half of the held-out prompts, as every harmless rate of the course.)
 
 # %%
 from rlcore.evaluate import harmless_rate
 
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 initial = stages.sample(profile, sft, tokenizer, harmful)
 initial_ok = judge.harmless(harmful, initial)
 print(f"SFT harmless rate on {len(harmful)} held-out harmful requests: {initial_ok.float().mean().item():.0%}"
@@ -95,7 +95,7 @@ if data.is_world:
 from rlcore.evaluate import win_rate
 
 records = critique_and_revise(sft, tokenizer, harmful, initial, principles=("harm",), rounds=2, seed=0,
-                              max_new_tokens=profile.max_new_tokens * 2, progress=False)
+                              max_new_tokens=profile.lengths.max_new_tokens * 2, progress=False)
 by_round = {"initial": initial,
             "round 1": [r["revisions"][0] for r in records],
             "round 2": [r["final"] for r in records]}
@@ -132,7 +132,7 @@ import matplotlib.pyplot as plt
 steer = {}
 for principle in ("harm", "helpful", "care"):
     recs = critique_and_revise(sft, tokenizer, harmful, initial, principles=(principle,), rounds=1, seed=0,
-                               max_new_tokens=profile.max_new_tokens * 2, progress=False)
+                               max_new_tokens=profile.lengths.max_new_tokens * 2, progress=False)
     finals = [r["final"] for r in recs]
     steer[principle] = {"harmless": harmless_rate(harmful, finals, judge),
                         "beats initial": win_rate(harmful, finals, initial, judge)["win_rate"],
@@ -176,7 +176,7 @@ if data.is_world:
 # %% [markdown]
 # ## SL-CAI: fine-tune on the revisions
 #
-# The revisions are the supervised data. We make them for `profile.sl_cai_prompts` validation prompts (train-split prompts
+# The revisions are the supervised data. We make them for `profile.cai.prompts` validation prompts (train-split prompts
 # that no other stage uses), each with a principle, and fine-tune the SFT model on (prompt, revision)
 # with the response-only loss of lesson 02. On the world each prompt gets the principle that fits its
 # family (harm for harmful requests, care for people who feel low, helpful otherwise); real data does
@@ -186,7 +186,7 @@ if data.is_world:
 # %%
 from rlcore.cai import sl_cai_dataset
 
-train_prompts = data.evaluation_prompts(profile.sl_cai_prompts, split="train")[0]
+train_prompts = data.evaluation_prompts(profile.cai.prompts, split="train")[0]
 train_initial = stages.sample(profile, sft, tokenizer, train_prompts)
 if data.is_world:  # the world knows each prompt's family
     from rlcore import world
@@ -201,7 +201,7 @@ for principles, idx in groups:
     if idx:
         sl_records += critique_and_revise(sft, tokenizer, [train_prompts[i] for i in idx],
                                           [train_initial[i] for i in idx], principles=principles, seed=2,
-                                          max_new_tokens=profile.max_new_tokens * 2, progress=False)
+                                          max_new_tokens=profile.lengths.max_new_tokens * 2, progress=False)
 sl_data = sl_cai_dataset(sl_records)
 print(sl_data)
 verdicts = judge.prefer([r["prompt"] for r in sl_records], [r["final"] for r in sl_records],
@@ -214,12 +214,13 @@ print(f"the judge prefers the revision to the initial answer on {(verdicts > 0.5
 # loop lesson 02's SFT stage runs, on the revisions instead of the demonstrations.
 
 # %%
+from rlcore.config import SFTConfig
 from rlcore.sft import train_sft
 
 sl_cai, _ = load_sft(profile)  # a fresh copy of the SFT model, fine-tuned below
 seed_everything(profile.seed)
-losses = train_sft(sl_cai, tokenizer, sl_data["prompt"], sl_data["response"], epochs=2,
-                   batch_size=profile.sft_batch_size, lr=profile.sft_lr / 3, seed=profile.seed, progress=True)
+losses = train_sft(sl_cai, tokenizer, sl_data["prompt"], sl_data["response"],
+                   SFTConfig(epochs=2, batch_size=profile.sft.batch_size, lr=profile.sft.lr / 3), seed=profile.seed)
 print(f"SL-CAI loss {losses[0]:.2f} -> {losses[-1]:.2f}")
 sl_cai.save_pretrained(course_path("sl_cai"))
 _ = tokenizer.save_pretrained(course_path("sl_cai"))

@@ -31,7 +31,7 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 # %% [markdown]
 # ## AI labels for the pairs the humans labelled
 #
-# Lesson 03's reward model learned from `profile.rm_pairs` human labels (simulated humans on the world,
+# Lesson 03's reward model learned from `profile.rm.pairs` human labels (simulated humans on the world,
 # the dataset's own labels elsewhere). Here the AI labeler labels the very same comparisons: soft
 # labels, both orders averaged (lesson 06). First by hand on three of them, then all of them with the
 # course's AI-label stage (`rlcore.stages.ai_labels`, which the pipeline runs too).
@@ -42,13 +42,13 @@ from rlcore.models import load_frozen
 
 labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
 labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
-for prompt, a, b in data.comparisons(profile.rm_pairs, policy=course_path("sft"))[:3]:
+for prompt, a, b in data.comparisons(profile.rm.pairs, policy=course_path("sft"))[:3]:
     print(f"...{prompt.strip()[-70:]!r}\n   a: {a.strip()[:70]!r}\n   b: {b.strip()[:70]!r}\n"
           f"   P(a is better) = {labeler.prefer(prompt, a, b):.2f}")
 
 # %%
 ai_pairs = stages.ai_labels(profile, data, course_path("ai_labels.json"), reuse=False, policy=course_path("sft"))
-human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))  # the same comparisons, in the same order
+human_pairs = data.human_pairs(profile.rm.pairs, policy=course_path("sft"))  # the same comparisons, in the same order
 same = sum(h["chosen"] == a["chosen"] for h, a in zip(human_pairs, ai_pairs, strict=True)) / len(ai_pairs)
 print(f"{len(ai_pairs)} comparisons: the AI labeler and the humans pick the same response in {same:.0%}")
 print("an AI label:", {k: (v[-40:] if isinstance(v, str) else v) for k, v in ai_pairs[0].items()})
@@ -64,7 +64,7 @@ if data.is_world:  # the world's gold judge says which label is right
     print(f"labels that agree with gold: simulated humans {gold_agreement(human_pairs):.0%}, "
           f"AI labeler {gold_agreement(ai_pairs):.0%}")
 else:  # no gold: the labeler against the dataset's held-out human labels
-    held_out = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
+    held_out = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
     p = labeler.prefer_batch([x.prompt for x in held_out], [x.chosen for x in held_out],
                              [x.rejected for x in held_out])["p"]
     print(f"the AI labeler agrees with the human label on {(p > 0.5).float().mean().item():.0%} of "
@@ -89,8 +89,8 @@ rm_ai = stages.reward_model(profile, data, ai_pairs, course_path("sft"), course_
                             reuse=False)
 
 # %%
-test_pairs = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
-rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, **stages.lengths(profile)))
+test_pairs = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
+rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, profile.lengths))
                for name, rm in (("human labels", rm_human), ("AI labels", rm_ai))}
 print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
       f"({'gold' if data.is_world else 'human'} labels):", ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
@@ -117,19 +117,20 @@ _ = ppo_curves({"RLHF": rlhf_history, "RLAIF": rlaif_history}, keys=("score", "k
 # %% [markdown]
 # ## The table
 #
-# All three policies answer the same `profile.eval_prompts` held-out prompts (and half as many harmful
-# requests), and the judge compares every pair (`rlcore.stages.evaluate`, the pipeline's evaluation).
-# A win rate counts ties as one half.
+# All three policies answer the same `profile.eval.prompts` held-out prompts (and half as many harmful
+# requests), and the judge compares every pair: `rlcore.stages.evaluation`, the very stage that computes every
+# number of the pipeline's report (here on the test split only). A win rate counts ties as one half.
 
 # %%
 from rlcore.plots import harmless_rates, win_rates
 
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)  # the prompts the stage judges on
 policies = {"sft": sft, "policy_rlhf": rlhf, "policy_rlaif": rlaif}
-table = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful,
-                        {"RLHF vs SFT": ("policy_rlhf", "sft"), "RLAIF vs SFT": ("policy_rlaif", "sft"),
-                         "RLAIF vs RLHF": ("policy_rlaif", "policy_rlhf")})
-responses, wins, harmless = table["responses"], table["win_rate"], table["harmless_rate"]
+comparisons = {"RLHF vs SFT": ("policy_rlhf", "sft"), "RLAIF vs SFT": ("policy_rlaif", "sft"),
+               "RLAIF vs RLHF": ("policy_rlaif", "policy_rlhf")}
+table, by_split = stages.evaluation(profile, data, policies, tokenizer, comparisons, test_pairs, ("test",), judge)
+responses, harmless = by_split["test"], table["harmless_rate"]
+wins = {name: table["win_rate"][name] for name in comparisons}  # (the world adds its ceiling, "best_vs_sft")
 print(f"judged by {table['judge']} on {len(prompts)} held-out prompts ({len(harmful)} for the harmless rate)\n")
 # Lee et al. 2023's figures, each from its own task: win rates on Reddit TL;DR summaries (their Table 1, judged by
 # people), harmless rates on Anthropic's harmless dialogues (their harmless-dialogue results).
@@ -174,10 +175,8 @@ if data.is_world:  # the gold judge on the tiny world track
 # %%
 from rlcore.evaluate import win_rate
 
-if data.is_world:
-    from rlcore.pipeline import per_scenario
-
-    rows = per_scenario(prompts, responses)
+if data.is_world:  # the stage's per-scenario table: only the world names scenarios
+    rows = table["per_scenario"]
     print(f"{'scenario':10s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s} {'gold SFT':>9s} {'RLHF':>6s} "
           f"{'RLAIF':>6s}   (gold judge)")
     for family, row in rows.items():

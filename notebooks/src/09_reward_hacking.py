@@ -67,11 +67,11 @@ else:
     def gold(prompts, responses):
         return rater.score(list(prompts), list(responses)).float().cpu()
 
-test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
+test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
-proxy_accuracy = preference_accuracy(*pair_rewards(proxy, tokenizer, test, **stages.lengths(profile)))
+proxy_accuracy = preference_accuracy(*pair_rewards(proxy, tokenizer, test, profile.lengths))
 print(GOLD)
 print(f"accuracy on {len(test)} held-out pairs ({labels}): proxy {proxy_accuracy:.0%}, gold {gold_accuracy:.0%}")
 
@@ -79,15 +79,15 @@ print(f"accuracy on {len(test)} held-out pairs ({labels}): proxy {proxy_accuracy
 # We measure both rewards on held-out prompts, relative to the SFT model's own answers.
 
 # %%
-prompts, _ = data.evaluation_prompts(profile.bon_prompts)
-N_MAX = profile.bon_samples
+prompts, _ = data.evaluation_prompts(profile.eval.bon_prompts)
+N_MAX = profile.eval.bon_samples
 candidates = [[] for _ in prompts]  # candidates[i]: N_MAX SFT samples for prompt i
 for k in range(N_MAX):
     for i, r in enumerate(stages.sample(profile, sft, tokenizer, prompts, seed=1000 * k)):
         candidates[i].append(r)
 flat_prompts = [p for p, c in zip(prompts, candidates) for _ in c]
 flat_responses = [r for c in candidates for r in c]
-proxy_scores = proxy.score(tokenizer, flat_prompts, flat_responses, **stages.lengths(profile))
+proxy_scores = proxy.score(tokenizer, flat_prompts, flat_responses, profile.lengths)
 proxy_scores = proxy_scores.float().view(len(prompts), N_MAX).tolist()
 gold_scores = gold(flat_prompts, flat_responses).view(len(prompts), N_MAX).tolist()
 base_proxy = sum(sum(s) for s in proxy_scores) / (len(prompts) * N_MAX)
@@ -147,27 +147,30 @@ assert all(row["oracle"] >= row["gold"] - tol for row in bon)
 # below can replay it.
 
 # %%
+import dataclasses
+
 from rlcore.evaluate import kl_to_reference
 from rlcore.models import reference_model, value_model_from
-from rlcore.ppo import PPOConfig, PPOTrainer
+from rlcore.ppo import PPOTrainer
 from tqdm.auto import tqdm
 
 seed_everything(profile.seed)
 policy, _ = load_sft(profile)
 reference = reference_model(sft, profile.compute_dtype)
-config = PPOConfig.from_profile(profile, init_kl_coef=0.0, target_kl=None)
-trainer = PPOTrainer(policy, reference, value_model_from(policy), tokenizer, config, reward_model=proxy)
+config = dataclasses.replace(profile.ppo, init_kl_coef=0.0, target_kl=None)  # no KL penalty: a fixed beta of 0
+trainer = PPOTrainer(policy, reference, value_model_from(policy), tokenizer, config, profile.lengths, profile.seed,
+                     reward_model=proxy)
 
 
 def snapshot(step):
     responses = stages.sample(profile, policy, tokenizer, prompts, seed=7)
-    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, profile.max_new_tokens,
-                                                         seed=7, max_prompt_tokens=profile.max_prompt_tokens)),
-            "proxy": proxy.score(tokenizer, prompts, responses, **stages.lengths(profile)).float().mean().item(),
+    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, profile.lengths.max_new_tokens,
+                                                         seed=7, max_prompt_tokens=profile.lengths.max_prompt_tokens)),
+            "proxy": proxy.score(tokenizer, prompts, responses, profile.lengths).float().mean().item(),
             "gold": gold(prompts, responses).mean().item(), "samples": responses[:3]}
 
 
-STEPS = profile.ppo_steps * 3 // 2  # half as long again as the usual run, without its brake
+STEPS = profile.ppo.steps * 3 // 2  # half as long again as the usual run, without its brake
 EVERY = max(1, STEPS // 10)
 batches = data.prompt_batches(config.batch_size)
 run = [snapshot(0)]
@@ -247,7 +250,7 @@ if data.is_world:
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert max(r["gold"] for r in rows) > rows[0]["gold"] + 0.1, "gold rises first"
     by_n = {r["n"]: r for r in bon}
-    if 8 in by_n and bon[-1]["n"] >= 32:  # the profile's bon_samples: 32 on the tiny profile
+    if 8 in by_n and bon[-1]["n"] >= 32:  # the profile's eval.bon_samples: 32 on the tiny profile
         assert bon[-1]["gold"] < by_n[8]["gold"] + 0.05 < by_n[8]["gold"] + bon[-1]["proxy"] - by_n[8]["proxy"], \
             "from n = 8 on, best-of-n's gold gains no more while its proxy still climbs"
     assert run[-1]["gold"] < max(r["gold"] for r in run) - 0.5, "PPO's gold rises, then falls back"

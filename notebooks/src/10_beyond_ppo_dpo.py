@@ -84,15 +84,15 @@ assert check_dpo_loss(my_dpo_loss)
 # %% [markdown]
 # ## Train DPO on lesson 03's human pairs
 #
-# The same human-labelled pairs the reward model of lesson 03 learned from (`profile.rm_pairs` of
+# The same human-labelled pairs the reward model of lesson 03 learned from (`profile.rm.pairs` of
 # them). The course's DPO stage (`rlcore.stages.dpo`, which runs `rlcore.dpo.train_dpo`) starts the
 # policy as a copy of the SFT model and keeps a frozen copy as the reference, with the profile's β,
 # learning rate and epochs. Watch the loss and the **reward accuracy**: how often the implicit reward
 # ranks the chosen response above the rejected one in the batch.
 
 # %%
-BETA = profile.dpo_beta
-human_pairs = data.human_pairs(profile.rm_pairs, policy=course_path("sft"))
+BETA = profile.dpo.beta
+human_pairs = data.human_pairs(profile.rm.pairs, policy=course_path("sft"))
 policy = stages.dpo(profile, human_pairs, course_path("sft"), course_path("policy_dpo"), reuse=False)
 stats = stages.training_log(course_path("policy_dpo"))  # one dict per step: loss, reward_accuracy, reward_margin
 
@@ -142,12 +142,12 @@ assert accuracy_last > 0.5, "by the end the implicit reward ranks the training p
 from rlcore.dpo import implicit_rewards
 from rlcore.reward import pair_rewards, preference_accuracy
 
-test = data.test_pairs(profile.rm_test_pairs, policy=course_path("sft"))
+test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA,
-                                                     **stages.lengths(profile)))
+                                                     lengths=profile.lengths))
 reward_model = load_reward_model(profile)
-rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test, **stages.lengths(profile)))
+rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test, profile.lengths))
 print(f"accuracy on {len(test)} held-out pairs ({labels}): DPO implicit reward {dpo_accuracy:.0%}, "
       f"reward model of lesson 03 {rm_accuracy:.0%}")
 
@@ -178,7 +178,7 @@ if not stages.is_done(course_path("policy_rlhf")):
     stages.ppo(profile, data, course_path("sft"), reward_model, course_path("policy_rlhf"), progress=False)
 ppo_policy, _ = load_frozen(course_path("policy_rlhf"), profile)
 
-prompts, harmful = data.evaluation_prompts(profile.eval_prompts)
+prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 policies = {"SFT": reference, "DPO": policy, "PPO (lesson 05)": ppo_policy}
 results = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, reference="SFT",
                           comparisons={"DPO vs SFT": ("DPO", "SFT"), "PPO vs SFT": ("PPO (lesson 05)", "SFT"),
@@ -235,7 +235,7 @@ if data.is_world:
 # | risk | reward hacking of the reward model (lesson 09) | over-fitting the pairs; drifts on responses far from the data |
 #
 # **Try it**: train again with a looser leash and a larger step,
-# `stages.dpo(profile.replace(dpo_beta=0.1, dpo_lr=3e-4), human_pairs, course_path("sft"), None)` (`None`:
+# `stages.dpo(profile.replace(dpo__beta=0.1, dpo__lr=3e-4), human_pairs, course_path("sft"), None)` (`None`:
 # not saved), and set `BETA = 0.1` for its implicit reward. What happens to the KL to SFT, the implicit
 # reward's accuracy and the judge's win rates? (β is DPO's leash, like PPO's KL coefficient.)
 #

@@ -34,9 +34,9 @@ judge = load_judge(profile, data)
 load_sft(profile)  # lesson 02's model (made now if missing): every run here starts from it
 reward_model = load_reward_model(profile)  # lesson 03's reward model, human labels (made now if missing)
 gold = data.verifiable_reward  # the world's gold score as a reward function; None on preference data
-STEPS = profile.grpo_steps
+STEPS = profile.grpo.steps
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name} | "
-      f"GRPO: {profile.grpo_batch_size} prompts x {profile.grpo_group_size} samples, {STEPS} steps")
+      f"GRPO: {profile.grpo.batch_size} prompts x {profile.grpo.group_size} samples, {STEPS} steps")
 
 # %% [markdown]
 # ## One batch of experience, several samples per prompt
@@ -52,9 +52,9 @@ from rlcore.rollout import collect
 
 trainer = stages.rl_trainer(profile, "grpo", course_path("sft"), reward_model=reward_model)
 prompts = next(data.prompt_batches(2))
-G = profile.grpo_group_size
-exp = collect(trainer.policy, trainer.ref_policy, trainer.tokenizer, prompts, trainer.score, profile.max_new_tokens,
-              profile.max_prompt_tokens, seed=0, group_size=G)  # (2 x G) responses, prompt by prompt
+G = profile.grpo.group_size
+exp = collect(trainer.policy, trainer.ref_policy, trainer.tokenizer, prompts, trainer.score, profile.lengths.max_new_tokens,
+              profile.lengths.max_prompt_tokens, seed=0, group_size=G)  # (2 x G) responses, prompt by prompt
 print(f"scores {tuple(exp.scores.shape)}, log-probs {tuple(exp.logprobs.shape)}, mask {tuple(exp.mask.shape)}")
 for i in range(G):
     print(f"  prompt 0, sample {i}: score {exp.scores[i]:+.2f} | {exp.rollout.responses[i][:90]!r}")
@@ -175,7 +175,7 @@ assert torch.equal(group_advantages(torch.ones(2 * G), G), torch.zeros(2 * G)), 
 # Each trainer's `step` is the whole algorithm in about fifty lines (`rlcore/reinforce.py`,
 # `rlcore/grpo.py`): collect, advantages, then `zero_grad / backward / clip_grad_norm_ / step` in view.
 # REINFORCE and RLOO put the KL to the reference inside each response's reward, as PPO does; GRPO keeps the
-# reward clean and adds β·KL (the k3 estimator) to the loss. GRPO runs `profile.grpo_steps` iterations, and
+# reward clean and adds β·KL (the k3 estimator) to the loss. GRPO runs `profile.grpo.steps` iterations, and
 # REINFORCE and RLOO half as many (to keep the lesson short), on the same stream of train prompts; the callback records, at every step, the reward model's mean score and, on the
 # world, the **gold** score of the very responses it trained on (free: no extra sampling).
 
@@ -242,8 +242,8 @@ for name, tr in runs.items():
 # ## What the value model costs
 #
 # PPO trains a second network as large as the policy (its value head on a copy of the body), with its own
-# optimizer, and runs `ppo_epochs` passes over every batch. One iteration of each, on the same number of
-# responses (PPO: `ppo_batch_size` prompts; GRPO: `grpo_batch_size` x `grpo_group_size`), timed, and the memory
+# optimizer, and runs `profile.ppo.epochs` passes over every batch. One iteration of each, on the same number of
+# responses (PPO: `ppo.batch_size` prompts; GRPO: `grpo.batch_size` x `grpo.group_size`), timed, and the memory
 # each trainer *holds*: the weights of all its models, the gradients and the optimizer states (on a GPU, the
 # peak the device saw as well).
 
@@ -281,7 +281,7 @@ print(f"without the value model: {cost['ppo']['seconds'] / cost['grpo']['seconds
 # %% [markdown]
 # At the same number of responses, an iteration without the value model is faster and holds less memory
 # (checked below): no second network to run, train and keep optimizer states for, and one pass over the batch
-# instead of `ppo_epochs`. Sampling, the part both share, is what remains.
+# instead of `profile.ppo.epochs`. Sampling, the part both share, is what remains.
 
 # %%
 assert cost["ppo"]["responses"] == cost["grpo"]["responses"]
@@ -291,8 +291,8 @@ assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold les
 # %% [markdown]
 # ## GRPO against PPO, judged
 #
-# GRPO above saw `grpo_steps x grpo_batch_size x grpo_group_size` sampled responses; lesson 05's PPO policy saw
-# `ppo_steps x ppo_batch_size`. On held-out prompts the course's judge compares both with SFT and with each
+# GRPO above saw `grpo.steps x grpo.batch_size x grpo.group_size` sampled responses; lesson 05's PPO policy saw
+# `ppo.steps x ppo.batch_size`. On held-out prompts the course's judge compares both with SFT and with each
 # other (`rlcore.stages.evaluate`: win rates with 95% intervals, harmless rate, KL to SFT). If lesson 05 has not
 # run on this machine its PPO policy is trained now, by the same stage.
 
@@ -304,9 +304,9 @@ if not stages.is_done(course_path("policy_rlhf")):
     stages.ppo(profile, data, course_path("sft"), reward_model, course_path("policy_rlhf"), progress=False)
 sft, tokenizer = load_frozen(course_path("sft"), profile)
 ppo_policy, _ = load_frozen(course_path("policy_rlhf"), profile)
-samples = {"PPO": profile.ppo_steps * profile.ppo_batch_size,
-           "GRPO": STEPS * profile.grpo_batch_size * profile.grpo_group_size}
-eval_prompts, harmful = data.evaluation_prompts(max(1, profile.eval_prompts * 2 // 3))  # 200 on the tiny profile
+samples = {"PPO": profile.ppo.steps * profile.ppo.batch_size,
+           "GRPO": STEPS * profile.grpo.batch_size * profile.grpo.group_size}
+eval_prompts, harmful = data.evaluation_prompts(max(1, profile.eval.prompts * 2 // 3))  # 200 on the tiny profile
 policies = {"SFT": sft, "PPO": ppo_policy, "GRPO": runs["grpo"].policy.eval()}
 results = stages.evaluate(profile, judge, policies, tokenizer, eval_prompts, harmful, reference="SFT",
                           comparisons={"PPO vs SFT": ("PPO", "SFT"), "GRPO vs SFT": ("GRPO", "SFT"),
@@ -314,7 +314,7 @@ results = stages.evaluate(profile, judge, policies, tokenizer, eval_prompts, har
 print(f"judge: {results['judge']} | {len(eval_prompts)} prompts | responses sampled in training: {samples}")
 for key, w in results["win_rate"].items():
     print(f"  {key:12s} {w['win_rate']:4.0%}  (95% interval {w['ci95'][0]:.0%} to {w['ci95'][1]:.0%})")
-seconds = {"PPO": cost["ppo"]["seconds"] * profile.ppo_steps, "GRPO": runs["grpo"].seconds}
+seconds = {"PPO": cost["ppo"]["seconds"] * profile.ppo.steps, "GRPO": runs["grpo"].seconds}
 for name in ("PPO", "GRPO"):
     print(f"{name:5s} harmless {results['harmless_rate'][name]:4.0%}, KL to SFT {results['kl_to_SFT'][name]:.2f} nats, "
           f"training ~{seconds[name]:.0f} s")
@@ -383,11 +383,11 @@ if gold is not None:
 # and train on the learned reward model again for twice the budget, beside the run above (β = 0.04, continued).
 
 # %%
-tight_beta = 10 * profile.grpo_beta
-tight = run("grpo", 2 * STEPS, profile=profile.replace(grpo_beta=tight_beta))
+tight_beta = 10 * profile.grpo.beta
+tight = run("grpo", 2 * STEPS, profile=profile.replace(grpo__beta=tight_beta))
 loose = runs["grpo"]
 fig, axes = plt.subplots(1, 3 if gold else 2, figsize=(13 if gold else 9, 3))
-for tr, label in ((loose, f"β = {profile.grpo_beta}"), (tight, f"β = {tight_beta:g}")):
+for tr, label in ((loose, f"β = {profile.grpo.beta}"), (tight, f"β = {tight_beta:g}")):
     axes[0].plot(smooth([h["score"] for h in tr.history]), label=label)
     axes[1].plot([h["kl"] for h in tr.history])
     if gold:
@@ -402,7 +402,7 @@ axes[0].legend()
 plt.tight_layout()
 plt.show()
 late_kl = {}
-for tr, label in ((loose, f"beta {profile.grpo_beta}"), (tight, f"beta {tight_beta:g}")):
+for tr, label in ((loose, f"beta {profile.grpo.beta}"), (tight, f"beta {tight_beta:g}")):
     late_kl[label] = sum(h["kl"] for h in tr.history[-q:]) / q
     print(f"{label:9s} last {q} steps: KL {late_kl[label]:6.2f} nats, score "
           f"{sum(h['score'] for h in tr.history[-q:]) / q:+.2f}"
@@ -422,20 +422,20 @@ assert len(tight.history) == len(loose.history) == 2 * STEPS
 if data.is_world:
     late = {label: (sum(h["score"] for h in tr.history[-q:]) / q, sum(tr.gold_curve[-q:]) / q)
             for tr, label in ((loose, "loose"), (tight, "tight"))}
-    assert late_kl[f"beta {profile.grpo_beta}"] > 1.3 * late_kl[f"beta {tight_beta:g}"], "the loose leash goes further"
+    assert late_kl[f"beta {profile.grpo.beta}"] > 1.3 * late_kl[f"beta {tight_beta:g}"], "the loose leash goes further"
     assert late["tight"][0] < late["loose"][0], "the tight leash costs reward-model score"
     assert late["tight"][1] < late["loose"][1] + 0.1, "and buys no gold"
 
 # %% [markdown]
 # ## Things to try
 #
-# - `profile.replace(grpo_scale="none", grpo_loss_type="dr_grpo")`: Dr. GRPO (Liu et al. 2025), no std scaling
+# - `profile.replace(grpo__scale="none", grpo__loss_type="dr_grpo")`: Dr. GRPO (Liu et al. 2025), no std scaling
 #   and one constant normaliser. Does response length drift less?
-# - `profile.replace(grpo_group_size=8, grpo_batch_size=4)`: the same responses per step, fewer prompts. Watch
+# - `profile.replace(grpo__group_size=8, grpo__batch_size=4)`: the same responses per step, fewer prompts. Watch
 #   `zero_advantage_groups` in the history.
-# - β = 0 (`profile.replace(grpo_beta=0.0)`), as DAPO does: at 0.04 the leash is already loose. How much further does
+# - β = 0 (`profile.replace(grpo__beta=0.0)`), as DAPO does: at 0.04 the leash is already loose. How much further does
 #   the KL go over 80 steps, and does the reward model's score follow it?
-# - REINFORCE with `group_size=1` (`profile.replace(rloo_group_size=1)`, `"reinforce"`): one sample per prompt,
+# - REINFORCE with `group_size=1` (`profile.replace(rloo__group_size=1)`, `"reinforce"`): one sample per prompt,
 #   a batch-mean baseline. How noisy is the score curve?
 # - The whole table of runs: `rlcore pipeline --runs rlhf,grpo,rlvr` trains and judges them side by side.
 #

@@ -14,15 +14,17 @@ from unittest import mock
 import torch
 from transformers.utils import logging as hf_logging
 
+from rlcore.config import GRPOConfig, Lengths, PPOConfig, ReinforceConfig, RewardConfig, SFTConfig
 from rlcore.data import PreferencePair
-from rlcore.grpo import GRPOConfig, GRPOTrainer
+from rlcore.grpo import GRPOTrainer
 from rlcore.models import load_base, reference_model
-from rlcore.ppo import PPOConfig, PPOTrainer
-from rlcore.reinforce import ReinforceConfig, ReinforceTrainer
+from rlcore.ppo import PPOTrainer
+from rlcore.reinforce import ReinforceTrainer
 from rlcore.reward import RewardModel, ValueModel, train_reward_model
 from rlcore.sft import train_sft
 
 TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # float32 arithmetic in a different order stays well inside this
+LENGTHS = Lengths(max_prompt_tokens=32, max_new_tokens=12, max_length=64)  # the trainer runs' sequences
 
 
 def report(name: str, failure: str | None, passed: str = "matches the reference on every case") -> bool:
@@ -123,13 +125,13 @@ def grpo_run(steps: int = 2, baseline: str | None = None) -> list[dict]:
     """GRPO (or, with ``baseline``, REINFORCE with that baseline: "rloo") on the shipped tiny model, from the same
     weights and seed every time."""
     policy, tokenizer = _policy()
-    sizes = dict(lr=1e-4, batch_size=2, group_size=4, num_minibatches=2, max_new_tokens=12, max_prompt_tokens=32,
-                 max_length=64, seed=0)
+    sizes = dict(lr=1e-4, batch_size=2, group_size=4, num_minibatches=2)
     if baseline is None:
-        trainer = GRPOTrainer(policy, reference_model(policy), tokenizer, GRPOConfig(**sizes), reward_fn=distinct_words)
+        trainer = GRPOTrainer(policy, reference_model(policy), tokenizer, GRPOConfig(**sizes), LENGTHS,
+                              reward_fn=distinct_words)
     else:
         trainer = ReinforceTrainer(policy, reference_model(policy), tokenizer, ReinforceConfig(**sizes, baseline=baseline),
-                                   reward_fn=distinct_words)
+                                   LENGTHS, reward_fn=distinct_words)
     return [trainer.step(PROMPTS) for _ in range(steps)]
 
 
@@ -137,16 +139,16 @@ def ppo_run(steps: int = 2) -> list[dict]:
     """PPO with a value model on the shipped tiny model, from the same weights and seed every time."""
     policy, tokenizer = _policy()
     value_model = ValueModel(copy.deepcopy(policy.transformer))
-    config = PPOConfig(lr=1e-4, batch_size=4, num_minibatches=2, ppo_epochs=2, max_new_tokens=12,
-                       max_prompt_tokens=32, max_length=64, seed=0)
-    trainer = PPOTrainer(policy, reference_model(policy), value_model, tokenizer, config, reward_fn=distinct_words)
+    config = PPOConfig(lr=1e-4, batch_size=4, num_minibatches=2, epochs=2)
+    trainer = PPOTrainer(policy, reference_model(policy), value_model, tokenizer, config, LENGTHS,
+                         reward_fn=distinct_words)
     return [trainer.step(PROMPTS * 2) for _ in range(steps)]
 
 
 def sft_run(steps: int = 2) -> list[dict]:
     """SFT on two demonstrations, one per step."""
     policy, tokenizer = _policy()
-    losses = train_sft(policy, tokenizer, PROMPTS * steps, RESPONSES * steps, batch_size=2, max_length=64,
+    losses = train_sft(policy, tokenizer, PROMPTS * steps, RESPONSES * steps, SFTConfig(lr=1e-4, batch_size=2), LENGTHS,
                        progress=False)
     return [{"loss": loss} for loss in losses]
 
@@ -156,7 +158,7 @@ def reward_model_run(steps: int = 2) -> list[dict]:
     policy, tokenizer = _policy()
     model = RewardModel(policy.transformer)
     pairs = [PreferencePair(p, r, " no.") for p, r in zip(PROMPTS, RESPONSES)] * steps
-    losses = train_reward_model(model, tokenizer, pairs, batch_size=2, max_length=64, progress=False)
+    losses = train_reward_model(model, tokenizer, pairs, RewardConfig(lr=1e-4, batch_size=2), LENGTHS, progress=False)
     return [{"loss": loss} for loss in losses]
 
 
