@@ -41,8 +41,9 @@ def load_sft(profile: Profile):
     return load_trainable(course_path("sft"), profile)
 
 
-def load_reward_model(profile: Profile):
-    """The reward model of lesson 03 (human labels), frozen, made now (with a message) if missing."""
+def load_human_reward_model(profile: Profile):
+    """The reward model of lesson 03 (human labels), frozen, made now (with a message) if missing. (Not
+    ``rlcore.models.load_reward_model(path, profile)``, which loads any reward model from its folder.)"""
     if not stages.is_done(course_path("rm_human")):
         print(f"No reward model in {course_path('rm_human')}: training it now, as in notebook 03.")
         _ensure_sft(profile)  # the body it starts from

@@ -13,6 +13,7 @@ the judge that produced them."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -75,6 +76,48 @@ def comparisons(runs) -> dict[str, tuple[str, str]]:
     return out
 
 
+class _Stages:
+    """Where a run keeps its stages, how long each took, and the arguments every stage call shares."""
+
+    def __init__(self, out: str, progress: bool, log, checkpoint_every: int, resume: bool):
+        self.out, self.progress, self.log, self.times = out, progress, log, {}
+        self.checkpoints = {"checkpoint_every": checkpoint_every, "resume": resume}
+        os.makedirs(out, exist_ok=True)
+
+    def at(self, name: str) -> str:
+        return os.path.join(self.out, name)
+
+    def timed(self, name: str, fn):
+        t = time.time()
+        result = fn()
+        self.times[name] = time.time() - t
+        return result
+
+    def args(self, name: str) -> dict:
+        return {"progress": self.progress, "say": self.log,
+                "checkpoint_dir": self.at(os.path.join("checkpoints", name)), **self.checkpoints}
+
+
+def plan(profile: Profile, data, runs, log) -> tuple[Profile, tuple, dict]:
+    """Before the first stage: every size checked against the data (one it cannot fill is lowered now and said
+    once, here and in the report, never found out after hours of training), the rows the data cannot run
+    skipped with the reason (RLVR without a verifiable reward). Returns (profile, runs, the report's header)."""
+    profile, scaled = data.fit_sizes(profile)
+    for name, change in scaled.items():
+        log(f"[sizes] {name} {change}: the data holds no more")
+    skipped = {r.name: data.no_verifiable_reward for r in runs if r.labels == "gold" and data.verifiable_reward is None}
+    for name, why in skipped.items():
+        log(f"[{name}] skipped: {why}")
+    runs = tuple(r for r in runs if r.name not in skipped)
+    header = {"profile": profile.name, "seed": profile.seed, "data": data.name, "skipped_rows": data.skipped,
+              "runs": [vars(r) | {"key": r.key} for r in runs], "runs_skipped": skipped, "sizes_scaled": scaled,
+              "lengths": dataclasses.asdict(profile.lengths),
+              "models": {"policy": profile.policy_model, "labeler": profile.labeler_model, "judge": data.judge_name},
+              "sizes": {k: profile.get(k) for k in ("sft.examples", "rm.pairs", "rm.test_pairs", "ppo.steps",
+                                                    "grpo.steps", "rm.hybrid_human_pairs", "dpo.epochs", "eval.prompts")}}
+    return profile, runs, header
+
+
 def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool = True, log=print,
                  checkpoint_every: int = 0, resume: bool = False, runs=None, data=None) -> dict:
     """Run (or resume) every stage of the rows ``runs`` of :data:`RUNS` (keys such as "rlhf,grpo"; default all);
@@ -87,89 +130,66 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     runs = choose_runs(runs)
-    os.makedirs(out, exist_ok=True)
     seed_everything(profile.seed)
     data = data or course_data(profile)
-    # Every size checked against the data before the first stage: one that the data cannot fill is lowered
-    # now and said once, here and in the report, never found out after hours of training.
-    profile, scaled = data.fit_sizes(profile)
-    for name, change in scaled.items():
-        log(f"[sizes] {name} {change}: the data holds no more")
-    skipped = {r.name: data.no_verifiable_reward for r in runs if r.labels == "gold" and data.verifiable_reward is None}
-    for name, why in skipped.items():
-        log(f"[{name}] skipped: {why}")
-    runs = tuple(r for r in runs if r.name not in skipped)
-    times = {}
-    report = {"profile": profile.name, "seed": profile.seed, "data": data.name, "skipped_rows": data.skipped,
-              "runs": [vars(r) | {"key": r.key} for r in runs], "runs_skipped": skipped, "sizes_scaled": scaled,
-              "lengths": dataclasses.asdict(profile.lengths),
-              "models": {"policy": profile.policy_model, "labeler": profile.labeler_model,
-                         "judge": data.judge_name},
-              "sizes": {k: profile.get(k) for k in ("sft.examples", "rm.pairs", "rm.test_pairs", "ppo.steps",
-                                                    "grpo.steps", "rm.hybrid_human_pairs", "dpo.epochs", "eval.prompts")}}
-
-    def at(name):
-        return os.path.join(out, name)
-
-    def timed(name, fn):
-        t = time.time()
-        result = fn()
-        times[name] = time.time() - t
-        return result
-
-    def stage_args(name) -> dict:
-        return {"progress": progress, "say": log, "checkpoint_dir": at(os.path.join("checkpoints", name)),
-                "checkpoint_every": checkpoint_every, "resume": resume}
+    profile, runs, report = plan(profile, data, runs, log)
+    st = _Stages(out, progress, log, checkpoint_every, resume)
 
     # 1. SFT on demonstrations ------------------------------------------------------------------
-    sft, tokenizer = timed("sft", lambda: stages.sft(profile, data, at("sft"), **stage_args("sft")))
+    sft, tokenizer = st.timed("sft", lambda: stages.sft(profile, data, st.at("sft"), **st.args("sft")))
 
-    # 2. Preference labels and the reward models the runs need: human labels (RLHF), AI labels (RLAIF), and a
-    #    hybrid (a few human labels to ground it, AI labels for the rest) ----------------------------------
-    policy = at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
-    test_pairs = timed("test_pairs", lambda: data.test_pairs(profile.rm.test_pairs, policy=policy))
-    human = timed("human_pairs", lambda: data.human_pairs(profile.rm.pairs, policy=policy))
-    ai_rows: list[dict] = []
+    # 2. Preference labels and the reward models the runs need; 3. every run of the table from the SFT model
+    labelled, reward_models, test_pairs = preferences(profile, data, runs, st, tokenizer, report)
+    histories = train_runs(profile, data, runs, st, labelled, reward_models)
 
-    def ai() -> list[dict]:  # labelled once, when a reward model first needs them
-        if not ai_rows:
-            ai_rows.extend(stages.ai_labels(profile, data, at("ai_labels.json"), progress=progress, say=log,
-                                            policy=policy))
-        return ai_rows
+    # 4. Evaluation on held-out prompts, by the data's judge (the gold judge on the world, else an AI judge) ------
+    policies = {"sft": sft, **{r.name: load_frozen(st.at(r.name), profile)[0] for r in runs}}
+    report.update(st.timed("evaluation", lambda: stages.evaluation(profile, data, policies, tokenizer,
+                                                                   comparisons(runs), test_pairs)[0]))
+    report["seconds"] = {k: round(v, 1) for k, v in st.times.items()}
+    report["seconds"]["total"] = round(sum(st.times.values()), 1)
+    report["rl_final"] = {n: h[-1] for n, h in histories.items()}
+    with open(st.at("report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    write_report_md(report, histories, out)
+    return report
 
+
+def preferences(profile: Profile, data, runs, st: _Stages, tokenizer, report: dict) -> tuple[dict, dict, list]:
+    """The preference labels and the reward models the runs need: human labels (RLHF), AI labels (RLAIF), and a
+    hybrid (a few human labels to ground it, AI labels for the rest); their accuracy and what the length policy
+    cut go into ``report``. Returns ({labels: (pairs(), soft)}, {labels: reward model}, the held-out pairs)."""
+    policy = st.at("sft")  # the world draws its comparisons from the SFT policy (kept beside it); other data ignore it
+    test_pairs = st.timed("test_pairs", lambda: data.test_pairs(profile.rm.test_pairs, policy=policy))
+    human = st.timed("human_pairs", lambda: data.human_pairs(profile.rm.pairs, policy=policy))
+    ai = functools.cache(lambda: stages.ai_labels(profile, data, st.at("ai_labels.json"), progress=st.progress,
+                                                  say=st.log, policy=policy))  # labelled once, when first needed
     labelled = {"human": (lambda: human, False), "ai": (ai, True),
                 "hybrid": (lambda: hybrid_pairs(human, ai(), profile.rm.hybrid_human_pairs), True)}
-    reward_models = {labels: timed(REWARD_MODELS[labels], lambda: stages.reward_model(
-        profile, data, pairs, policy, at(REWARD_MODELS[labels]), soft_labels=soft, **stage_args(REWARD_MODELS[labels])))
+    reward_models = {labels: st.timed(REWARD_MODELS[labels], lambda: stages.reward_model(
+        profile, data, pairs, policy, st.at(REWARD_MODELS[labels]), soft_labels=soft, **st.args(REWARD_MODELS[labels])))
         for labels, (pairs, soft) in labelled.items() if any(r.labels == labels and r.algorithm != "dpo" for r in runs)}
     report.update(reward_model_accuracy(data, profile, reward_models, tokenizer, test_pairs, policy))
     report["truncated"] = truncation(data, profile, tokenizer, human)
     if {"ai", "hybrid"} & set(reward_models):  # the labels were read (or made) for a reward model: count their cuts
         report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())
+    return labelled, reward_models, test_pairs
 
-    # 3. Every run of the table from the SFT model: RL against its reward (stages.rl), or DPO on its pairs ------
+
+def train_runs(profile: Profile, data, runs, st: _Stages, labelled: dict, reward_models: dict) -> dict:
+    """Every run of the table from the SFT model: RL against its reward (``stages.rl``: a reward model, or the
+    data's verifiable reward), or DPO on its pairs. Returns {run: RL history}."""
     histories = {}
     for run in runs:
         if run.algorithm == "dpo":
-            timed(run.name, lambda: stages.dpo(profile, labelled[run.labels][0](), policy, at(run.name),
-                                               **stage_args(run.name)))
+            st.timed(run.name, lambda: stages.dpo(profile, labelled[run.labels][0](), st.at("sft"), st.at(run.name),
+                                                  **st.args(run.name)))
             continue
         reward = ({"reward_fn": data.verifiable_reward} if run.labels == "gold" else
                   {"reward_model": reward_models[run.labels]})
-        _, histories[run.name] = timed(run.name, lambda: stages.rl(profile, data, policy, at(run.name), run.algorithm,
-                                                                   **reward, **stage_args(run.name)))
-
-    # 4. Evaluation on held-out prompts, by the data's judge (the gold judge on the world, else an AI judge) ------
-    policies = {"sft": sft, **{r.name: load_frozen(at(r.name), profile)[0] for r in runs}}
-    report.update(timed("evaluation", lambda: stages.evaluation(profile, data, policies, tokenizer, comparisons(runs),
-                                                                test_pairs)[0]))
-    report["seconds"] = {k: round(v, 1) for k, v in times.items()}
-    report["seconds"]["total"] = round(sum(times.values()), 1)
-    report["rl_final"] = {n: h[-1] for n, h in histories.items()}
-    with open(os.path.join(out, "report.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    write_report_md(report, histories, out)
-    return report
+        _, histories[run.name] = st.timed(run.name, lambda: stages.rl(profile, data, st.at("sft"), st.at(run.name),
+                                                                      run.algorithm, **reward, **st.args(run.name)))
+    return histories
 
 
 def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pairs, policy) -> dict:
@@ -198,58 +218,72 @@ def truncation(data, profile, tokenizer, human) -> dict:
                                                   **lengths)}
 
 
+def pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def ci(r: dict) -> str:
+    return f"{pct(r['win_rate'])} [{pct(r['ci95'][0])}, {pct(r['ci95'][1])}]"
+
+
 def write_report_md(report: dict, histories: dict, out: str) -> None:
-    """report.md with the RLAIF-vs-RLHF table and PNG plots beside it; it names the judge of every number."""
+    """report.md with the RLAIF-vs-RLHF table and PNG plots beside it; it names the judge of every number, and
+    prints each of the data's extra measurements where the report holds it."""
     runs = {r["name"]: r for r in report["runs"]}
     labels = {"sft": "SFT", **{n: r["label"] for n, r in runs.items()}, "best": "ceiling"}
-    w, h, world_run = report["win_rate"], report["harmless_rate"], "per_scenario" in report
+    w, h = report["win_rate"], report["harmless_rate"]
     plots.win_rates({f"{r['label']} vs SFT": w[f"{r['key']}_vs_sft"] for r in runs.values()},
                     path=os.path.join(out, "win_rates.png"))
     plots.harmless_rates({labels[n]: h[n] for n in h}, path=os.path.join(out, "harmless.png"))
     plots.ppo_curves({labels[n]: hist for n, hist in histories.items()}, keys=("score", "kl", "response_length"),
                      xlabel="RL iteration", path=os.path.join(out, "rl_curves.png"))
-
-    def pct(x):
-        return f"{100 * x:.0f}%"
-
-    def ci(r):
-        return f"{pct(r['win_rate'])} [{pct(r['ci95'][0])}, {pct(r['ci95'][1])}]"
-
     skipped = ", ".join(f"{n} {why}" for why, n in report["skipped_rows"].items()) or "none"
     lines = [
         f"# RLHF vs RLAIF on {report['data']} (profile {report['profile']}, seed {report['seed']})", "",
         f"Policy {report['models']['policy']}, AI labeler {report['models']['labeler']}. "
         f"**Judge: {report['judge']}**, on held-out prompts (95% intervals)."
-        + ("" if world_run else f" Rows of the data skipped: {skipped}."), "",
+        + ("" if "per_scenario" in report else f" Rows of the data skipped: {skipped}."), "",
         _lengths_line(report), "",
     ]
     if report.get("judge_is_labeler"):
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
-    lines += ["Lee et al. 2023 report RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, "
-              "RLHF 76%, RLAIF 88%.", "", "| comparison | trained on | win rate |", "| --- | --- | --- |"]
+    lines += _win_rate_lines(report, runs, labels) + [""] + _policy_lines(report, labels)
+    lines += [""] + _reward_model_lines(report, labels)
+    lines += ["", "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
+              "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![RL](rl_curves.png)", ""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def _win_rate_lines(report: dict, runs: dict, labels: dict) -> list[str]:
+    """The table of win rates beside Lee et al.'s, the ceiling where the data measured one, the skipped rows."""
+    w = report["win_rate"]
+    lines = ["Lee et al. 2023 report RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, "
+             "RLHF 76%, RLAIF 88%.", "", "| comparison | trained on | win rate |", "| --- | --- | --- |"]
     for key, r in w.items():
         if key == "best_vs_sft":
             continue
         a, b = key.split("_vs_")
         run = next(x for x in runs.values() if x["key"] == a)
         lines.append(f"| {run['label']} vs {labels.get('policy_' + b, 'SFT')} | {_trained_on(run, report)} | {ci(r)} |")
-    if world_run:
+    if "best_vs_sft" in w:
         lines.append(f"| *ceiling: the world's best answer vs SFT* | | {ci(w['best_vs_sft'])} |")
-    lines += [f"| *{runs_name} skipped* | {why} | |" for runs_name, why in report["runs_skipped"].items()] + [""]
+    return lines + [f"| *{runs_name} skipped* | {why} | |" for runs_name, why in report["runs_skipped"].items()]
+
+
+def _policy_lines(report: dict, labels: dict) -> list[str]:
+    """One row per policy: harmless rate, KL, length, and gold and fluency where the data measured them."""
+    gold = "mean_gold" in report
     columns = ["harmless rate", "KL to SFT (nats)", "mean words"] + (["mean gold", "fluency penalty (share)"]
-                                                                     if world_run else [])
-    lines += ["| policy | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
-    for name in h:
-        row = [pct(h[name]), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
-        if world_run:
+                                                                     if gold else [])
+    lines = ["| policy | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    for name, harmless in report["harmless_rate"].items():
+        row = [pct(harmless), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
+        if gold:
             row += [f"{report['mean_gold'][name]:+.2f}", f"{report['fluency_penalty'][name]['mean']:.3f} "
                     f"({pct(report['fluency_penalty'][name]['share'])})"]
         lines.append(f"| {labels[name]} | " + " | ".join(row) + " |")
-    lines += [""] + _reward_model_lines(report, labels, pct, ci)
-    lines += ["", "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
-              "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![RL](rl_curves.png)", ""]
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write("\n".join(lines))
+    return lines
 
 
 def _trained_on(run: dict, report: dict) -> str:
@@ -276,7 +310,7 @@ def _lengths_line(report: dict) -> str:
     return line
 
 
-def _reward_model_lines(report: dict, labels: dict, pct, ci) -> list[str]:
+def _reward_model_lines(report: dict, labels: dict) -> list[str]:
     """The per-scenario table, the reward models' accuracy and the out-of-distribution line (the world), or the
     judge's agreement with the data's held-out labels."""
     names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}

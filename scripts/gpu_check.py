@@ -166,15 +166,15 @@ def step_runs(step_log: str) -> list[dict]:
     return out
 
 
-# The RL loops the check cuts short, and the profile field of each one's full length
-FULL_STEPS = {"PPO": "ppo_steps", "GRPO": "grpo_steps", "RLOO": "rloo_steps", "REINFORCE": "rloo_steps"}
+# The RL loops the check cuts short, and the profile setting of each one's full length
+FULL_STEPS = {"PPO": "ppo.steps", "GRPO": "grpo.steps", "RLOO": "rloo.steps", "REINFORCE": "rloo.steps"}
 
 
 def project(row: dict, steps_run: int, profile, t4_ratio: float | None) -> None:
     """Add the lesson's projected full time: each RL run cut to ``steps_run`` steps (or k times that, for a run a
     lesson continues) would have taken its profile's steps (k times), at its median step time. Other loops ran
     in full."""
-    extra = sum((r["steps"] // steps_run) * (getattr(profile, FULL_STEPS[r["run"]]) - steps_run) * r["step_seconds"]
+    extra = sum((r["steps"] // steps_run) * (profile.get(FULL_STEPS[r["run"]]) - steps_run) * r["step_seconds"]
                 for r in row["training_runs"]
                 if r["run"] in FULL_STEPS and r["steps"] % steps_run == 0 and r["step_seconds"])
     row["projected_seconds"] = round(row["seconds"] + extra, 1)

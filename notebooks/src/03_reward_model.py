@@ -230,7 +230,7 @@ if data.is_world:
 # about as much as its labels know (course/world.md tries more data, gold labels and a larger body). On
 # the out-of-distribution prompts it does worse: what it learned carries only part of the way to new parts.
 # The cell below checks these there; that the loss fell is checked on every track. This reward model
-# (`course_path("rm_human")`) is the one later lessons load (`rlcore.course.load_reward_model`).
+# (`course_path("rm_human")`) is the one later lessons load (`rlcore.course.load_human_reward_model`).
 
 # %%
 k = max(1, len(losses) // 10)

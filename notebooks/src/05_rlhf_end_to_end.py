@@ -19,7 +19,7 @@ import torch
 
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_reward_model, load_sft
+from rlcore.course import course_path, load_human_reward_model, load_sft
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
 
@@ -28,7 +28,7 @@ seed_everything(profile.seed)
 data = course_data(profile)
 judge = load_judge(profile, data)
 sft, tokenizer = load_sft(profile)  # lesson 02's model (made now if missing)
-reward_model = load_reward_model(profile)  # lesson 03's reward model, human labels (made now if missing)
+reward_model = load_human_reward_model(profile)  # lesson 03's reward model, human labels (made now if missing)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]

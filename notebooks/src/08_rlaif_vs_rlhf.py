@@ -17,7 +17,7 @@ import math
 
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_reward_model, load_sft
+from rlcore.course import course_path, load_human_reward_model, load_sft
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
 
@@ -82,7 +82,7 @@ else:  # no gold: the labeler against the dataset's held-out human labels
 # %%
 from rlcore.reward import pair_rewards, preference_accuracy
 
-rm_human = load_reward_model(profile)  # lesson 03's, made now if missing
+rm_human = load_human_reward_model(profile)  # lesson 03's, made now if missing
 
 # %%
 rm_ai = stages.reward_model(profile, data, ai_pairs, course_path("sft"), course_path("rm_ai"), soft_labels=True,

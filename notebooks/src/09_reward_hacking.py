@@ -22,7 +22,7 @@ import torch
 
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_reward_model, load_sft
+from rlcore.course import course_path, load_human_reward_model, load_sft
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
 
@@ -31,7 +31,7 @@ seed_everything(profile.seed)
 data = course_data(profile)
 judge = load_judge(profile, data)
 sft, tokenizer = load_sft(profile)
-proxy = load_reward_model(profile)  # lesson 03's reward model: the proxy
+proxy = load_human_reward_model(profile)  # lesson 03's reward model: the proxy
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 
 from rlcore import stages
 from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_reward_model, load_sft
+from rlcore.course import course_path, load_human_reward_model, load_sft
 from rlcore.course_data import course_data
 from rlcore.judges import load_judge
 from rlcore.models import reference_model
@@ -146,7 +146,7 @@ test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
 labels = "gold labels" if data.is_world else "held-out human labels"
 dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA,
                                                      lengths=profile.lengths))
-reward_model = load_reward_model(profile)
+reward_model = load_human_reward_model(profile)
 rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test, profile.lengths))
 print(f"accuracy on {len(test)} held-out pairs ({labels}): DPO implicit reward {dpo_accuracy:.0%}, "
       f"reward model of lesson 03 {rm_accuracy:.0%}")
