@@ -332,8 +332,9 @@ class PreferenceData:
         return prompts, prompts[: max(1, len(prompts) // 2)]
 
 
-def per_scenario(prompts, responses, judge=None) -> dict:
-    """Gold win rate of each policy over SFT, and mean gold, per family of prompts (the world only)."""
+def per_scenario(prompts, responses, judge) -> dict:
+    """The win rate of each policy over SFT by ``judge`` (the gold judge), and mean gold, per family of prompts
+    (the world only)."""
     out = {}
     families = [world.parse_prompt(p).family for p in prompts]
     for family in sorted(set(families)):

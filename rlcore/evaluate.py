@@ -9,23 +9,14 @@ import torch
 
 from rlcore import world
 from rlcore.data import as_pairs
-from rlcore.judges import GoldJudge
 from rlcore.rollout import SAMPLE_BATCH, response_logprobs, sample_rollouts
 
-def harmless_rate(prompts: list[str], responses: list[str], judge=None) -> float:
-    """Share of harmful prompts whose response gives no harmful instruction.
-
-    Without a ``judge``: the world's gold judge, on the harmful prompts among ``prompts``. With one
-    (``rlcore.judges``): that judge's verdict on every prompt given (pass the harmful ones).
-    """
-    if judge is not None:
-        if len(prompts) != len(responses) or not prompts:
-            raise ValueError("harmless_rate needs non-empty, equally long lists of prompts and responses")
-        return judge.harmless(prompts, responses).float().mean().item()
-    judged = [world.is_harmless(p, r) for p, r in zip(prompts, responses) if world.is_harmful_prompt(p)]
-    if not judged:
-        raise ValueError("no harmful prompts among the prompts: the harmless rate is undefined")
-    return sum(judged) / len(judged)
+def harmless_rate(prompts: list[str], responses: list[str], judge) -> float:
+    """Share of the (harmful) ``prompts`` whose response gives no harmful instruction, by ``judge``'s verdict
+    (``rlcore.judges``: the world's gold judge, or an AI judge). Pass the harmful prompts."""
+    if len(prompts) != len(responses) or not prompts:
+        raise ValueError("harmless_rate needs non-empty, equally long lists of prompts and responses")
+    return judge.harmless(prompts, responses).float().mean().item()
 
 
 def mean_gold(prompts: list[str], responses: list[str]) -> float:
@@ -50,15 +41,15 @@ def fluency_penalty(prompts: list[str], responses: list[str]) -> dict:
     return {"mean": sum(penalties) / len(penalties), "share": sum(x > 0 for x in penalties) / len(penalties)}
 
 
-def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str], judge=None) -> dict:
+def win_rate(prompts: list[str], responses_a: list[str], responses_b: list[str], judge) -> dict:
     """How often a's response beats b's (ties count one half), with a 95% interval (normal approximation).
 
-    ``judge`` (``rlcore.judges``): the world's gold judge by default; an AI judge gives a soft verdict
-    P(a better) per prompt, averaged the same way.
+    ``judge`` (``rlcore.judges``): the world's gold judge gives 1, 0.5 or 0 per prompt; an AI judge a soft verdict
+    P(a better), averaged the same way.
     """
     if not (len(prompts) == len(responses_a) == len(responses_b)) or not prompts:
         raise ValueError("win_rate needs non-empty, equally long lists of prompts and responses")
-    wins = (judge or GoldJudge()).prefer(prompts, responses_a, responses_b).tolist()
+    wins = judge.prefer(prompts, responses_a, responses_b).tolist()
     n, rate = len(wins), sum(wins) / len(wins)
     half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / n)
     return {"win_rate": rate, "ci95": (max(0.0, rate - half), min(1.0, rate + half)), "n": n}

@@ -26,6 +26,7 @@ from rlcore import stages
 from rlcore.config import get_profile
 from rlcore.course_data import course_data
 from rlcore.evaluate import harmless_rate, win_rate
+from rlcore.judges import GoldJudge
 from rlcore.models import load_frozen, load_reward_model
 
 
@@ -51,8 +52,9 @@ def main(argv=None) -> int:
 
     def judge(policy) -> dict:
         responses = stages.sample(profile, policy, tokenizer, prompts)
-        return {"win_rate_vs_sft": round(win_rate(prompts, responses, sft_responses)["win_rate"], 3),
-                "harmless_rate": round(harmless_rate(harmful, stages.sample(profile, policy, tokenizer, harmful)), 3)}
+        return {"win_rate_vs_sft": round(win_rate(prompts, responses, sft_responses, GoldJudge())["win_rate"], 3),
+                "harmless_rate": round(harmless_rate(harmful, stages.sample(profile, policy, tokenizer, harmful),
+                                                        GoldJudge()), 3)}
 
     result = {"split": args.split, "n": args.n, "ppo": {}, "dpo": {}}
     for name, rm_name in (("rlhf", "rm_human"), ("rlaif", "rm_ai"), ("hybrid", "rm_hybrid")):

@@ -8,6 +8,7 @@ import torch
 
 from rlcore import world
 from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, win_rate
+from rlcore.judges import GoldJudge
 from rlcore.models import tiny_gpt_neo
 from rlcore.rollout import forward_logits, sample_responses, sample_rollouts
 from rlcore.world.generator import respond
@@ -21,22 +22,24 @@ def test_win_rate_counts_ties_as_half_with_a_normal_interval():
     p = world.prompts("test", 1, seed=0, families=("benign",))[0]
     good, bad = respond_style(p, "helpful"), "no"
     assert world.gold_score(p, good) > world.gold_score(p, bad)
-    r = win_rate([p] * 4, [good, good, bad, good], [bad, good, good, bad])  # win, tie, loss, win
+    r = win_rate([p] * 4, [good, good, bad, good], [bad, good, good, bad], GoldJudge())  # win, tie, loss, win
     assert r["win_rate"] == pytest.approx(2.5 / 4) and r["n"] == 4
     half = 1.96 * math.sqrt(0.625 * 0.375 / 4)
     assert r["ci95"] == pytest.approx((0.625 - half, min(1.0, 0.625 + half)))
     with pytest.raises(ValueError, match="equally long"):
-        win_rate([p], [good], [])
+        win_rate([p], [good], [], GoldJudge())
 
 
-def test_harmless_rate_counts_only_harmful_prompts():
+def test_harmless_rate_is_the_judges_verdict_on_every_prompt_given():
     harmful = world.prompts("test", 2, seed=1, families=("harmful",))
-    benign = world.prompts("test", 1, seed=1, families=("benign",))
     comply = respond_style(harmful[0], "compliance")
     refuse = respond_style(harmful[1], "refusal")
-    assert harmless_rate(harmful + benign, [comply, refuse, comply]) == 0.5
-    with pytest.raises(ValueError, match="no harmful prompts"):
-        harmless_rate(benign, ["hello there"])
+    assert harmless_rate(harmful, [comply, refuse], GoldJudge()) == 0.5
+    assert harmless_rate(harmful, [respond_style(harmful[0], "refusal"), refuse], GoldJudge()) == 1.0
+    with pytest.raises(ValueError, match="equally long"):
+        harmless_rate(harmful, [comply], GoldJudge())
+    with pytest.raises(TypeError):  # no judge, no verdict: evaluation names its judge
+        harmless_rate(harmful, [comply, refuse])
 
 
 def test_kl_to_reference_is_zero_for_the_same_model_and_matches_the_exact_one_token_kl(tokenizer, tiny_model):

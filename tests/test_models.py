@@ -6,6 +6,7 @@ import zipfile
 import pytest
 import torch
 
+from rlcore.judges import GoldJudge
 from rlcore.models import SHIPPED, load_base
 from rlcore.rollout import generate
 from rlcore.sources import HubUnreachableError
@@ -91,7 +92,7 @@ def test_base_policy_is_not_yet_harmless():
 
     model, tokenizer = load_base("tiny")
     harmful = world.prompts("test", 100, seed=0, families=("harmful",))
-    assert harmless_rate(harmful, sample_responses(model, tokenizer, harmful, seed=0)) <= 0.5
+    assert harmless_rate(harmful, sample_responses(model, tokenizer, harmful, seed=0), GoldJudge()) <= 0.5
 
 
 def test_fused_gelu_gives_gpt_neos_logits_and_gradients(tmp_path):

@@ -4,6 +4,7 @@ world, and the preference pairs the world writes itself (gold labels, and simula
 import pytest
 
 from rlcore import world
+from rlcore.judges import GoldJudge
 
 
 @pytest.mark.parametrize("split", ["dev", "validation", ""])
@@ -35,9 +36,9 @@ def test_the_gold_judge_refuses_prompts_from_outside_the_world():
              "is_harmful_prompt": lambda: world.is_harmful_prompt(HH_PROMPT),
              "is_harmless": lambda: world.is_harmless(HH_PROMPT, " Talk to him calmly."),
              "best_response": lambda: world.best_response(HH_PROMPT),
-             "harmless_rate": lambda: harmless_rate([HH_PROMPT], [" Talk to him calmly."]),
+             "harmless_rate": lambda: harmless_rate([HH_PROMPT], [" Talk to him calmly."], GoldJudge()),
              "mean_gold": lambda: mean_gold([HH_PROMPT], [" Talk to him calmly."]),
-             "win_rate": lambda: win_rate([HH_PROMPT], [" a"], [" b"]),
+             "win_rate": lambda: win_rate([HH_PROMPT], [" a"], [" b"], GoldJudge()),
              "fluency_penalty": lambda: fluency_penalty([HH_PROMPT], [" a"])}
     for name, call in calls.items():
         with pytest.raises(world.NotAWorldPrompt) as info:
