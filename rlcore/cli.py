@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                 counts = truncation_counts(load_tokenizer(profile.policy_model), [p.prompt for p in pairs] * 2,
                                            [p.chosen for p in pairs] + [p.rejected for p in pairs],
                                            profile.lengths.max_length, profile.lengths.max_prompt_tokens)
+                lengths = profile.lengths
                 line += (f"; profile {profile.name}, chosen and rejected: "
-                         f"{describe_truncation(counts, profile.lengths.max_length, profile.lengths.max_prompt_tokens)}")
+                         f"{describe_truncation(counts, lengths.max_length, lengths.max_prompt_tokens)}")
             print(line)
         elif args.command == "pretrain":
             out = pretrain_cli(args.arch, args.minutes, args.out, documents=args.documents, max_steps=args.max_steps,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import random
 from dataclasses import dataclass, field
@@ -392,7 +393,8 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def _paths() -> dict[str, type]:
+@functools.cache  # the dataclasses' fields never change: one table for the whole process
+def _paths() -> dict[str, str]:
     """Every settable path -> its annotated type name: "dataset" -> "str", "ppo.steps" -> "int", ..."""
     out = {f.name: f.type for f in dataclasses.fields(Profile) if f.name not in SECTIONS and f.name != "name"}
     for section, kind in SECTIONS.items():

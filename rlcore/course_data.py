@@ -127,8 +127,8 @@ class WorldData:
 
     def _kept_comparisons(self, n, folder, split):
         p = self.profile  # everything the samples depend on besides the weights (and the sampling code)
-        key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.lengths.max_new_tokens}/contrasts={p.rm.contrast_share}/"
-               f"{p.compute_dtype}/{SAMPLER}")
+        key = (f"comparisons/{split}/{n}/seed={p.seed}/tokens={p.lengths.max_new_tokens}/"
+               f"contrasts={p.rm.contrast_share}/{p.compute_dtype}/{SAMPLER}")
         triples = kept_with_weights(folder, key, lambda: self._sample_comparisons(n, load_frozen(folder, p), split))
         return [tuple(t) for t in triples]
 
@@ -138,8 +138,9 @@ class WorldData:
         out, k = [], 0
         while len(out) < n - n_contrast:
             ps = self.world.prompts(split, n - n_contrast - len(out) + 16, seed=self.seed * 7 + 11 + 1000 * k)
-            a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=self.profile.lengths.max_new_tokens,
-                                     seed=self.seed + 1000 * k + j, max_prompt_tokens=self.profile.lengths.max_prompt_tokens)
+            lengths = self.profile.lengths
+            a, b = (sample_responses(model, tokenizer, ps, max_new_tokens=lengths.max_new_tokens,
+                                     seed=self.seed + 1000 * k + j, max_prompt_tokens=lengths.max_prompt_tokens)
                     for j in (1, 2))
             out += [(p, x, y) for p, x, y in zip(ps, a, b) if self.world.gold_score(p, x) != self.world.gold_score(p, y)]
             k += 1
@@ -244,7 +245,8 @@ class PreferenceData:
         """(profile, notes): the profile with every size the data cannot fill lowered to what it holds, and
         one note per size changed ({"sft.examples": "5000 -> 274 (the train pairs)"}), checked before the first stage so
         that no size fails after hours of training. The hybrid's human share keeps its proportion."""
-        limits = {"sft.examples": (len(self.train), "the train pairs"), "rm.pairs": (len(self.train), "the train pairs"),
+        limits = {"sft.examples": (len(self.train), "the train pairs"),
+                  "rm.pairs": (len(self.train), "the train pairs"),
                   "rm.test_pairs": (len(self.test), "the test pairs"),
                   "eval.prompts": (len(self.test_prompts), "the test prompts")}
         changes, notes = {}, {}
@@ -253,10 +255,11 @@ class PreferenceData:
                 changes[name] = limit
                 notes[name] = f"{profile.get(name)} -> {limit} ({what})"
         if "rm.pairs" in changes:
-            hybrid = min(changes["rm.pairs"], round(profile.rm.hybrid_human_pairs * changes["rm.pairs"] / profile.rm.pairs))
-            if hybrid != profile.rm.hybrid_human_pairs:
+            human, pairs = profile.rm.hybrid_human_pairs, changes["rm.pairs"]
+            hybrid = min(pairs, round(human * pairs / profile.rm.pairs))
+            if hybrid != human:
                 changes["rm.hybrid_human_pairs"] = hybrid
-                notes["rm.hybrid_human_pairs"] = f"{profile.rm.hybrid_human_pairs} -> {hybrid} (the same share of rm.pairs)"
+                notes["rm.hybrid_human_pairs"] = f"{human} -> {hybrid} (the same share of rm.pairs)"
         return (profile.replace(**changes) if changes else profile), notes
 
     # Preference data hold labels, not a reward that can be computed for a new response: no RL from a verifiable

@@ -59,7 +59,8 @@ def train_dpo(policy, reference, tokenizer, pairs, config: DPOConfig = DPOConfig
     run = TrainingRun("DPO", {"policy": policy}, {"policy": make_optimizer(policy, config.lr)}, checkpoint_dir,
                       checkpoint_every, resume)
     net = run.wrapped("policy")
-    bar = progress_bar(total=n_batches(len(pairs), batch_size, config.epochs), initial=run.step, desc="DPO", disable=not progress)
+    bar = progress_bar(total=n_batches(len(pairs), batch_size, config.epochs), initial=run.step, desc="DPO",
+                       disable=not progress)
     for idx in run.batches(len(pairs), batch_size, config.epochs, seed):
         batch = [pairs[j] for j in idx]
         n = len(batch)

@@ -114,7 +114,8 @@ def plan(profile: Profile, data, runs, log) -> tuple[Profile, tuple, dict]:
               "lengths": dataclasses.asdict(profile.lengths),
               "models": {"policy": profile.policy_model, "labeler": profile.labeler_model, "judge": data.judge_name},
               "sizes": {k: profile.get(k) for k in ("sft.examples", "rm.pairs", "rm.test_pairs", "ppo.steps",
-                                                    "grpo.steps", "rm.hybrid_human_pairs", "dpo.epochs", "eval.prompts")}}
+                                                    "grpo.steps", "rm.hybrid_human_pairs", "dpo.epochs",
+                                                    "eval.prompts")}}
     return profile, runs, header
 
 

@@ -36,7 +36,8 @@ class ReinforceTrainer(GroupTrainer):
         # 1. Experience: group_size samples of every prompt, group by group, scored (rlcore.rollout.collect).
         sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
-                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed, group_size=cfg.group_size)
+                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed,
+                      group_size=cfg.group_size)
         ids, attn, P = exp.rollout.input_ids, exp.rollout.attention_mask, exp.rollout.prompt_len  # (N, P+T)
 
         # 2. Sequence rewards with the KL inside, and the baseline.

@@ -51,7 +51,8 @@ def train_sft(model, tokenizer, prompts: list[str], responses: list[str], config
                       checkpoint_every, resume)
     net = run.wrapped("model")
     model.train()
-    bar = progress_bar(total=n_batches(len(prompts), batch_size, config.epochs), initial=run.step, desc="SFT", disable=not progress)
+    bar = progress_bar(total=n_batches(len(prompts), batch_size, config.epochs), initial=run.step, desc="SFT",
+                       disable=not progress)
     for idx in run.batches(len(prompts), batch_size, config.epochs, seed):
         ids, attn, resp = tokenize_prompt_response(tokenizer, [prompts[j] for j in idx],
                                                    [responses[j] for j in idx], max_length, device=device,

@@ -148,12 +148,17 @@ ALGORITHMS = {
 }
 
 
+def _algorithm(name: str) -> tuple:
+    """``name``'s row of :data:`ALGORITHMS`; an unknown name is one clear error."""
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown RL algorithm {name!r}; choose one of {sorted(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
 def rl_config(profile: Profile, algorithm: str):
     """``algorithm``'s settings: its section of the profile (``profile.ppo``, ``profile.grpo``, ...) as it is, but
     for what the algorithm itself fixes (REINFORCE: the mean baseline)."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown RL algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
-    section, _, fixed = ALGORITHMS[algorithm]
+    section, _, fixed = _algorithm(algorithm)
     config = getattr(profile, section)
     return dataclasses.replace(config, **fixed) if fixed else config
 
@@ -166,7 +171,7 @@ def rl_trainer(profile: Profile, algorithm: str, sft_path: str, reward_model=Non
     config = rl_config(profile, algorithm)
     seed_everything(profile.seed)
     policy, tokenizer = load_trainable(sft_path, profile)
-    return ALGORITHMS[algorithm][1](policy, reference_model(policy, profile.compute_dtype), tokenizer, config,
+    return _algorithm(algorithm)[1](policy, reference_model(policy, profile.compute_dtype), tokenizer, config,
                                     profile.lengths, profile.seed, reward_model=reward_model, reward_fn=reward_fn)
 
 
@@ -176,11 +181,10 @@ def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str =
     """RL from the SFT checkpoint on the data's train prompts with ``algorithm`` (:func:`rl_trainer`) for ``steps``
     (default: the profile's, e.g. ``profile.ppo.steps``). Returns (policy, history); ``callback(trainer, stats)`` runs
     after every step. ``path=None`` trains without saving."""
-    rl_config(profile, algorithm)  # an unknown algorithm: one clear error, before anything loads
-    section = ALGORITHMS[algorithm][0]
+    section = _algorithm(algorithm)[0]  # an unknown algorithm: one clear error, before anything loads
 
-    @guard_memory(algorithm.upper(), lower=(f"{section}.batch_size", "lengths.max_prompt_tokens", "lengths.max_new_tokens"),
-                  raise_=(f"{section}.num_minibatches",))
+    @guard_memory(algorithm.upper(), raise_=(f"{section}.num_minibatches",),
+                  lower=(f"{section}.batch_size", "lengths.max_prompt_tokens", "lengths.max_new_tokens"))
     def train(profile):
         trainer = rl_trainer(profile, algorithm, sft_path, reward_model, reward_fn)
         history = trainer.train(data.prompt_batches(trainer.config.batch_size),
@@ -222,7 +226,8 @@ def sample(profile: Profile, model, tokenizer, prompts: list[str], seed: int | N
     """One seeded response per prompt (seed: the profile's), as every evaluation in the course samples them:
     the profile's lengths, as PPO samples."""
     return sample_responses(model, tokenizer, prompts, max_new_tokens=profile.lengths.max_new_tokens,
-                            seed=profile.seed if seed is None else seed, max_prompt_tokens=profile.lengths.max_prompt_tokens)
+                            seed=profile.seed if seed is None else seed,
+                            max_prompt_tokens=profile.lengths.max_prompt_tokens)
 
 
 def evaluation(profile: Profile, data, policies: dict, tokenizer, comparisons: dict[str, tuple[str, str]],

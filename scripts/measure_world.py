@@ -104,9 +104,9 @@ def main(argv=None) -> int:
         prompts, harmful = data.evaluation_prompts(args.n, split)
         base, base_tok = labelers["tiny"]
         out = report[split] = {
-            "base_harmless_rate": harmless_rate(harmful, sample_responses(base, base_tok, harmful,
-                                                                          max_new_tokens=profile.lengths.max_new_tokens),
-                                                judge=data.judge()),
+            "base_harmless_rate": harmless_rate(
+                harmful, sample_responses(base, base_tok, harmful, max_new_tokens=profile.lengths.max_new_tokens),
+                judge=data.judge()),
             "base_mean_gold": mean_gold(prompts, sample_responses(base, base_tok, prompts,
                                                                   max_new_tokens=profile.lengths.max_new_tokens)),
         }

@@ -62,8 +62,8 @@ def main(argv=None) -> int:
         if arch == "tiny-labeler":
             t = time.process_time()
             texts, verdicts = corpus.judgements(args.judgements, seed=args.seed)
-            losses = train_sft(model, tokenizer, texts, verdicts, SFTConfig(batch_size=args.batch_size, lr=args.judge_lr),
-                               seed=args.seed)
+            losses = train_sft(model, tokenizer, texts, verdicts,
+                               SFTConfig(batch_size=args.batch_size, lr=args.judge_lr), seed=args.seed)
             info["judge_tuning"] = {"comparisons": args.judgements, "lr": args.judge_lr, "final_loss": losses[-1],
                                     "cpu_seconds": round(time.process_time() - t, 1)}
         save_shipped(model, tokenizer, os.path.join(args.out, arch), info)

@@ -76,10 +76,12 @@ def test_every_setting_of_every_stage_is_reachable_from_the_environment(monkeypa
             pytest.fail(f"no value of {variable} was accepted")
         monkeypatch.delenv(variable)
         got, kind = profile.get(path), types[path]
-        expected = (None if raw == "None" else raw == "True" if kind == "bool" else int(raw) if kind == "int"
-                    else float(raw) if kind.startswith("float") else raw)
-        assert got == expected and type(got) is type(expected) and got != base.get(path), (path, raw, got)
-        assert profile.replace(**{path: base.get(path)}) == base, f"{variable} moved more than {path}"
+        expected = (None if raw == "None" else raw == "True" if kind == "bool"
+                    else int(raw) if kind == "int" else float(raw) if kind.startswith("float") else raw)
+        assert got == expected and type(got) is type(expected), (path, raw, got)
+        assert got != base.get(path), (path, raw, got)
+        restored = profile.replace(**{path: base.get(path)})
+        assert restored == base, f"{variable} moved more than {path}"
 
 
 def test_an_unknown_or_old_style_variable_is_one_clear_error(monkeypatch):

@@ -87,7 +87,8 @@ def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
     from rlcore.course_data import course_data
     from rlcore.models import load_frozen
 
-    human = course_data(SIZES).human_pairs(SIZES.rm.pairs, policy=load_frozen(str(out / "sft"), SIZES))  # as the run drew them
+    sft = load_frozen(str(out / "sft"), SIZES)
+    human = course_data(SIZES).human_pairs(SIZES.rm.pairs, policy=sft)  # as the run drew them
     mixed = hybrid_pairs(human, ai, 8)
     assert mixed[:8] == human[:8] and mixed[8:] == ai[8:] and len(mixed) == SIZES.rm.pairs
     assert all(0.0 <= r["p_chosen"] <= 1.0 for r in ai)
@@ -104,7 +105,8 @@ def test_the_reports_ood_accuracy_is_the_saved_reward_models_on_held_out_parts(f
 
     out, report = first_run
     pairs = course_data(SIZES).test_pairs(SIZES.rm.test_pairs, policy=load_frozen(str(out / "sft"), SIZES), split="ood")
-    assert len(pairs) == SIZES.rm.test_pairs and {world.parse_prompt(p.prompt).family for p in pairs} <= set(world.FAMILIES)
+    assert len(pairs) == SIZES.rm.test_pairs
+    assert {world.parse_prompt(p.prompt).family for p in pairs} <= set(world.FAMILIES)
     assert all(world.gold_score(p.prompt, p.chosen) > world.gold_score(p.prompt, p.rejected) for p in pairs)
     rm, tokenizer = RewardModel.from_pretrained(out / "rm_human").eval(), load_tokenizer(str(out / "sft"))
     expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))

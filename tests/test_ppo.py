@@ -61,7 +61,8 @@ def test_ppo_is_deterministic_under_a_seed(tokenizer, tiny_model):
 def test_ppo_with_a_reward_model(tiny_model, tokenizer):
     rm = reward_model_from(tiny_model)
     trainer = PPOTrainer(tiny_model, reference_model(tiny_model), value_model_from(tiny_model), tokenizer,
-                         PPOConfig(batch_size=4, num_minibatches=2, epochs=1), Lengths(max_new_tokens=6), reward_model=rm)
+                         PPOConfig(batch_size=4, num_minibatches=2, epochs=1), Lengths(max_new_tokens=6),
+                         reward_model=rm)
     rollout_stats = trainer.step([PROMPT, "hi", "dog", PROMPT])
     rollout = trainer.last_rollout
     assert not rollout.ended_with_eos.all(), "some responses were cut by max_new_tokens (the case that matters)"

@@ -94,7 +94,7 @@ def test_every_stage_runs_on_real_length_rows_and_counts_what_it_cut(long_run):
     assert report["sizes"]["sft.examples"] == n_train
     # what the length policy cut, counted independently here on the tokens
     tokenizer = load_tokenizer("tiny")
-    room = profile.lengths.max_length - profile.lengths.max_prompt_tokens  # every prompt is longer than max_prompt_tokens
+    room = profile.lengths.max_length - profile.lengths.max_prompt_tokens  # every prompt is longer than that limit
     long_chosen = sum(len(tokenizer(p.chosen)["input_ids"]) + 1 > room for p in data.train)
     assert long_chosen >= 3
     assert report["truncated"]["sft"] == {"prompts cut": n_train, "responses cut": long_chosen, "sequences": n_train}
