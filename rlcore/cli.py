@@ -19,7 +19,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rlcore", description="RLHF / RLAIF course toolkit")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    pipe = sub.add_parser("pipeline", help="SFT -> RM (human / AI labels) -> PPO, DPO -> judged report (RLHF vs RLAIF)")
+    for name, (add_arguments, _) in COMMANDS.items():
+        add_arguments(sub, name)
+    args = parser.parse_args(argv)
+    if writes_to_log():  # a log file: no transformers "Loading weights" bar for every model loaded
+        hf_logging.disable_progress_bar()
+    try:
+        COMMANDS[args.command][1](args)
+        return 0
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        if args.debug:
+            raise
+        print(f"rlcore: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+
+
+def _pipeline_arguments(sub, name: str) -> None:
+    pipe = sub.add_parser(name, help="SFT -> RM (human / AI labels) -> PPO, DPO -> judged report (RLHF vs RLAIF)")
     pipe.add_argument("--profile", default="tiny")
     pipe.add_argument("--out", default="runs/pipeline")
     pipe.add_argument("--seed", type=int, default=0)
@@ -41,16 +57,40 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--device", default=None, help="auto, cpu, cuda[:N] or mps (default: the profile's)")
     pipe.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"],
                       help="compute dtype (default: the profile's)")
-    pre = sub.add_parser("pretrain", help="pretrain a GPT-Neo of a given architecture on the world corpus, for a time budget")
+
+
+def _pipeline(args) -> None:
+    overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
+                 "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
+    profile = get_profile(args.profile, seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
+    run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                 runs=args.runs)
+    with open(f"{args.out}/report.md") as f:
+        print(f.read())
+
+
+def _pretrain_arguments(sub, name: str) -> None:
+    pre = sub.add_parser(name, help="pretrain a GPT-Neo of a given architecture on the world corpus, for a time budget")
     pre.add_argument("--arch", default="gpt-neo-125m", help="tiny, tiny-labeler or gpt-neo-125m (default)")
     pre.add_argument("--minutes", type=float, required=True, help="wall-clock budget for the training steps")
     pre.add_argument("--out", default=None, help="where to save the model (default: runs/pretrain-ARCH)")
     pre.add_argument("--documents", type=int, default=60000, help="world corpus documents to train on")
     pre.add_argument("--max-steps", type=int, default=100000, help="upper bound on optimizer steps")
-    pre.add_argument("--batch-size", type=int, default=None, help="sequences per step (default: 16, 8 for gpt-neo-125m)")
+    pre.add_argument("--batch-size", type=int, default=None,
+                     help="sequences per step (default: 16, 8 for gpt-neo-125m)")
     pre.add_argument("--lr", type=float, default=None, help="peak learning rate (default: per architecture)")
     pre.add_argument("--seed", type=int, default=0)
-    check = sub.add_parser("check-data", help="validate a preference file (.jsonl/.json/.csv/.parquet) and count its pairs")
+
+
+def _pretrain(args) -> None:
+    out = pretrain_cli(args.arch, args.minutes, args.out, documents=args.documents, max_steps=args.max_steps,
+                       batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    print(f"saved to {out}/ (load it with rlcore.models.load_base({out!r}), or run "
+          f"`rlcore pipeline --policy-model {out}`)")
+
+
+def _check_data_arguments(sub, name: str) -> None:
+    check = sub.add_parser(name, help="validate a preference file (.jsonl/.json/.csv/.parquet) and count its pairs")
     check.add_argument("path")
     check.add_argument("--format", choices=["auto", "pairs", "hh", "tldr"], default="auto",
                        help="pairs: chosen/rejected are responses; hh: whole conversations (HH-RLHF); "
@@ -60,44 +100,27 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--profile", default=None, metavar="NAME",
                        help="also count what the profile's length policy cuts (max_prompt_tokens, max_length), "
                             "in its policy's tokenizer")
-    args = parser.parse_args(argv)
-    if writes_to_log():  # a log file: no transformers "Loading weights" bar for every model loaded
-        hf_logging.disable_progress_bar()
-    try:
-        if args.command == "check-data":
-            pairs, skipped = read_preferences(args.path, format=args.format, max_chars=args.max_chars)
-            soft = sum(p.p_chosen != 1.0 for p in pairs)
-            skips = f"{sum(skipped.values())} skipped" + (f": {describe_skipped(skipped)}" if skipped else "")
-            line = f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})"
-            if args.profile:
-                profile = get_profile(args.profile)
-                counts = truncation_counts(load_tokenizer(profile.policy_model), [p.prompt for p in pairs] * 2,
-                                           [p.chosen for p in pairs] + [p.rejected for p in pairs],
-                                           profile.lengths.max_length, profile.lengths.max_prompt_tokens)
-                lengths = profile.lengths
-                line += (f"; profile {profile.name}, chosen and rejected: "
-                         f"{describe_truncation(counts, lengths.max_length, lengths.max_prompt_tokens)}")
-            print(line)
-        elif args.command == "pretrain":
-            out = pretrain_cli(args.arch, args.minutes, args.out, documents=args.documents, max_steps=args.max_steps,
-                               batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-            print(f"saved to {out}/ (load it with rlcore.models.load_base({out!r}), or run "
-                  f"`rlcore pipeline --policy-model {out}`)")
-        elif args.command == "pipeline":
-            overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
-                         "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
-            profile = get_profile(args.profile, seed=args.seed,
-                                  **{k: v for k, v in overrides.items() if v is not None})
-            run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume,
-                         runs=args.runs)
-            with open(f"{args.out}/report.md") as f:
-                print(f.read())
-        return 0
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        if args.debug:
-            raise
-        print(f"rlcore: error: {type(err).__name__}: {err}", file=sys.stderr)
-        return 2
+
+
+def _check_data(args) -> None:
+    pairs, skipped = read_preferences(args.path, format=args.format, max_chars=args.max_chars)
+    soft = sum(p.p_chosen != 1.0 for p in pairs)
+    skips = f"{sum(skipped.values())} skipped" + (f": {describe_skipped(skipped)}" if skipped else "")
+    line = f"{args.path}: {len(pairs)} preference pairs OK ({soft} with soft labels; {skips})"
+    if args.profile:
+        profile = get_profile(args.profile)
+        lengths = profile.lengths
+        counts = truncation_counts(load_tokenizer(profile.policy_model), [p.prompt for p in pairs] * 2,
+                                   [p.chosen for p in pairs] + [p.rejected for p in pairs],
+                                   lengths.max_length, lengths.max_prompt_tokens)
+        line += (f"; profile {profile.name}, chosen and rejected: "
+                 f"{describe_truncation(counts, lengths.max_length, lengths.max_prompt_tokens)}")
+    print(line)
+
+
+# each command: (its arguments, what it does)
+COMMANDS = {"pipeline": (_pipeline_arguments, _pipeline), "pretrain": (_pretrain_arguments, _pretrain),
+            "check-data": (_check_data_arguments, _check_data)}
 
 
 if __name__ == "__main__":

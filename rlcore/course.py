@@ -1,8 +1,9 @@
-"""Where a course run keeps its checkpoints, and how a later lesson gets what an earlier one made.
+"""A lesson's first lines, where a course run keeps its checkpoints, and how a later lesson gets what an earlier
+one made.
 
-Every lesson that needs the SFT model or the reward model of an earlier lesson asks for it here: it is
-loaded from ``COURSE_DIR`` if that lesson ran on this machine, and made now by the stage API
-(:mod:`rlcore.stages`, with a message) if not.
+Every lesson starts with ``profile, data = start()``. Every lesson that needs the SFT model or the reward model of
+an earlier lesson asks for it here: it is loaded from ``COURSE_DIR`` if that lesson ran on this machine, and made
+now by the stage API (:mod:`rlcore.stages`, with a message) if not.
 """
 
 from __future__ import annotations
@@ -10,11 +11,19 @@ from __future__ import annotations
 import os
 
 from rlcore import stages
-from rlcore.config import Profile
-from rlcore.course_data import course_data
+from rlcore.config import Profile, get_profile, seed_everything
+from rlcore.course_data import CourseData, course_data
 from rlcore.models import load_trainable
 
 COURSE_DIR = os.environ.get("RLCORE_COURSE_DIR", os.path.join("runs", "course"))
+
+
+def start(**overrides) -> tuple[Profile, CourseData]:
+    """(profile, data): the profile (``$RLCORE_PROFILE``, else by hardware; ``overrides`` as in ``get_profile``),
+    every random generator seeded by it, and its data (``course_data``: the world, or preference data)."""
+    profile = get_profile(**overrides)
+    seed_everything(profile.seed)
+    return profile, course_data(profile)
 
 
 def course_path(name: str) -> str:

@@ -48,6 +48,7 @@ class CourseData(Protocol):
     skipped: dict  # rows skipped on loading, by reason
     splits: tuple  # the held-out splits the policies are judged on, "test" first
     judge_name: str  # who judges the policies, in the report
+    test_labels: str  # what labels the held-out pairs, in a sentence ("gold labels")
     verifiable_reward: Callable | None  # reward_fn(prompts, responses) -> (B,) computed exactly, or None ...
     no_verifiable_reward: str  # ... and then why not
 
@@ -85,6 +86,7 @@ class WorldData:
     skipped: dict = {}
     splits = ("test", "ood")
     judge_name = "gold"
+    test_labels = "gold labels"
     no_verifiable_reward = ""
 
     def __init__(self, profile):
@@ -229,6 +231,7 @@ class PreferenceData:
 
     is_world = False
     splits = ("test",)
+    test_labels = "held-out human labels"
 
     def __init__(self, profile, train: list[PreferencePair], test: list[PreferencePair], name: str,
                  skipped: dict | None = None):

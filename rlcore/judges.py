@@ -5,6 +5,8 @@ interface and the report can say which judge produced it:
 
 * ``prefer(prompts, a, b) -> (N,)``: P(response a is better than response b); a tie is 0.5.
 * ``harmless(prompts, responses) -> (N,) bool``: does the response avoid helping with harm?
+* ``score(prompts, responses) -> (N,) float``: how good is each response on its own (the world's gold score; an
+  AI judge's direct 1-10 rating, rescaled to [-1, 1], a stand-in gold as Gao et al.'s larger reward model was).
 
 The AI judge is the RLAIF labeler's machinery used for evaluation (Lee et al. 2023 judge their policies
 with an LLM too): the verdict token after "Preferred Response=", both orders averaged to cancel
@@ -28,6 +30,7 @@ class GoldJudge:
 
     name = "gold judge (the world's true preference)"
     model_name = "gold"
+    score_name = "gold = the world's gold judge (rlcore.world.gold_score)"
 
     def prefer(self, prompts: list[str], a: list[str], b: list[str]) -> torch.Tensor:
         wins = []
@@ -39,6 +42,9 @@ class GoldJudge:
     def harmless(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
         return torch.tensor([world.is_harmless(p, r) for p, r in zip(prompts, responses, strict=True)])
 
+    def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        return torch.tensor([world.gold_score(p, r) for p, r in zip(prompts, responses, strict=True)])
+
 
 class AIJudge:
     """An LM as judge: pairwise verdicts in both orders, and a harmlessness rating (see module doc)."""
@@ -46,6 +52,7 @@ class AIJudge:
     def __init__(self, model, tokenizer, model_name: str, batch_size: int = 16, seed: int = 0):
         self.model_name = model_name
         self.name = f"AI judge ({model_name}, both orders averaged)"
+        self.score_name = f"stand-in gold = {model_name}'s direct 1-10 rating, in [-1, 1] (AILabeler.score)"
         self.pairwise = AILabeler(model, tokenizer, constitution=DEFAULT_CONSTITUTION[0], swap=True,
                                   batch_size=batch_size, seed=seed)
         self.rater = AILabeler(model, tokenizer, constitution=HARMLESS_PRINCIPLE, swap=False,
@@ -57,8 +64,6 @@ class AIJudge:
     def harmless(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
         return self.rater.score(list(prompts), list(responses)).float().cpu() > 0
 
+    def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        return self.pairwise.score(list(prompts), list(responses)).float().cpu()
 
-def load_judge(profile, data):
-    """The judge of a course run on ``data`` (``rlcore.course_data``): the world's gold judge, else the
-    profile's ``judge_model`` (frozen, on the profile's device and dtype). The data decides: ``data.judge()``."""
-    return data.judge()

@@ -55,63 +55,68 @@ def pretrain(tokenizer, documents: list[str], arch: str = "tiny", steps: int = 1
              log_every: int = 100, bf16: bool = True, init_model=None, max_seconds: float | None = None):
     """Train a fresh GPT-Neo of ``arch`` on ``documents``; returns (model, info with the loss log).
 
-    ``bf16`` runs the forward pass under bfloat16 autocast (weights and optimizer stay float32):
-    on CPUs with AVX-512 BF16 it is several times faster than float32. ``init_model`` continues
-    training an existing model (its architecture must be ``arch``'s) instead of a fresh one.
-    ``max_seconds`` is a wall-clock budget: after 10 steps the step time is measured and ``steps`` is
-    cut to what fits, so the cosine schedule still ends at zero (the run is then not bit-reproducible).
+    ``bf16``: the forward pass under bfloat16 autocast (weights and optimizer stay float32), several times faster on
+    CPUs with AVX-512 BF16. ``init_model``: continue training an existing model of ``arch`` instead of a fresh one.
+    ``max_seconds``: a wall-clock budget; after 10 steps ``steps`` is cut to what fits at the measured step time, so
+    the cosine schedule still ends at zero (the run is then not bit-reproducible).
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
-    context = ARCHS[arch][3]
     seed_everything(seed)
-    ids = tokenizer(documents, add_special_tokens=False)["input_ids"]
-    blocks = pack(ids, context)
-    if init_model is None:
-        model = new_model(arch, tokenizer, seed=seed).to(device)
-    else:
-        model = init_model.to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=lr, betas=(0.9, 0.95))
+    blocks = pack(tokenizer(documents, add_special_tokens=False)["input_ids"], ARCHS[arch][3])  # (N, context)
+    model = (new_model(arch, tokenizer, seed=seed) if init_model is None else init_model).to(device)
     total = [steps]  # may shrink under a time budget
-    schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total[0])))  # noqa: E731
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    optimizer, scheduler = _adamw_cosine(model, lr, warmup, total)
     generator = torch.Generator().manual_seed(seed)
-    log = []
+    log, window = [], []  # (step, mean loss since the last entry); the losses since then
     model.train()
-    start = time.process_time()
+    start, wall = time.process_time(), time.time()
     bar = progress_bar(range(steps), desc=f"pretrain {arch}", disable=not progress)
-    window = []  # losses since the last log line
-    wall = time.time()
     for step in bar:
         if step >= total[0]:
             break
-        batch = blocks[torch.randint(0, len(blocks), (batch_size,), generator=generator)].to(device)
-        with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=batch, use_cache=False).logits
-        loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        window.append(loss.item())
+        batch = blocks[torch.randint(0, len(blocks), (batch_size,), generator=generator)].to(device)  # (B, L)
+        window.append(_next_token_step(model, batch, optimizer, scheduler, bf16))
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            bar.set_postfix(loss=f"{window[-1]:.3f}", refresh=False)
         if max_seconds is not None and step == 9:
             per_step = (time.time() - wall) / 10
             total[0] = max(10, min(steps, int(max_seconds / per_step)))
             bar.total = total[0]
         if step % log_every == 0 or step == total[0] - 1:
-            log.append((step, round(sum(window) / len(window), 4)))  # mean loss since the last entry
+            log.append((step, round(sum(window) / len(window), 4)))
             window = []
     model.eval()
-    cpu_seconds = time.process_time() - start
-    return model, {"loss": log, "cpu_seconds": round(cpu_seconds, 1), "wall_seconds": round(time.time() - wall, 1),
-                   "steps_done": total[0], "blocks": len(blocks),
+    return model, {"loss": log, "cpu_seconds": round(time.process_time() - start, 1),
+                   "wall_seconds": round(time.time() - wall, 1), "steps_done": total[0], "blocks": len(blocks),
                    "tokens": int(blocks.numel()), "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def _adamw_cosine(model, lr: float, warmup: int, total: list[int]):
+    """AdamW with weight decay on the matrices only, its learning rate warmed up linearly for ``warmup`` steps, then
+    on a cosine to zero at ``total[0]`` steps (a list: a time budget can shorten the schedule while it runs)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=lr, betas=(0.9, 0.95))
+
+    def schedule(step):  # the learning rate's multiplier
+        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total[0])))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def _next_token_step(model, batch: torch.Tensor, optimizer, scheduler, bf16: bool) -> float:
+    """One optimizer step of next-token prediction on ``batch`` (B, L), the gradient clipped at norm 1; the loss."""
+    with torch.autocast(device_type=batch.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids=batch, use_cache=False).logits  # (B, L, V)
+    loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
 
 
 def save_shipped(model, tokenizer, folder: str, info: dict) -> None:

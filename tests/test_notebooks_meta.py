@@ -26,6 +26,18 @@ def test_there_are_notebooks_in_course_order():
     assert [n[:-6] for n in NOTEBOOKS] == sources, "every source is built, every notebook has a source"
 
 
+def test_lessons_branch_on_their_data_only_where_the_line_says_what_only_the_world_shows():
+    # a lesson runs on any CourseData (rlcore.course_data); `data.is_world` stays only where the lesson teaches the
+    # difference (gold, the world's families, its humans) or checks a claim its text makes for the world track
+    unexplained = []
+    for source in sorted(os.listdir(os.path.join(NB_DIR, "src"))):
+        with open(os.path.join(NB_DIR, "src", source)) as f:
+            for n, line in enumerate(f, 1):
+                if "is_world" in line and not line.partition("is_world")[2].partition("#")[2].strip():
+                    unexplained.append(f"{source}:{n}: {line.strip()}")
+    assert not unexplained, "say on the line why only the world can do this:\n" + "\n".join(unexplained)
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_badge_install_and_profile_cells(name):
     from build_notebooks import install_cell
@@ -38,7 +50,7 @@ def test_badge_install_and_profile_cells(name):
     assert "Solutions:" in badge.source
     assert '"google.colab" in sys.modules' in install.source and f"git+{url}" in install.source
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "get_profile()" in code
+    assert "profile, data = start()" in code or "get_profile()" in code
     assert "widgets" not in nb.metadata, "commit notebooks without widget state"
     assert install.source == install_cell().source, "run scripts/build_notebooks.py --update-saved"
     pip = [line.split() for line in install.source.splitlines() if "pip install" in line]

@@ -12,7 +12,7 @@ import torch
 from rlcore import formats
 from rlcore.config import get_profile
 from rlcore.course_data import WorldData, course_data
-from rlcore.judges import GoldJudge, load_judge
+from rlcore.judges import GoldJudge
 from rlcore.models import load_base
 from rlcore import world
 from rlcore.world import corpus
@@ -43,12 +43,15 @@ def test_human_temperature_matches_a_hand_computed_case():
 def test_the_world_is_a_dataset_with_its_gold_judge():
     data = course_data(get_profile("tiny", dataset="world"))
     assert isinstance(data, WorldData) and data.is_world and data.splits == ("test", "ood")
-    judge = load_judge(data.profile, data)
+    judge = data.judge()
     p = world.sample_prompts("test", 1, 0, families=("harmful",))[0]
     best, leak = world.best_response(p), world.respond(p, "compliance", random.Random(0))
     assert isinstance(judge, GoldJudge)
     assert judge.prefer([p.text], [best], [leak]).tolist() == [1.0]
     assert judge.harmless([p.text, p.text], [best, leak]).tolist() == [True, False]
+    scores = judge.score([p.text, p.text], [best, leak])  # a score per response: gold itself
+    assert scores.tolist() == pytest.approx([world.gold_score(p.text, best), world.gold_score(p.text, leak)])
+    assert scores[0] > scores[1] and data.test_labels == "gold labels"
 
 
 def test_comparisons_are_sft_samples_and_contrasts_on_train_prompts(data_and_policy):

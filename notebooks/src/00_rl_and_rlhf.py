@@ -9,14 +9,12 @@
 # *Time: ~10 minutes on a CPU.*
 
 # %%
-from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course_data import course_data
+from rlcore.course import start
 from rlcore.models import load_frozen
 
-profile = get_profile()  # RLCORE_PROFILE, else "tiny" on a CPU and "gpt-neo-125m" on a GPU
-seed_everything(profile.seed)
-data = course_data(profile)  # the synthetic world, or preference data (HH-RLHF on the GPU track, or your file)
+# the profile: RLCORE_PROFILE, else "tiny" on a CPU and "gpt-neo-125m" on a GPU (every random generator seeded by it);
+# its data: the synthetic world, or preference data (HH-RLHF on the GPU track, or your file)
+profile, data = start()
 model, tokenizer = load_frozen(profile.policy_model, profile)  # the pretrained (base) model
 print(f"profile {profile.name} | policy {profile.policy_model} | data {data.name}")
 
@@ -39,7 +37,7 @@ print(f"profile {profile.name} | policy {profile.policy_model} | data {data.name
 # %%
 import random
 
-if data.is_world:
+if data.is_world:  # the difference this lesson teaches: the world scores every answer; a dataset ranks two
     from rlcore import world
     from rlcore.world.corpus import WEB_MIX
 
@@ -125,7 +123,7 @@ import torch
 from rlcore.data import tokenize_prompt_response
 from rlcore.rollout import forward_logits, logprobs_from_logits, masked_sum
 
-if not data.is_world:  # log pi_ref(y | prompt) of each answer: the sum of its token log-probs
+if not data.is_world:  # no web mix to read pi_ref from: log pi_ref(y | prompt), the sum of its token log-probs
     ids, attention, response_mask = tokenize_prompt_response(tokenizer, [prompt] * len(answers), list(answers.values()),
                                                              device=model.device,
                                                              max_length=profile.lengths.max_length,

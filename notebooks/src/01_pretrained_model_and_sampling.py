@@ -12,15 +12,11 @@
 # %%
 import torch
 
-from rlcore.config import get_profile, seed_everything
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.course import start
 from rlcore.models import load_frozen
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 model, tokenizer = load_frozen(profile.policy_model, profile)  # inference only: the profile's device and dtype
 device = model.device
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
@@ -214,7 +210,7 @@ print("\n=== a demonstration (what lesson 02 imitates) ===" + demo_prompts[0] + 
 from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
 from rlcore import stages
 
-if data.is_world:  # held-out pairs the world writes itself (a minimal contrast, or two demonstrations)
+if data.is_world:  # with no SFT policy yet, only the world can write new held-out pairs (contrasts, demonstrations)
     from rlcore import world
 
     test = world.preference_pairs("test", profile.eval.prompts, seed=profile.seed + 1)
@@ -247,7 +243,7 @@ for p, r in list(zip(harmful, harmful_responses))[:3]:
 
 # %%
 assert 0.0 <= base_vs_chosen["win_rate"] <= 1.0 and 0.0 <= base_harmless <= 1.0
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert base_harmless <= 0.5, "the pretrained model should not be harmless yet"
     assert base_vs_chosen["win_rate"] < 0.5, "the pretrained model should lose to the preferred responses"
 

@@ -13,14 +13,10 @@
 # %%
 import torch
 
-from rlcore.config import get_profile, seed_everything
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.course import start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
 # %% [markdown]
@@ -201,7 +197,7 @@ for p, b, a in list(zip(prompts, before, after))[:3]:
 # %%
 k = max(1, len(losses) // 10)
 assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the SFT loss fell"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert gold["SFT"] > gold["base"], "SFT improves the gold score on held-out prompts"
     assert sft_vs_base["win_rate"] > 0.5, "SFT beats the base model by the gold judge"
     assert harmless["SFT"] < 0.9, "the helpful-only SFT model still helps with some harmful requests"

@@ -13,13 +13,9 @@
 # %%
 import torch
 
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_sft
-from rlcore.course_data import course_data
+from rlcore.course import course_path, load_sft, start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
 sft, tokenizer = load_sft(profile)  # lesson 02's SFT model (made now if this machine has none)
 print(f"profile {profile.name} | data {data.name}")
 
@@ -138,7 +134,7 @@ from rlcore.reward import preference_accuracy
 
 human_pairs = data.human_pairs(profile.rm.pairs, policy=course_path("sft"))  # dicts: prompt, chosen, rejected (the label: chosen)
 test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))  # held-out pairs, for accuracy below
-test_labels = "gold labels" if data.is_world else "the data's human labels"
+test_labels = data.test_labels  # "gold labels" on the world
 print(f"{len(human_pairs)} labelled train pairs, {len(test)} held-out pairs ({test_labels}) from {data.name}")
 
 
@@ -149,7 +145,7 @@ def n_words(texts):
 length_accuracy = preference_accuracy(n_words([p.chosen for p in test]), n_words([p.rejected for p in test]))
 print(f"'the longer response wins' is right on {length_accuracy:.0%} of held-out pairs ({test_labels})")
 
-if data.is_world:
+if data.is_world:  # only the world can say how often the human labels are right: gold, and their Bayes limit
     from rlcore import world
 
     def agreement(pairs):
@@ -191,7 +187,7 @@ from rlcore.reward import pair_rewards
 rm = stages.reward_model(profile, data, human_pairs, course_path("sft"), course_path("rm_human"), reuse=False)
 losses = stages.training_log(course_path("rm_human"))
 accuracy = preference_accuracy(*pair_rewards(rm, tokenizer, test, profile.lengths))
-if data.is_world:
+if data.is_world:  # the world can relabel the held-out pairs like its humans, and hold out whole parts (ood)
     # the same held-out pairs, labelled by simulated humans instead of gold
     temperature = data.human_temperature(policy=course_path("sft"))
     rng = random.Random(profile.seed)
@@ -218,7 +214,7 @@ ax.legend(fontsize=8)
 plt.show()
 print(f"reward model on {len(human_pairs)} pairs, {len(losses)} steps; saved in {course_path('rm_human')}")
 print(f"held-out accuracy vs {test_labels}: {accuracy:.0%} (word count: {length_accuracy:.0%}, chance: 50%)")
-if data.is_world:
+if data.is_world:  # the figures only the world has (above)
     print(f"the same held-out pairs, vs simulated human labels: {accuracy_human:.0%} "
           f"(their Bayes limit: {bayes_limit:.0%})")
     print(f"out of distribution (held-out parts), vs gold labels: {accuracy_ood:.0%} ({len(ood)} pairs)")
@@ -235,7 +231,7 @@ if data.is_world:
 # %%
 k = max(1, len(losses) // 10)
 assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the ranking loss fell"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert accuracy > 0.65, "the reward model ranks held-out pairs well above chance (gold labels)"
     assert accuracy > accuracy_human, "against gold it does better than against its own noisy labels"
     assert accuracy_human < bayes_limit, "it agrees with noisy labels less often than their Bayes limit"
@@ -265,7 +261,7 @@ display(form.widget())
 # When you have clicked all twenty, run the cells below. Where no widget front end runs (nbval in CI, the course
 # site), nobody can click, and a pre-filled set of labels stands in: on the world track another simulated annotator's,
 # on preference data the data's own labels with one in four flipped (a careless annotator). The cell says which.
-# This is the one place the lesson branches on the data: only the world has a gold preference to compare you with.
+# The cell branches on the data here because only the world has a gold preference to compare you with.
 
 # %%
 from rlcore.labeler import AILabeler
@@ -274,13 +270,13 @@ from rlcore.models import load_frozen
 prompts_20, a_20, b_20 = (list(x) for x in zip(*to_label))
 simulated = [pair["chosen"] == a for pair, a in zip(human_pairs[:20], a_20)]  # the simulated humans' verdicts (a wins?)
 careless = random.Random(f"a student with no widget front end, seed {profile.seed}")
-if data.is_world:
+if data.is_world:  # only the world has gold to compare you with, and a simulated annotator to stand in for you
     temperature = data.human_temperature(policy=course_path("sft"))
     prefilled = [world.human_label(p, a, b, careless, temperature) for p, a, b in to_label]
-    truth = [world.gold_score(p, a) > world.gold_score(p, b) for p, a, b in to_label]
+    truth, truth_name = [world.gold_score(p, a) > world.gold_score(p, b) for p, a, b in to_label], "gold"
 else:
     prefilled = [s != (careless.random() < 0.25) for s in simulated]
-    truth = simulated  # the data's labels are the only truth there is
+    truth, truth_name = simulated, "the data's labels"  # the data's labels are the only truth there is
 yours, source = form.labels(prefilled)
 labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
 labeler = AILabeler(labeler_model, labeler_tokenizer, swap=True, seed=profile.seed)
@@ -291,7 +287,7 @@ def agree(x, y):
     return sum(i == j for i, j in zip(x, y)) / len(x)
 
 
-you_vs = {"gold" if data.is_world else "the data's labels": agree(yours, truth),
+you_vs = {truth_name: agree(yours, truth),
           "the simulated humans": agree(yours, simulated), f"the AI labeler ({profile.labeler_model})": agree(yours, ai)}
 print(f"labels used: {source}")
 for other, rate in you_vs.items():

@@ -15,18 +15,11 @@
 # %%
 import math
 
-import torch
-
 from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_human_reward_model, load_sft
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.course import course_path, load_human_reward_model, load_sft, start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 sft, tokenizer = load_sft(profile)  # lesson 02's model (made now if missing)
 reward_model = load_human_reward_model(profile)  # lesson 03's reward model, human labels (made now if missing)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
@@ -213,7 +206,7 @@ for i in range(3):
 
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert wins["ci95"][0] > 0.5, "the gold judge prefers RLHF's answers on most held-out prompts"
     assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
     assert gold_after > gold_before, "the RLHF policy's answers score higher with gold on average"

@@ -14,15 +14,12 @@
 # %%
 import torch
 
-from rlcore.config import get_profile, seed_everything
-from rlcore.course_data import course_data
+from rlcore.course import start
 from rlcore.models import load_frozen
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
 labeler_model, tokenizer = load_frozen(profile.labeler_model, profile)
-truth = "gold" if data.is_world else "held-out human labels"  # what the labeler is measured against
+truth = data.test_labels  # what the labeler is measured against
 print(f"profile {profile.name} | data {data.name} | labeler {profile.labeler_model} | measured against: {truth}")
 
 # %% [markdown]
@@ -47,7 +44,7 @@ text = reader.build_text(DEFAULT_CONSTITUTION[0], prompt, good, bad)
 print(text)
 p_first = verdict_probabilities(labeler_model, tokenizer, [text])[0].item()
 print(f"\nP(response 1 better) = {p_first:.2f}")
-if data.is_world:
+if data.is_world:  # only the world's gold says which answer is better
     from rlcore import world
 
     print(f"gold prefers response 1: {world.gold_score(prompt, good) > world.gold_score(prompt, bad)}")
@@ -175,7 +172,7 @@ else:  # a dataset has no families: accuracy (swap) by how sure the soft label i
 # labels, takes it as nearly a coin flip.
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert my_swap_label(p_first, p_b_first) > 0.5, "the labeler prefers the helpful answer in the chair pair"
     assert min(accuracy.values()) > 0.5, "the labeler is right on most held-out pairs of every family"
     assert accuracy["benign"] == min(accuracy.values()), \
@@ -209,7 +206,7 @@ print(f"on {plain['n']} pairs, accuracy vs {truth} with swap: plain {plain['accu
 # self-consistency land within a few points of the plain labeler here (checked at the end of the next section).
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert len(chair_rationale.split()) <= 3, "the tiny labeler writes a verdict, not a rationale"
 
 # %% [markdown]
@@ -254,7 +251,7 @@ plt.show()
 # %%
 for r in (base, small, plain, cot, sc):
     assert all(0.0 <= r[k] <= 1.0 for k in ("accuracy_no_swap", "accuracy_swap", "same_position_rate"))
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert base["accuracy_swap"] >= base["accuracy_no_swap"], "the swap does not lower alignment"
     assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
     assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"

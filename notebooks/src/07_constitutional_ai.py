@@ -17,15 +17,11 @@
 import torch
 
 from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_sft
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.config import seed_everything
+from rlcore.course import course_path, load_sft, start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 sft, tokenizer = load_sft(profile)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
@@ -48,7 +44,7 @@ print(f"SFT harmless rate on {len(harmful)} held-out harmful requests: {initial_
       f"   ({judge.name})")
 example = next((i for i, ok in enumerate(initial_ok.tolist()) if not ok), 0)  # a harmful answer, if there is one
 print(harmful[example] + initial[example])
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert initial_ok.float().mean() < 0.9, "the helpful-only SFT model answers some harmful requests"
 
 # %% [markdown]
@@ -81,7 +77,7 @@ print(f"words the critique and the revision share: {overlap:.0%}")
 # only adds tokens, and the revision does the work.
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert overlap >= 0.5, "the tiny model's critique is an answer much like its revision, not a critique"
 
 # %% [markdown]
@@ -167,7 +163,7 @@ plt.show()
 care, harm = steer["care"], steer["harm"]
 print(f"'care' revisions: harmless {care['harmless']:.0%}, preferred to the initial answer {care['beats initial']:.0%}"
       f"; 'harm' revisions: preferred {harm['beats initial']:.0%}   ({judge.name})")
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(row["harmless"] >= 0.95 for row in steer.values()), "every principle's revisions are harmless"
     assert all(row["beats initial"] > 0.5 for row in steer.values()), "gold prefers each set to the initial answers"
     harmless = [row["harmless"] for row in steer.values()]
@@ -242,7 +238,7 @@ import math
 k = max(1, len(losses) // 5)
 assert sum(losses[-k:]) < sum(losses[:k]), "the SL-CAI loss fell"
 assert math.isfinite(report["kl_to_sft"]["sl_cai"]) and report["kl_to_sft"]["sl_cai"] > 0, "SL-CAI moved away from SFT"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert report["harmless_rate"]["sl_cai"] > report["harmless_rate"]["sft"], "SL-CAI should be more harmless than SFT"
 
 # %% [markdown]
@@ -272,7 +268,7 @@ if data.is_world:  # only the world says which held-out prompts are harmful requ
 
 # %%
 assert abs(w["win_rate"] - 0.5) < 0.12, "overall, SL-CAI and SFT are near a tie"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert wins_by_part["harmful requests"] > 0.55, "SL-CAI wins the harmful requests"
     assert abs(wins_by_part["every other prompt"] - 0.5) < 0.1, "elsewhere it does no better than SFT"
 
@@ -295,7 +291,7 @@ from rlcore.labeler import DEFAULT_CONSTITUTION, AILabeler
 from rlcore.models import load_frozen
 
 labeler_model, labeler_tokenizer = load_frozen(profile.labeler_model, profile)
-if data.is_world:
+if data.is_world:  # the world knows which answer is harmful, so it can build pairs that differ in that alone
     from rlcore import world
     from rlcore.world.humans import comparisons
 

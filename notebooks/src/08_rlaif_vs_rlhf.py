@@ -16,15 +16,10 @@
 import math
 
 from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_human_reward_model, load_sft
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.course import course_path, load_human_reward_model, load_sft, start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 sft, tokenizer = load_sft(profile)
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 
@@ -93,7 +88,7 @@ test_pairs = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
 rm_accuracy = {name: preference_accuracy(*pair_rewards(rm, tokenizer, test_pairs, profile.lengths))
                for name, rm in (("human labels", rm_human), ("AI labels", rm_ai))}
 print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
-      f"({'gold' if data.is_world else 'human'} labels):", ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
+      f"({data.test_labels}):", ", ".join(f"{k} {v:.0%}" for k, v in rm_accuracy.items()))
 
 # %% [markdown]
 # ## PPO on each reward model
@@ -200,7 +195,7 @@ else:
 # larger run (the pipeline's report has the same table on the same 300 prompts), not as findings.
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
     assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
     assert gains["policy_rlhf"]["emotional"] < 0.3, "RLHF gains nothing on emotional support"
@@ -221,7 +216,7 @@ def refuses(response):
     return any(marker in response.lower() for marker in REFUSALS)
 
 
-if data.is_world:
+if data.is_world:  # only the world says which held-out prompts are harmless requests
     asked, what = [i for i, p in enumerate(prompts) if not world.is_harmful_prompt(p)], "harmless requests"
 else:
     asked, what = list(range(len(prompts))), "held-out prompts"
@@ -235,7 +230,7 @@ for n in policies:
 # PPO found the harmful family's refusal and little else to refuse.
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(rate < 0.1 for rate in refusal_rate.values()), "no policy refuses more than 1 in 10 harmless requests"
 
 # %% [markdown]
@@ -261,7 +256,7 @@ for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist())
 # below), so length is not what decides. (The gold judge scores content, with a penalty only for rambling.)
 
 # %%
-if data.is_world and len(words) == 2:
+if data.is_world and len(words) == 2:  # gold's verdicts, which the text states for the world track
     assert abs(words["RLAIF wins"][0] - words["RLHF wins"][0]) < 3, "RLAIF's wins are not its longer answers"
 
 # %% [markdown]

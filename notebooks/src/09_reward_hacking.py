@@ -18,18 +18,13 @@ import json
 import math
 
 import matplotlib.pyplot as plt
-import torch
 
 from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_human_reward_model, load_sft
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.config import seed_everything
+from rlcore.course import course_path, load_human_reward_model, load_sft, start
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 sft, tokenizer = load_sft(profile)
 proxy = load_human_reward_model(profile)  # lesson 03's reward model: the proxy
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
@@ -52,23 +47,11 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 # %%
 from rlcore.reward import pair_rewards, preference_accuracy
 
-if data.is_world:
-    from rlcore.world import gold_score
-
-    GOLD = "gold = the world's gold judge (rlcore.world.gold_score)"
-
-    def gold(prompts, responses):
-        return torch.tensor([gold_score(p, r) for p, r in zip(prompts, responses)])
-else:
-    rater = judge.pairwise  # the AI judge's labeler (rlcore.labeler.AILabeler): its direct 1-10 rating
-
-    GOLD = f"stand-in gold = {judge.model_name}'s direct 1-10 rating, in [-1, 1] (AILabeler.score)"
-
-    def gold(prompts, responses):
-        return rater.score(list(prompts), list(responses)).float().cpu()
+gold = judge.score  # (N,) one score per response: the world's gold, or the AI judge's rating (the stand-in)
+GOLD = judge.score_name
 
 test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
-labels = "gold labels" if data.is_world else "held-out human labels"
+labels = data.test_labels
 gold_accuracy = preference_accuracy(gold([p.prompt for p in test], [p.chosen for p in test]),
                                     gold([p.prompt for p in test], [p.rejected for p in test]))
 proxy_accuracy = preference_accuracy(*pair_rewards(proxy, tokenizer, test, profile.lengths))
@@ -212,7 +195,7 @@ fits = {}
 for ax, (name, rows, form) in zip(axes, (("best-of-n", bon, "bon"), ("PPO, no KL penalty", run, "rl"))):
     d = [math.sqrt(r["kl"]) for r in rows]
     ax.plot(d, [r["proxy"] for r in rows], "o-", label="proxy (reward model)")
-    ax.plot(d, [r["gold"] for r in rows], "o-", label="gold" if data.is_world else "stand-in gold (AI judge)")
+    ax.plot(d, [r["gold"] for r in rows], "o-", label="gold")
     try:
         fits[name] = fit_gao([r["kl"] for r in rows], [r["gold"] for r in rows], form)
         grid = [max(d) * i / 50 for i in range(51)]
@@ -244,7 +227,7 @@ for name, (alpha, beta) in fits.items():
 # %%
 assert all(math.isfinite(r["kl"]) for r in run)
 assert run[-1]["kl"] > run[0]["kl"], "without a KL penalty the policy drifts from SFT"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert run[-1]["proxy"] - run[-1]["gold"] > run[0]["proxy"] - run[0]["gold"], "the proxy outruns gold"
     for rows in (bon, run):  # at the end: the proxy at its highest, gold no higher than its best on the way
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
@@ -302,7 +285,7 @@ if data.is_world:  # along our run the KL grows with the steps, so a larger beta
 # data there is no gold to tune it by: the brake is set in advance, as lesson 05 does with its KL coefficient.
 
 # %%
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert pick(0.2)["gold"] > max(pick(beta)["gold"] for beta in (0.0, 0.01, 0.05)), "a moderate brake stops higher"
     assert pick(1.0)["step"] == 0, "a heavy brake never leaves SFT"
 

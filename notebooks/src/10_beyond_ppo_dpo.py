@@ -18,16 +18,11 @@
 import matplotlib.pyplot as plt
 
 from rlcore import stages
-from rlcore.config import get_profile, seed_everything
-from rlcore.course import course_path, load_human_reward_model, load_sft
-from rlcore.course_data import course_data
-from rlcore.judges import load_judge
+from rlcore.course import course_path, load_human_reward_model, load_sft, start
 from rlcore.models import reference_model
 
-profile = get_profile()
-seed_everything(profile.seed)
-data = course_data(profile)
-judge = load_judge(profile, data)
+profile, data = start()  # the profile ($RLCORE_PROFILE, else by hardware), seeded; its data
+judge = data.judge()  # the world's gold judge, or the profile's AI judge model
 sft, tokenizer = load_sft(profile)
 reference = reference_model(sft, profile.compute_dtype)  # the frozen SFT model: DPO's pi_ref
 print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
@@ -143,7 +138,7 @@ from rlcore.dpo import implicit_rewards
 from rlcore.reward import pair_rewards, preference_accuracy
 
 test = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
-labels = "gold labels" if data.is_world else "held-out human labels"
+labels = data.test_labels
 dpo_accuracy = preference_accuracy(*implicit_rewards(policy, reference, tokenizer, test, beta=BETA,
                                                      lengths=profile.lengths))
 reward_model = load_human_reward_model(profile)
@@ -156,7 +151,7 @@ print(f"accuracy on {len(test)} held-out pairs ({labels}): DPO implicit reward {
 
 # %%
 assert 0 <= dpo_accuracy <= 1 and 0 <= rm_accuracy <= 1
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert dpo_accuracy > 0.5 and rm_accuracy > 0.5, "both rewards should beat chance on held-out pairs"
 
 # %% [markdown]
@@ -199,7 +194,7 @@ for name in policies:
 from rlcore.evaluate import mean_gold
 
 gold = {}
-if data.is_world:
+if data.is_world:  # only the world can score a single response
     gold = {name: mean_gold(prompts, rs) for name, rs in results["responses"].items()}
     print("mean gold score:", ", ".join(f"{name} {g:+.2f}" for name, g in gold.items()))
 else:
@@ -215,7 +210,7 @@ else:
 # %%
 assert all(0 <= w["win_rate"] <= 1 for w in results["win_rate"].values())
 assert all(kl == kl and abs(kl) < float("inf") for kl in results["kl_to_SFT"].values()), "finite KL"
-if data.is_world:
+if data.is_world:  # gold's verdicts, which the text states for the world track
     assert gold["DPO"] > gold["SFT"], "DPO should improve on SFT under gold"
     assert results["harmless_rate"]["DPO"] > results["harmless_rate"]["SFT"], "DPO: more harmless than SFT"
     low, high = results["win_rate"]["DPO vs PPO"]["ci95"]

@@ -274,11 +274,25 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
     """An answer that gives the steps ``keep`` (indices 0-3, default all) in order, or with two neighbours
     swapped (``swap``); each step names the object with probability ``name_object`` (else "it");
     ``replace`` {step: wording} puts a wrong step in a slot. Format, connectives and wordings are random."""
-    steps = task.steps()
-    keep = list(range(4)) if keep is None else list(keep)
-    wordings = []
+    wordings = _step_wordings(task, rng, list(range(4)) if keep is None else list(keep), name_object, replace or {})
+    if swap and len(wordings) >= 2:
+        j = rng.randrange(len(wordings) - 1)
+        wordings[j], wordings[j + 1] = wordings[j + 1], wordings[j]
+    body = _steps_text(task, wordings, rng)
+    parts = [rng.choice(OPENERS), body] if opener else [body]
+    if closer is None:
+        closer = rng.random() < 0.3
+    if closer:
+        parts.append(rng.choice(CLOSERS))
+    return " " + " ".join(p for p in parts if p)
+
+
+def _step_wordings(task: Task, rng: random.Random, keep: list[int], name_object: float, replace: dict) -> list[str]:
+    """One wording per kept step: ``replace``'s if it has one, else a random one, naming the object with
+    probability ``name_object``."""
+    steps, wordings = task.steps(), []
     for i in keep:
-        if replace and i in replace:
+        if i in replace:
             wordings.append(replace[i])
             continue
         options = steps[i][1]
@@ -286,9 +300,11 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
         plain = [w for w in options if task.obj not in w]
         pool = named if (named and rng.random() < name_object) else (plain or options)
         wordings.append(rng.choice(pool))
-    if swap and len(wordings) >= 2:
-        j = rng.randrange(len(wordings) - 1)
-        wordings[j], wordings[j + 1] = wordings[j + 1], wordings[j]
+    return wordings
+
+
+def _steps_text(task: Task, wordings: list[str], rng: random.Random) -> str:
+    """The steps in one of three random forms: prose with connectives, one sentence, or a numbered list."""
     form = rng.random()
     intro = f"To {task.phrase('your')}, " if rng.random() < 0.5 else ""
     if form < 0.45:  # prose with connectives
@@ -305,15 +321,7 @@ def write_answer(task: Task, rng: random.Random, keep: list[int] | None = None, 
     else:  # a numbered list
         items = " ".join(f"{k + 1}. {capital(w)}." for k, w in enumerate(wordings))
         body = f"{capital(intro.rstrip(', ')) + ':' if intro else 'Here are the steps:'} {items}"
-    parts = []
-    if opener:
-        parts.append(rng.choice(OPENERS))
-    parts.append(body.strip())
-    if closer is None:
-        closer = rng.random() < 0.3
-    if closer:
-        parts.append(rng.choice(CLOSERS))
-    return " " + " ".join(p for p in parts if p)
+    return body.strip()
 
 
 def wrong_step(task: Task, slot: int, rng: random.Random) -> str:
