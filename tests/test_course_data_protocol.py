@@ -39,7 +39,7 @@ class CatJudge:
 class CatData:
     """Prompts about animals; people prefer answers that mention cats. Held-out prompts in "test" only."""
 
-    name, skipped, splits, judge_name = "cats", {}, ("test",), "cat counter"
+    name, skipped, splits, judge_name, test_labels = "cats", {}, ("test",), "cat counter", "more cats wins"
     no_verifiable_reward = ""
 
     def __init__(self, seed: int = 0):
