@@ -102,9 +102,10 @@ class RewardConfig:
     test_pairs: int = 500  # held-out pairs for reward-model accuracy (and the judge's agreement)
     hybrid_human_pairs: int = 300  # the hybrid reward model: this many human labels, AI labels for the rest
     contrast_share: float = 0.0  # the world: share of the comparisons that are its minimal contrasts
+    normalisation_prompts: int = 128  # SFT samples on train prompts that set the reward's mean 0 and std 1
 
     def __post_init__(self) -> None:
-        _check(self, positive=("batch_size", "epochs", "pairs", "test_pairs"), rates=("lr",))
+        _check(self, positive=("batch_size", "epochs", "pairs", "test_pairs", "normalisation_prompts"), rates=("lr",))
         if not isinstance(self.hybrid_human_pairs, int) or not 0 <= self.hybrid_human_pairs <= self.pairs:
             raise ValueError(f"RewardConfig.hybrid_human_pairs must be between 0 and pairs ({self.pairs}), "
                              f"got {self.hybrid_human_pairs!r}")

@@ -59,7 +59,7 @@ class CourseData(Protocol):
     def human_pairs(self, n: int, policy=None) -> list[dict]: ...  # the same comparisons, labelled by people
     def test_pairs(self, n: int, policy=None, split: str = "test") -> list[PreferencePair]: ...  # held out, labelled
     def prompt_batches(self, batch_size: int) -> Iterator[list[str]]: ...  # RL's train prompts, endlessly
-    def normalisation_prompts(self, n: int = 128) -> list[str]: ...  # the reward model's normalisation
+    def normalisation_prompts(self, n: int) -> list[str]: ...  # the reward model's normalisation
     def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]: ...  # (all, harmful)
     # the extra measurements only some data can make ({} where it cannot):
     def reward_model_checks(self, accuracy, n: int, policy=None) -> dict: ...  # beyond held-out accuracy
@@ -216,7 +216,7 @@ class WorldData:
             yield self.world.prompts("train", batch_size, seed=self.seed * 100003 + k)
             k += 1
 
-    def normalisation_prompts(self, n: int = 128) -> list[str]:
+    def normalisation_prompts(self, n: int) -> list[str]:
         return self.world.prompts("train", n, seed=self.seed + 3)
 
     def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:
@@ -326,7 +326,7 @@ class PreferenceData:
                 batch.append(order.pop())
             yield batch
 
-    def normalisation_prompts(self, n: int = 128) -> list[str]:
+    def normalisation_prompts(self, n: int) -> list[str]:
         return random.Random(f"normalise-{self.seed}").sample(self.train_prompts, min(n, len(self.train_prompts)))
 
     def evaluation_prompts(self, n: int, split: str = "test") -> tuple[list[str], list[str]]:

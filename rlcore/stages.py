@@ -91,7 +91,8 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
         rm = reward_model_from(policy)
         losses = train_reward_model(rm, tokenizer, pairs, profile.rm, profile.lengths, soft_labels=soft_labels,
                                     seed=profile.seed, progress=progress, **checkpoints)
-        rm.normalise_on_samples(policy, tokenizer, data.normalisation_prompts(), profile.lengths, seed=profile.seed)
+        norm_prompts = data.normalisation_prompts(profile.rm.normalisation_prompts)
+        rm.normalise_on_samples(policy, tokenizer, norm_prompts, profile.lengths, seed=profile.seed)
         _save(path, rm, None, losses)
     return load_reward_model(path, profile)
 

@@ -54,6 +54,7 @@ TOY_SIZES = {"RLCORE_PPO__BATCH_SIZE": "8", "RLCORE_PPO__NUM_MINIBATCHES": "2",
              "RLCORE_RLOO__BATCH_SIZE": "2", "RLCORE_RLOO__NUM_MINIBATCHES": "2", "RLCORE_RLOO__LR": "5e-5",
              "RLCORE_EVAL__PROMPTS": "16", "RLCORE_RM__TEST_PAIRS": "16", "RLCORE_SFT__LR": "3e-4",
              "RLCORE_RM__LR": "3e-4", "RLCORE_PPO__LR": "5e-5", "RLCORE_DPO__LR": "1e-4",
+             "RLCORE_RM__NORMALISATION_PROMPTS": "16",
              "RLCORE_DPO__EPOCHS": "2",
              # the reward models and DPO read 64 of the file's pairs (a step at the GPU profile's lengths is slow on a CPU)
              "RLCORE_RM__PAIRS": "64", "RLCORE_RM__HYBRID_HUMAN_PAIRS": "32",

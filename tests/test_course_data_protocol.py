@@ -76,7 +76,7 @@ class CatData:
             for i in range(0, len(self.prompts["train"]) - batch_size + 1, batch_size):
                 yield self.prompts["train"][i:i + batch_size]
 
-    def normalisation_prompts(self, n=128):
+    def normalisation_prompts(self, n):
         return self.prompts["train"][:n]
 
     def evaluation_prompts(self, n, split="test"):
@@ -102,7 +102,8 @@ def test_a_third_kind_of_data_runs_the_pipeline_end_to_end(tmp_path):
     assert isinstance(data, CourseData)  # every method and attribute of the protocol
     profile = get_profile("tiny", sft__examples=16, rm__pairs=16, rm__test_pairs=8, ppo__steps=1,
                           ppo__batch_size=8, ppo__num_minibatches=2, ppo__epochs=1, grpo__steps=1, grpo__batch_size=2,
-                          eval__prompts=8, eval__kl_prompts=8, rm__hybrid_human_pairs=4, lengths__max_new_tokens=8)
+                          eval__prompts=8, eval__kl_prompts=8, rm__hybrid_human_pairs=4, lengths__max_new_tokens=8,
+                          rm__normalisation_prompts=8)
     report = run_pipeline(str(tmp_path), profile, progress=False, log=lambda *a: None, runs="rlhf,rlvr", data=data)
     assert report["data"] == "cats" and report["models"]["judge"] == "cat counter"
     assert report["judge"] == "the cat counter" and report["judge_calls"] > 0  # its judge judged, and said so

@@ -68,17 +68,19 @@ def test_gpt_neo_125m_arch_matches_the_hub_model():
     assert config.attention_layers == ["global", "local"] * 6 and config.window_size == 256
 
 
-def test_rlcore_pretrain_rejects_bad_input():
-    r = subprocess.run([sys.executable, "-m", "rlcore.cli", "pretrain", "--arch", "gpt-j", "--minutes", "1"],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and "unknown arch 'gpt-j'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = subprocess.run([sys.executable, "-m", "rlcore.cli", "pretrain", "--arch", "tiny", "--minutes", "0"],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and "--minutes must be > 0" in r.stderr
+def test_rlcore_pretrain_rejects_bad_input(capsys):
+    from rlcore.cli import main  # in this process: the entry point itself is run by the test above
+
+    assert main(["pretrain", "--arch", "gpt-j", "--minutes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown arch 'gpt-j'" in err and len(err.strip().splitlines()) == 1
+    assert main(["pretrain", "--arch", "tiny", "--minutes", "0"]) == 2
+    assert "--minutes must be > 0" in capsys.readouterr().err
 
 
-def test_pipeline_uses_the_policy_model_it_is_given(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "rlcore.cli", "pipeline", "--policy-model", str(tmp_path / "missing"),
-                        "--out", str(tmp_path / "run")], capture_output=True, text=True,
-                       env=dict(os.environ, HF_HUB_OFFLINE="1"))
-    assert r.returncode == 2 and f"could not load '{tmp_path / 'missing'}'" in r.stderr
+def test_pipeline_uses_the_policy_model_it_is_given(tmp_path, capsys, monkeypatch):
+    from rlcore.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["pipeline", "--policy-model", str(tmp_path / "missing"), "--out", str(tmp_path / "run")]) == 2
+    assert f"could not load '{tmp_path / 'missing'}'" in capsys.readouterr().err

@@ -73,7 +73,8 @@ def long_run(tmp_path_factory):
     # tiny models (256 positions) on the tiny profile's lengths; the sizes of a quick run, except those the data
     # cannot fill: sft.examples and rm.pairs stay at the profile's thousands, to be lowered before the first stage
     profile = get_profile("tiny", dataset=path, lengths__max_new_tokens=12, sft__epochs=1, rm__epochs=1, ppo__steps=1,
-                          ppo__batch_size=4, ppo__num_minibatches=2, ppo__epochs=1, eval__prompts=4, dpo__epochs=1)
+                          ppo__batch_size=4, ppo__num_minibatches=2, ppo__epochs=1, eval__prompts=4, dpo__epochs=1,
+                          rm__normalisation_prompts=8)
     report = run_pipeline(str(folder / "run"), profile, progress=False, log=lambda *a: None)
     return path, profile, report
 

@@ -81,7 +81,9 @@ def test_preference_files_are_read_and_validated(tmp_path):
         load_preferences(str(text))
 
 
-def test_cli_prints_one_line_and_exits_nonzero_without_a_traceback(tmp_path):
+def test_cli_prints_one_line_and_exits_nonzero_without_a_traceback(tmp_path, capsys):
+    from rlcore.cli import main
+
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": "p", "chosen": "same", "rejected": "same"}) + "\n")
     cmd = [sys.executable, "-m", "rlcore.cli", "check-data", str(bad)]
@@ -91,12 +93,13 @@ def test_cli_prints_one_line_and_exits_nonzero_without_a_traceback(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rlcore: error: ValueError: no usable pairs in ")
     assert lines[0].endswith("all rows were skipped (1 identical pair)")
-    debug = subprocess.run([cmd[0], "-m", "rlcore.cli", "--debug", *cmd[3:]], env=ENV, capture_output=True, text=True)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    with pytest.raises(ValueError, match="no usable pairs"):  # --debug: the whole traceback (in this process)
+        main(["--debug", "check-data", str(bad)])
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(GOOD) + "\n")
-    ok = subprocess.run([*cmd[:4], str(good)], env=ENV, capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout == f"{good}: 1 preference pairs OK (0 with soft labels; 0 skipped)\n"
+    capsys.readouterr()
+    assert main(["check-data", str(good)]) == 0
+    assert capsys.readouterr().out == f"{good}: 1 preference pairs OK (0 with soft labels; 0 skipped)\n"
 
 
 def test_tokenizer_without_pad_token_says_how_to_fix_it(tokenizer, tiny_model):

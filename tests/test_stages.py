@@ -15,7 +15,7 @@ from hh_data import write_hh_file
 
 SMALL = dict(sft__examples=16, rm__pairs=16, rm__test_pairs=8, ppo__steps=1, ppo__batch_size=8,
              ppo__num_minibatches=2, ppo__epochs=1, grpo__steps=1, grpo__batch_size=4, eval__prompts=8,
-             rm__hybrid_human_pairs=4, lengths__max_new_tokens=8)
+             rm__hybrid_human_pairs=4, lengths__max_new_tokens=8, rm__normalisation_prompts=8)
 
 
 def test_a_stage_in_bfloat16_on_cpu_keeps_every_model_and_tensor_where_the_profile_says(tmp_path):

@@ -45,7 +45,7 @@ print(f"profile {profile.name} | data {data.name} | judge: {judge.name}")
 # %%
 import copy
 
-norm_prompts = data.normalisation_prompts()  # train prompts, the ones the stage used
+norm_prompts = data.normalisation_prompts(profile.rm.normalisation_prompts)  # train prompts, as the stage drew them
 norm_responses = stages.sample(profile, sft, tokenizer, norm_prompts)  # seeded as the stage samples them
 raw_model = copy.deepcopy(reward_model)
 raw_model.reward_mean.zero_()  # undo the stored normalisation: the head's raw output

@@ -135,6 +135,7 @@ import dataclasses
 from rlcore.evaluate import kl_to_reference
 from rlcore.models import reference_model, value_model_from
 from rlcore.ppo import PPOTrainer
+from rlcore.rollout import responses_of, sample_rollouts
 from tqdm.auto import tqdm
 
 seed_everything(profile.seed)
@@ -146,9 +147,10 @@ trainer = PPOTrainer(policy, reference, value_model_from(policy), tokenizer, con
 
 
 def snapshot(step):
-    responses = stages.sample(profile, policy, tokenizer, prompts, seed=7)
-    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, profile.lengths.max_new_tokens,
-                                                         seed=7, max_prompt_tokens=profile.lengths.max_prompt_tokens)),
+    rollouts = sample_rollouts(policy, tokenizer, prompts, profile.lengths.max_new_tokens, seed=7,
+                               max_prompt_tokens=profile.lengths.max_prompt_tokens)  # as stages.sample draws them
+    responses = responses_of(rollouts)  # their text: scored below, and the KL is measured on the same samples
+    return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, rollouts=rollouts)),
             "proxy": proxy.score(tokenizer, prompts, responses, profile.lengths).float().mean().item(),
             "gold": gold(prompts, responses).mean().item(), "samples": responses[:3]}
 
