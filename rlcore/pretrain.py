@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from rlcore.config import seed_everything
 from rlcore.models import load_base, tiny_gpt_neo
 from rlcore.progress import progress_bar
+from rlcore.training import optimizer_step
 from rlcore.world.corpus import corpus
 
 ARCHS = {
@@ -111,10 +112,7 @@ def _next_token_step(model, batch: torch.Tensor, optimizer, scheduler, bf16: boo
     with torch.autocast(device_type=batch.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(input_ids=batch, use_cache=False).logits  # (B, L, V)
     loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
+    optimizer_step(model, optimizer, loss, max_grad_norm=1.0)
     scheduler.step()
     return loss.item()
 
