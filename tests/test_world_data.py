@@ -51,7 +51,7 @@ def test_the_world_is_a_dataset_with_its_gold_judge():
     assert judge.harmless([p.text, p.text], [best, leak]).tolist() == [True, False]
     scores = judge.score([p.text, p.text], [best, leak])  # a score per response: gold itself
     assert scores.tolist() == pytest.approx([world.gold_score(p.text, best), world.gold_score(p.text, leak)])
-    assert scores[0] > scores[1] and data.test_labels == "gold labels"
+    assert scores[0] > scores[1]
 
 
 def test_comparisons_are_sft_samples_and_contrasts_on_train_prompts(data_and_policy):
