@@ -10,7 +10,7 @@ from transformers.utils import logging as hf_logging
 from rlcore.config import get_profile
 from rlcore.data import describe_skipped, describe_truncation, read_preferences, truncation_counts
 from rlcore.models import load_tokenizer
-from rlcore.pipeline import run_pipeline
+from rlcore.pipeline import run_pipeline, run_seeds
 from rlcore.pretrain import pretrain_cli
 from rlcore.progress import writes_to_log
 
@@ -39,6 +39,9 @@ def _pipeline_arguments(sub, name: str) -> None:
     pipe.add_argument("--profile", default="tiny")
     pipe.add_argument("--out", default="runs/pipeline")
     pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--seeds", default=None, metavar="SEEDS",
+                      help="run the whole table once per seed (0,1,2 or a count such as 3) into OUT/seed_N and "
+                           "write OUT/seeds.json and OUT/seeds.md: every figure as mean +- sd with its per-seed values")
     pipe.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                       help="write a checkpoint every N training steps (SFT, reward models, PPO)")
     pipe.add_argument("--resume", action="store_true", help="continue interrupted stages from their last checkpoint")
@@ -63,10 +66,27 @@ def _pipeline(args) -> None:
     overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
                  "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
     profile = get_profile(args.profile, seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
+    if args.seeds is not None:
+        run_seeds(args.out, parse_seeds(args.seeds), profile=profile, checkpoint_every=args.checkpoint_every,
+                  resume=args.resume, runs=args.runs)
+        with open(f"{args.out}/seeds.md") as f:
+            print(f.read())
+        return
     run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume,
                  runs=args.runs)
     with open(f"{args.out}/report.md") as f:
         print(f.read())
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"0,1,2" -> [0, 1, 2]; "3" -> [0, 1, 2] (a count); anything else is one clear error."""
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()] if "," in text else list(range(int(text)))
+    except ValueError:
+        raise ValueError(f"--seeds takes a list such as 0,1,2 or a count such as 3, got {text!r}") from None
+    if len(set(seeds)) < 2 or min(seeds) < 0:
+        raise ValueError(f"--seeds needs at least two different non-negative seeds, got {text!r}")
+    return seeds
 
 
 def _pretrain_arguments(sub, name: str) -> None:

@@ -24,8 +24,8 @@ from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.data import describe_truncation, truncation_counts
 from rlcore.models import load_frozen
+from rlcore.readings import SPREAD_SDS, summarise
 from rlcore.reward import pair_rewards, preference_accuracy
-
 
 
 @dataclass(frozen=True)
@@ -343,3 +343,63 @@ def _reward_model_lines(report: dict, labels: dict) -> list[str]:
             f"{labels.get('policy_' + k.split('_vs_')[1], 'SFT')} {ci(r)}" for k, r in o["win_rate"].items())
             + "; harmless rate " + ", ".join(f"{labels[n]} {pct(v)}" for n, v in o["harmless_rate"].items()) + "."]
     return lines
+
+
+# --------------------------------------------------------------------------- the same table on several seeds
+def run_seeds(out: str, seeds: list[int], profile: Profile | str | None = None, log=print, **kwargs) -> dict:
+    """The whole pipeline once per seed (``out/seed_<n>``, each re-used if finished), then every figure of the
+    report as mean +- sd with its per-seed values: ``out/seeds.json`` and ``out/seeds.md``. One run of a noisy
+    world is a claim about its seed; this table says how far a figure moves when only the seed changes."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    if len(set(seeds)) < 2:
+        raise ValueError(f"--seeds needs at least two different seeds, got {seeds}")
+    reports = {}
+    for seed in seeds:
+        log(f"[seeds] seed {seed} -> {os.path.join(out, f'seed_{seed}')}")
+        reports[seed] = run_pipeline(os.path.join(out, f"seed_{seed}"), profile=profile.replace(seed=seed), log=log,
+                                     **kwargs)
+    table = seed_table(reports, profile.name)
+    with open(os.path.join(out, "seeds.json"), "w") as f:
+        json.dump(table, f, indent=1)
+    with open(os.path.join(out, "seeds.md"), "w") as f:
+        f.write(seed_table_md(table))
+    return table
+
+
+def seed_figures(report: dict) -> dict[str, float]:
+    """The figures of one report that the seed table follows, by a dotted name ("win_rate.rlaif_vs_rlhf")."""
+    out = {f"win_rate.{k}": r["win_rate"] for k, r in report["win_rate"].items()}
+    out.update({f"ood.win_rate.{k}": r["win_rate"] for k, r in report.get("ood", {}).get("win_rate", {}).items()})
+    for group in ("harmless_rate", "kl_to_sft", "mean_words", "mean_gold"):
+        out.update({f"{group}.{n}": v for n, v in report.get(group, {}).items()})
+    out.update({k: v for k, v in report.items() if k.endswith("_accuracy") and isinstance(v, (int, float))})
+    for family, row in report.get("per_scenario", {}).items():
+        out.update({f"per_scenario.{family}.{k}": v for k, v in row.items() if k != "n"})
+    return out
+
+
+def seed_table(reports: dict[int, dict], profile_name: str) -> dict:
+    """{"profile", "seeds", "date", "figures": {name: {"mean", "sd", "values"}}} over the reports of several seeds
+    (the figures every report holds)."""
+    per_seed = {seed: seed_figures(r) for seed, r in reports.items()}
+    names = [n for n in per_seed[next(iter(per_seed))] if all(n in f for f in per_seed.values())]
+    return {"profile": profile_name, "seeds": list(reports), "date": time.strftime("%Y-%m-%d"),
+            "host": f"{os.cpu_count()} CPU cores",
+            "figures": {n: summarise([per_seed[s][n] for s in reports]) for n in names}}
+
+
+def seed_table_md(table: dict) -> str:
+    """The seed table as Markdown: one row per figure, mean +- sd and the value of every seed."""
+    seeds = table["seeds"]
+    lines = [f"# The pipeline on {len(seeds)} seeds (profile {table['profile']}, {table['date']}, {table['host']})",
+             "", f"A difference between two single runs smaller than {SPREAD_SDS:g} standard deviations of the same "
+             "figure lies within the seed spread.", "",
+             "| figure | mean ± sd | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+             "| --- | --- |" + " --- |" * len(seeds)]
+    for name, f in table["figures"].items():
+        share = name.startswith(("win_rate", "ood.win_rate", "harmless_rate")) or name.endswith("accuracy") \
+            or name.endswith("_vs_sft")
+        show = (lambda x: f"{100 * x:.1f}%") if share else (lambda x: f"{x:.2f}")
+        lines.append(f"| {name} | {show(f['mean'])} ± {show(f['sd'])} | " + " | ".join(show(v) for v in f["values"])
+                     + " |")
+    return "\n".join(lines) + "\n"

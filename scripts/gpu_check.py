@@ -2,7 +2,8 @@
 """The GPU check: every lesson of the course on the GPU profile (``gpt-neo-125m``), at its shapes, timed.
 
     python scripts/gpu_check.py --out DIR                       # on a GPU, no network: about 8 minutes on an H100/H200
-    python scripts/gpu_check.py --device cpu --toy --out DIR    # the same script at toy width and sizes (CI runs this)
+    python scripts/gpu_check.py --device cpu --toy --out DIR    # the same script at toy width and sizes
+    python scripts/gpu_check.py --device cpu --toy --edition student --out DIR  # ... on the unfilled student copies (CI)
 
 Run it FIRST whenever a GPU is at hand, as one call, and put its figures in the README. It needs no hub, no
 Jupyter and no ``datasets`` server: only rlcore's own dependencies (carry ``datasets`` and ``ipywidgets`` as wheels
@@ -15,7 +16,8 @@ where the machine lacks them; TRL 0.29.1 too for the side-by-side PPO iteration)
    ``--toy``: the shipped tiny GPT-Neo reshaped with global and local attention in turn, and Qwen2 at toy width.
 2. **Data.** An HH-RLHF-format file (raw transcripts) of multi-turn world conversations, longer than the profile's
    ``max_prompt_tokens``, as real HH-RLHF conversations are.
-3. **Every lesson**, ``notebooks/src/NN_*.py`` in course order, each in a fresh Python process (as a notebook kernel
+3. **Every lesson**, ``notebooks/src/NN_*.py`` in course order (``--edition student``: the student copies with every
+   exercise unfilled, as CI's CPU pass runs them), each in a fresh Python process (as a notebook kernel
    is), on the GPU profile with these models and its real sizes, except PPO: cut to ``--ppo-steps`` steps, each
    step's time logged (``RLCORE_STEP_LOG``) so that the lesson's full time is projected. Per lesson: seconds, peak
    GPU memory (peak RSS on a CPU), the projection here and on a T4.
@@ -123,13 +125,28 @@ def write_hh_file(path: str, rows: int, seed: int = 0, earlier_turns: int = 4) -
 
 
 # --------------------------------------------------------------------------- 3. the lessons
-def run_lesson(name: str, env: dict, folder: str, timeout: float) -> dict:
+def lesson_source(name: str, edition: str, folder: str) -> str:
+    """The script a lesson runs as: its source (the solutions), or the code cells of its student copy with every
+    exercise a stub, as a student's "Run All" runs them (the Colab install cell left out)."""
+    if edition == "solutions":
+        return os.path.join(ROOT, "notebooks", "src", f"{name}.py")
+    import nbformat
+
+    nb = nbformat.read(os.path.join(ROOT, "notebooks", "student", f"{name}.ipynb"), as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and "rlcore-install" not in c.metadata.get("tags", [])]
+    path = os.path.join(folder, f"{name}.student.py")
+    with open(path, "w") as f:
+        f.write("\n\n".join(cells) + "\n")
+    return path
+
+
+def run_lesson(name: str, env: dict, folder: str, timeout: float, edition: str = "solutions") -> dict:
     """One lesson in a fresh process; its output in ``folder/NAME.log``. Returns time, memory and PPO step times."""
     result_file, step_log = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.steps")
     for path in (result_file, step_log):
         if os.path.exists(path):
             os.remove(path)
-    source = os.path.join(ROOT, "notebooks", "src", f"{name}.py")
+    source = lesson_source(name, edition, folder)
     start = time.perf_counter()
     with open(os.path.join(folder, f"{name}.log"), "w") as out:
         try:
@@ -265,6 +282,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=None, help="HH-format rows (default: 6,000; --toy 200)")
     parser.add_argument("--lessons", default="", help="comma-separated lesson prefixes (default: all)")
     parser.add_argument("--lesson-timeout", type=float, default=1800.0)
+    parser.add_argument("--edition", choices=["solutions", "student"], default="solutions",
+                        help="student: run the student copies, every exercise an unfilled stub (CI's CPU pass: "
+                             "\"Run All\" must reach the end on rlcore's answers)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -290,7 +310,7 @@ def main(argv=None) -> int:
     name = gpu_name(args.device)
     bandwidth = bandwidth_of(name) if args.device.startswith("cuda") else None
     ratio = round(bandwidth / BANDWIDTH_GBS["T4"], 1) if bandwidth else None
-    report = {"gpu": name, "device": args.device, "toy": args.toy, "torch": torch.__version__,
+    report = {"gpu": name, "device": args.device, "toy": args.toy, "edition": args.edition, "torch": torch.__version__,
               "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
               "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
                               else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
@@ -300,7 +320,7 @@ def main(argv=None) -> int:
     chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]
     for lesson in chosen:
         log(f"lesson {lesson} ...")
-        row = run_lesson(lesson, env, os.path.join(out, "lessons"), args.lesson_timeout)
+        row = run_lesson(lesson, env, os.path.join(out, "lessons"), args.lesson_timeout, args.edition)
         if row["ok"]:
             project(row, args.ppo_steps, profile, ratio)
         report["lessons"].append(row)

@@ -5,13 +5,33 @@ import torch
 import torch.nn.functional as F
 
 from rlcore import exercises as ex
-from rlcore.gae import compute_gae
-from rlcore.ppo import kl_penalty, policy_loss
-from rlcore.reward import ranking_loss
+
+# The right answers below are the tests' own, written independently of rlcore (a wrapper around rlcore's function
+# fails every checker: test_a_wrapper_lambda_or_partial_around_the_librarys_own_fails).
+
+
+def gae_by_sums(rewards, values, mask, gamma, lam):
+    """GAE as the sum it unrolls to, A_t = sum_l (gamma lam)^l delta_{t+l} over the response (no backward loop)."""
+    rewards, values = rewards * mask, values * mask
+    B, T = rewards.shape
+    nxt = torch.cat([values[:, 1:] * mask[:, 1:], torch.zeros(B, 1)], 1)
+    delta = (rewards + gamma * nxt - values) * mask
+    adv = torch.zeros(B, T)
+    for t in range(T):
+        for k in range(t, T):
+            adv[:, t] += (gamma * lam) ** (k - t) * delta[:, k]
+    adv = adv * mask
+    return adv, (adv + values) * mask
+
+
+def clipped_surrogate(lp, old, adv, mask, eps):
+    ratio = torch.exp(lp - old)
+    loss = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
+    return (loss * mask).sum() / mask.sum()
 
 
 def test_ranking_loss_checker(capsys):
-    assert ex.check_ranking_loss(lambda c, r: ranking_loss(c, r))  # a student's wrapper passes
+    assert ex.check_ranking_loss(lambda c, r: F.softplus(r - c).mean())  # -log sigma(x) = softplus(-x)
     assert not ex.check_ranking_loss(lambda c, r: -F.logsigmoid(r - c).mean())  # sign flipped
     assert not ex.check_ranking_loss(lambda c, r: -F.logsigmoid(c - r).sum())  # sum, not mean
     assert not ex.check_ranking_loss(lambda c, r: (c - r).mean())  # not a log-likelihood
@@ -23,11 +43,11 @@ def test_ranking_loss_checker(capsys):
 
 
 def _gae_without_mask(rewards, values, mask, gamma, lam):
-    return compute_gae(rewards, values, torch.ones_like(mask), gamma, lam)
+    return gae_by_sums(rewards, values, torch.ones_like(mask), gamma, lam)
 
 
 def _gae_gamma_only(rewards, values, mask, gamma, lam):
-    return compute_gae(rewards, values, mask, gamma, 1.0)
+    return gae_by_sums(rewards, values, mask, gamma, 1.0)
 
 
 def _gae_crashes(rewards, values, mask, gamma, lam):
@@ -35,16 +55,16 @@ def _gae_crashes(rewards, values, mask, gamma, lam):
 
 
 def test_gae_checker(capsys):
-    assert ex.check_compute_gae(lambda r, v, m, g, l: compute_gae(r, v, m, g, l))
+    assert ex.check_compute_gae(gae_by_sums)
     assert not ex.check_compute_gae(_gae_without_mask)
     assert not ex.check_compute_gae(_gae_gamma_only)
-    assert not ex.check_compute_gae(lambda r, v, m, g, l: compute_gae(r, v, m, g, l)[0])  # returns one thing
+    assert not ex.check_compute_gae(lambda r, v, m, g, l: gae_by_sums(r, v, m, g, l)[0])  # returns one thing
     assert not ex.check_compute_gae(_gae_crashes)
     assert "NotImplementedError: write me" in capsys.readouterr().out
 
 
 def test_policy_loss_checker():
-    assert ex.check_policy_loss(lambda lp, old, adv, m, eps: policy_loss(lp, old, adv, m, eps))
+    assert ex.check_policy_loss(clipped_surrogate)
 
     def no_clip(lp, old, adv, mask, eps):
         return -((adv * torch.exp(lp - old)) * mask).sum() / mask.sum()
@@ -55,14 +75,14 @@ def test_policy_loss_checker():
         return (loss * mask).sum() / mask.sum()
 
     def unmasked(lp, old, adv, mask, eps):
-        return policy_loss(lp, old, adv, torch.ones_like(mask), eps)
+        return clipped_surrogate(lp, old, adv, torch.ones_like(mask), eps)
 
     for wrong in (no_clip, minimum_instead_of_maximum, unmasked):
         assert not ex.check_policy_loss(wrong)
 
 
 def test_kl_checker():
-    assert ex.check_kl_k3(lambda a, b: kl_penalty(a, b, "k3"))
+    assert ex.check_kl_k3(lambda a, b: torch.expm1(b - a) - (b - a))
     assert not ex.check_kl_k3(lambda a, b: a - b)  # that is k1
     assert not ex.check_kl_k3(lambda a, b: torch.expm1(a - b) - (a - b))  # ratio the wrong way round
 
@@ -76,7 +96,7 @@ def test_swap_label_checker():
 def test_dpo_loss_checker(capsys):
     from rlcore.dpo import dpo_loss
 
-    assert ex.check_dpo_loss(lambda pc, pr, rc, rr, beta: dpo_loss(pc, pr, rc, rr, beta)[0])
+    assert ex.check_dpo_loss(lambda pc, pr, rc, rr, beta: F.softplus(-beta * ((pc - rc) - (pr - rr))).mean())
     # a hand-worked case: beta * ((-5 + 6) - (-7 + 6)) = 0.5 * 2 = 1 -> -log sigma(1) = 0.3133
     assert abs(dpo_loss(*[torch.tensor([x]) for x in (-5.0, -7.0, -6.0, -6.0)], beta=0.5)[0].item() - 0.31326) < 1e-4
     wrong = {
@@ -171,6 +191,52 @@ def test_every_checker_refuses_the_librarys_own_function(checker, library, capsy
     module, name = library.rsplit(".", 1)
     assert not getattr(ex, checker)(getattr(importlib.import_module(module), name))
     assert "library's own" in capsys.readouterr().out
+
+
+def _wrappers():
+    """A lambda, a functools.partial and a closure around rlcore's own function, for every checker whose exercise
+    the library solves: each signature is the student's."""
+    import functools
+
+    from rlcore import dpo, gae, grpo, ppo, reward, rollout, sft, training
+
+    held = gae.compute_gae  # a reference captured before the check: swapping a module attribute would miss it
+    return {
+        "check_token_logprobs": lambda logits, tokens, mask: rollout.logprobs_from_logits(logits, tokens) * mask,
+        "check_eos_mask": functools.partial(rollout.response_mask_from_eos),
+        "check_sft_loss": lambda *a: sft.sft_loss(*a),
+        "check_last_token_reward": functools.partial(reward.last_token_scores),
+        "check_compute_gae": lambda *a: held(*a),
+        "check_masked_whiten": lambda v, m: rollout.masked_whiten(v, m),
+        "check_value_loss": functools.partial(ppo.value_loss),
+        "check_policy_loss": lambda *a: ppo.policy_loss(*a),
+        "check_ranking_loss": lambda c, r: reward.ranking_loss(c, r),
+        "check_optimizer_step": lambda *a: training.optimizer_step(*a),
+        "check_rloo_advantages": lambda r, g: grpo.rloo_advantages(r, g),
+        "check_group_advantages": lambda r, g: grpo.group_advantages(r, g),
+        "check_kl_k3": lambda lp, ref: ppo.kl_penalty(lp, ref, "k3"),
+        "check_per_token_rewards": lambda s, lp, ref, m, c, e: ppo.compute_rewards(s, lp, ref, m, c, e)[0],
+        "check_dpo_loss": lambda *a: dpo.dpo_loss(*a)[0],
+    }
+
+
+@pytest.mark.parametrize("checker", sorted(_wrappers()))
+def test_a_wrapper_lambda_or_partial_around_the_librarys_own_fails(checker, capsys):
+    from rlcore import gae
+
+    wrapper = _wrappers()[checker]
+    x = torch.randn(2, 3)
+    before = gae.compute_gae(x, x, torch.ones(2, 3), 1.0, 0.9)
+    assert not getattr(ex, checker)(wrapper)
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL") and "you called rlcore's own rlcore." in out, out
+    after = gae.compute_gae(x, x, torch.ones(2, 3), 1.0, 0.9)  # the library's code is back after the check
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_every_library_exercise_has_a_wrapper_test():
+    # a new checker of a library function joins _wrappers (check_swap_label's reference is the checker's own)
+    assert set(_wrappers()) == set(ex.__all__) - {"check_swap_label", "yours_or_rlcores"}
 
 
 def test_token_logprobs_checker(capsys):
@@ -276,7 +342,7 @@ def test_per_token_rewards_checker(capsys):
 
 
 def test_gae_checker_runs_inside_ppo_and_catches_leaking_padding(capsys):
-    assert ex.check_compute_gae(lambda r, v, m, g, l: compute_gae(r, v, m, g, l))
+    assert ex.check_compute_gae(gae_by_sums)
     assert "PPOTrainer (2 steps) gives the library's statistics" in capsys.readouterr().out
     _fails_on(ex.check_compute_gae, _gae_without_mask, "values of 1000 on the padding", capsys)
     _fails_on(ex.check_compute_gae, _gae_gamma_only, "lam = 0", capsys)
@@ -321,7 +387,7 @@ def test_value_loss_checker(capsys):
 
 
 def test_policy_loss_checker_catches_a_hard_coded_clip_range(capsys):
-    _fails_on(ex.check_policy_loss, lambda lp, old, adv, m, eps: policy_loss(lp, old, adv, m, 0.2),
+    _fails_on(ex.check_policy_loss, lambda lp, old, adv, m, eps: clipped_surrogate(lp, old, adv, m, 0.2),
               "an unusual clip range (0.05)", capsys)
 
 

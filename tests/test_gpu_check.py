@@ -4,7 +4,8 @@ The GPU profile (``gpt-neo-125m``: its token lengths, its dtype policy, an AI ju
 width: a GPT-Neo with global and local attention in turn as the policy, Qwen2 causal LMs with a chat template as
 the AI labeler and judge, on a raw HH-RLHF-format file whose conversations run past max_prompt_tokens. This is the
 lesson pass of the GPU track in CI (the committed notebooks are checked on the tiny track by nbval), and it keeps
-the GPU check itself from going stale. ``RLCORE_NOTEBOOKS`` (lesson prefixes, e.g. "03,05") limits it while developing.
+the GPU check itself from going stale. It runs the student copies with every exercise unfilled (``--edition
+student``): a student's "Run All" must reach the last cell, on rlcore's answers, whatever is left to write. ``RLCORE_NOTEBOOKS`` (lesson prefixes, e.g. "03,05") limits it while developing.
 """
 
 import json
@@ -22,8 +23,8 @@ ONLY = os.environ.get("RLCORE_NOTEBOOKS", "")
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu_check")
-    command = [sys.executable, os.path.join(ROOT, "scripts", "gpu_check.py"), "--device", "cpu", "--toy", "--out",
-               str(out)] + (["--lessons", ONLY] if ONLY else [])
+    command = [sys.executable, os.path.join(ROOT, "scripts", "gpu_check.py"), "--device", "cpu", "--toy",
+               "--edition", "student", "--out", str(out)] + (["--lessons", ONLY] if ONLY else [])
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return out, done
 
@@ -39,6 +40,25 @@ def test_every_lesson_runs_on_the_gpu_profiles_architectures(check):
     assert [r["lesson"] for r in report["lessons"]] == expected
     for name in expected:  # off the world, no number may come from the gold judge
         assert "gold judge (the world" not in (out / "lessons" / f"{name}.log").read_text()
+
+
+def test_run_all_reaches_the_end_of_every_unfilled_student_copy(check):
+    # the pass runs the student copies (--edition student): each unfilled exercise prints FAIL and its fallback
+    # line, and the lesson goes on to its last cell on rlcore's answer (a lesson that stopped is a failed lesson)
+    import nbformat
+
+    out, _ = check
+    report = json.loads((out / "gpu_check.json").read_text())
+    assert report["edition"] == "student"
+    for row in report["lessons"]:
+        name = row["lesson"]
+        nb = nbformat.read(os.path.join(ROOT, "notebooks", "student", f"{name}.ipynb"), as_version=4)
+        exercises = [c.source.split("\n")[0].split(":")[1].strip() for c in nb.cells
+                     if c.cell_type == "code" and c.source.startswith("# EXERCISE:")]
+        log = (out / "lessons" / f"{name}.log").read_text()
+        assert row["ok"], f"{name}: {row.get('error')}"
+        for exercise in exercises:
+            assert f"FAIL  {exercise}:" in log and f"using rlcore's {exercise} until yours passes" in log, name
 
 
 def test_the_lessons_ran_the_gpu_profiles_models_lengths_and_a_chat_template(check):

@@ -34,8 +34,58 @@ def report(name: str, failure: str | None, passed: str = "matches the reference 
 
 
 def is_the_librarys(student_fn, reference) -> bool:
-    """Is the student's function the library's own (imported, or wrapped around it without a body of its own)?"""
+    """Is the student's function the library's own, imported under another name? (A wrapper, a lambda or a partial
+    around it is caught while the cases run: :func:`refusing`.)"""
     return student_fn is reference or getattr(student_fn, "__module__", "").startswith("rlcore.")
+
+
+def _refused(*args, **kwargs):  # its code replaces a library function's during a check: only builtins in it
+    raise LookupError("you called rlcore's own function")
+
+
+@contextmanager
+def refusing(functions):
+    """While inside, each of rlcore's ``functions`` fails when called, by any name, alias or wrapper (a lambda, a
+    ``functools.partial``, a re-export): its code object is swapped for one that raises. Yields {code: its name}."""
+    saved, names = [], {}
+    try:
+        for fn in functions:
+            code = _refused.__code__.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
+            saved.append((fn, fn.__code__))
+            fn.__code__ = code
+            names[code] = f"{fn.__module__}.{fn.__qualname__}"
+        yield names
+    finally:
+        for fn, code in saved:
+            fn.__code__ = code
+
+
+def borrowed(err: BaseException, names: dict) -> str | None:
+    """The library function a failure came from, if it was one :func:`refusing` stood in for."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return names.get(tb.tb_frame.f_code) if tb is not None else None
+
+
+def library_functions(reference, library=()) -> tuple:
+    """What a student's function may not call during the cases: the reference when it is rlcore's own, and
+    ``library``, the rlcore functions a checker's local reference wraps."""
+    own = getattr(reference, "__module__", "").startswith("rlcore.") and reference.__module__ != "rlcore.exercises" \
+        and hasattr(reference, "__code__")
+    return tuple(dict.fromkeys(((reference,) if own else ()) + tuple(library)))
+
+
+def call_student(student_fn, args, functions) -> tuple:
+    """(result, None), or (None, a message) when it raised; a call of rlcore's own reference is named as such."""
+    with refusing(functions) as names:
+        try:
+            return student_fn(*args), None
+        except Exception as err:  # a student's crash is a failed case, shown plainly
+            name = borrowed(err, names)
+            if name is not None:
+                return None, f"you called rlcore's own {name}: write your own"
+            return None, f"raised {type(err).__name__}: {err}"
 
 
 def _shapes(args) -> str:
@@ -48,18 +98,19 @@ def _short(t: torch.Tensor, n: int = 8) -> str:
     return f"[{text}{', ...' if len(flat) > n else ''}] (shape {tuple(t.shape)})"
 
 
-def first_failure(student_fn, reference, cases, outputs: tuple[str, ...]) -> str | None:
+def first_failure(student_fn, reference, cases, outputs: tuple[str, ...], library=()) -> str | None:
     """The first case on which ``student_fn`` differs from ``reference`` (a message naming the case, the output
-    and the shapes), or None. Each call gets its own copy of the inputs, so an in-place edit can't leak."""
+    and the shapes), or None. Each call gets its own copy of the inputs, so an in-place edit can't leak; while the
+    student's function runs, rlcore's own (``library_functions``) refuses to."""
+    functions = library_functions(reference, library)
     for case in cases:
         label, args = case[0], case[1]
         tolerance = case[2] if len(case) > 2 else TOLERANCE
         copy = lambda: [a.clone() if torch.is_tensor(a) else a for a in args]  # noqa: E731
         want = reference(*copy())
-        try:
-            got = student_fn(*copy())
-        except Exception as err:  # a student's crash is a failed case, shown plainly
-            return f"case '{label}' (inputs {_shapes(args)}) raised {type(err).__name__}: {err}"
+        got, error = call_student(student_fn, copy(), functions)
+        if error is not None:
+            return f"case '{label}' (inputs {_shapes(args)}): {error}"
         want = want if isinstance(want, tuple) else (want,)
         got = got if isinstance(got, tuple) else (got,)
         if len(got) != len(want):
@@ -79,13 +130,14 @@ def first_failure(student_fn, reference, cases, outputs: tuple[str, ...]) -> str
 
 
 def check(name: str, student_fn, reference, cases, outputs: tuple[str, ...] = ("the output",),
-          trainer=None) -> bool:
-    """The whole check: not the library's own, every case, then (if given) ``trainer(student_fn)``, a run of a real
-    rlcore trainer with the student's piece in place that returns a failure message or None."""
+          trainer=None, library=()) -> bool:
+    """The whole check: not the library's own, every case (with rlcore's reference and ``library`` refusing to
+    run), then (if given) ``trainer(student_fn)``, a run of a real rlcore trainer with the student's piece in place
+    that returns a failure message or None."""
     if is_the_librarys(student_fn, reference):
         own = f"{student_fn.__module__}.{getattr(student_fn, '__name__', 'function')}"
         return report(name, f"that is the library's own {own}: write your own")
-    failure = first_failure(student_fn, reference, cases, outputs)
+    failure = first_failure(student_fn, reference, cases, outputs, library)
     if failure is None and trainer is not None:
         failure, where = trainer(student_fn)
         if failure is None:

@@ -1,0 +1,130 @@
+"""Readings: the sentence under a result, computed from the result, so that it stays true after a rebuild, on
+another CPU, on another seed and on the GPU track.
+
+A verdict word is data. The rules are stated once, here:
+
+- a **win rate** (ties counting one half) *beats* when its whole 95% interval lies above 50%, *loses to* when the
+  whole interval lies below, and *ties* when the interval holds 50%;
+- a **change** (a score, a KL, a length) *rises* when it grows by more than the tolerance the lesson states beside
+  it, *falls* when it shrinks by more, and *holds* otherwise;
+- a **difference between single runs** lies *within the seed spread* when it is no larger than twice the standard
+  deviation the same figure showed across seeds (:func:`seed_spread`, the published table of the pipeline run on
+  several seeds), and *outside* it otherwise.
+
+A lesson prints the sentence under its result (:func:`say`) and, where its own prose makes a claim for one track,
+asserts exactly that claim with the same function (``assert versus(w["ci95"]) == "beats"``), so a rebuild that
+changes the result fails the build instead of leaving a false sentence behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+
+TIE = 0.5  # the win rate of a coin flip: the line a 95% interval must clear to "beat" or "lose to"
+SPREAD_SDS = 2.0  # a single run's difference larger than 2 seed-to-seed standard deviations is "outside the spread"
+SEED_TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "seeds")
+
+
+def versus(ci95) -> str:
+    """"beats", "ties" or "loses to": the verdict of a win rate from its 95% interval (lo, hi) against 50%."""
+    lo, hi = ci95
+    if lo > TIE:
+        return "beats"
+    if hi < TIE:
+        return "loses to"
+    return "ties"
+
+
+def trend(before: float, after: float, tolerance: float) -> str:
+    """"rises", "falls" or "holds": how ``after`` compares with ``before``, a change within +-tolerance holding."""
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    change = after - before
+    if change > tolerance:
+        return "rises"
+    if change < -tolerance:
+        return "falls"
+    return "holds"
+
+
+def within_spread(difference: float, sd: float | None) -> bool | None:
+    """Is a single run's ``difference`` within the seed spread (at most 2 sd)? None when no spread was measured."""
+    if sd is None or not math.isfinite(sd):
+        return None
+    return abs(difference) <= SPREAD_SDS * sd
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def win_sentence(a: str, b: str, result: dict) -> str:
+    """"**RLAIF beats RLHF**: 59% of comparisons (95% interval 53%-64%, above 50%)"; ``result`` has ``win_rate`` and
+    ``ci95`` (rlcore.evaluate.win_rate)."""
+    lo, hi = result["ci95"]
+    word = versus(result["ci95"])
+    where = {"beats": "the whole interval above 50%", "loses to": "the whole interval below 50%",
+             "ties": "the interval holds 50%"}[word]
+    return (f"**{a} {word} {b}**: {a}'s answer is preferred in {percent(result['win_rate'])} of comparisons "
+            f"(95% interval {percent(lo)}-{percent(hi)}: {where}; ties count one half).")
+
+
+def change_sentence(what: str, before: float, after: float, tolerance: float, unit: str = "",
+                    digits: int = 2) -> str:
+    """"**gold rises** from -0.35 to +1.20 (a change within +-0.10 would read as holding)"."""
+    word = trend(before, after, tolerance)
+    fmt = f"{{:+.{digits}f}}"
+    return (f"**{what} {word}** from {fmt.format(before)}{unit} to {fmt.format(after)}{unit} (change "
+            f"{fmt.format(after - before)}{unit}; a change within ±{tolerance:.{digits}f}{unit} reads as holding).")
+
+
+def spread_sentence(what: str, difference: float, sd: float | None, unit: str = "", digits: int = 2) -> str:
+    """Whether a single run's difference lies within the seed spread of the same figure (:func:`seed_spread`)."""
+    inside = within_spread(difference, sd)
+    fmt = f"{{:+.{digits}f}}"
+    if inside is None:
+        return f"{what}: {fmt.format(difference)}{unit} in this run; no seed spread is published for this profile."
+    verdict = "**within the seed spread**" if inside else "**outside the seed spread**"
+    return (f"{what}: {fmt.format(difference)}{unit} in this run, {verdict} (across seeds the same figure has a "
+            f"standard deviation of {sd:.{digits}f}{unit}; within means at most {SPREAD_SDS:g} of them).")
+
+
+def say(*sentences: str) -> None:
+    """Show a reading under the result: rendered Markdown in a notebook, plain text elsewhere."""
+    text = "\n\n".join(sentences)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(text))
+    else:
+        print(text)
+
+
+# --------------------------------------------------------------------------- the seed spread, published per profile
+def summarise(values: list[float]) -> dict:
+    """{"mean", "sd", "values"} of one figure across seeds (the sample standard deviation; 0 for one seed)."""
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "values": list(values)}
+
+
+def seed_spread(profile_name: str) -> dict | None:
+    """The published seed table of a profile ({figure: {"mean", "sd", "values"}}, plus its "seeds", "date" and
+    "host"), written by ``rlcore pipeline --seeds``; None where none was published (the GPU track, today)."""
+    path = os.path.join(SEED_TABLES, f"{profile_name}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def spread_sd(table: dict | None, figure: str) -> float | None:
+    """The seed-to-seed standard deviation of one figure ("win_rate.rlaif_vs_rlhf"), or None."""
+    if table is None or figure not in table.get("figures", {}):
+        return None
+    return table["figures"][figure]["sd"]

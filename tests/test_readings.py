@@ -1,0 +1,99 @@
+"""The readings' verdict words, against the rule each states, and the seed table against a hand computation."""
+
+import json
+import statistics
+
+import pytest
+
+from rlcore import readings
+from rlcore.cli import main, parse_seeds
+from rlcore.evaluate import win_rate
+from rlcore.pipeline import seed_table, seed_table_md
+
+
+@pytest.mark.parametrize("ci95, word", [
+    ((0.53, 0.64), "beats"), ((0.46, 0.57), "ties"), ((0.30, 0.45), "loses to"),
+    ((0.50, 0.60), "ties"),  # an interval that touches 50% holds it: no "beats"
+    ((0.40, 0.50), "ties"), ((0.5001, 0.51), "beats"), ((0.49, 0.4999), "loses to")])
+def test_versus_reads_the_whole_interval_against_a_coin_flip(ci95, word):
+    assert readings.versus(ci95) == word
+
+
+def test_versus_on_a_real_win_rate_interval():
+    # 30 prompts, A always preferred: the interval lies above 50% -> beats; 15 / 15 -> ties; 0 / 30 -> loses to
+    class Judge:
+        def __init__(self, p):
+            self.p = p
+
+        def prefer(self, prompts, a, b):
+            import torch
+            return torch.tensor(self.p)
+
+    for p, word in (([1.0] * 30, "beats"), ([1.0] * 15 + [0.0] * 15, "ties"), ([0.0] * 30, "loses to")):
+        r = win_rate(["q"] * 30, ["a"] * 30, ["b"] * 30, Judge(p))
+        assert readings.versus(r["ci95"]) == word
+        assert f"A {word} B" in readings.win_sentence("A", "B", r)
+
+
+@pytest.mark.parametrize("before, after, tol, word", [
+    (0.0, 0.2, 0.1, "rises"), (0.0, -0.2, 0.1, "falls"), (0.0, 0.1, 0.1, "holds"), (0.0, -0.1, 0.1, "holds"),
+    (1.97, 1.70, 0.1, "falls"), (3.0, 3.0, 0.0, "holds"), (3.0, 3.01, 0.0, "rises")])
+def test_trend_against_its_tolerance(before, after, tol, word):
+    assert readings.trend(before, after, tol) == word
+    assert f"**gold {word}**" in readings.change_sentence("gold", before, after, tol)
+
+
+def test_trend_refuses_a_negative_tolerance():
+    with pytest.raises(ValueError, match="tolerance"):
+        readings.trend(0.0, 1.0, -0.1)
+
+
+def test_within_spread_at_twice_the_sd_and_without_a_table():
+    assert readings.within_spread(0.10, 0.05) is True  # exactly 2 sd: inside
+    assert readings.within_spread(-0.11, 0.05) is False
+    assert readings.within_spread(0.5, None) is None
+    assert "outside the seed spread" in readings.spread_sentence("RLAIF - RLHF", 0.2, 0.05)
+    assert "no seed spread" in readings.spread_sentence("RLAIF - RLHF", 0.2, None)
+
+
+def _report(rlhf_vs_sft, kl, acc):
+    return {"win_rate": {"rlhf_vs_sft": {"win_rate": rlhf_vs_sft, "ci95": [0.0, 1.0]}},
+            "harmless_rate": {"sft": 0.5, "policy_rlhf": 0.9}, "kl_to_sft": {"policy_rlhf": kl},
+            "rm_human_test_accuracy": acc, "per_scenario": {"harmful": {"n": 10, "gold_sft": -1.0}}}
+
+
+def test_seed_table_mean_sd_and_values_by_hand(tmp_path):
+    table = seed_table({0: _report(0.60, 2.0, 0.74), 1: _report(0.70, 3.0, 0.70), 5: _report(0.65, 4.0, 0.72)}, "tiny")
+    f = table["figures"]
+    assert table["seeds"] == [0, 1, 5]
+    assert f["win_rate.rlhf_vs_sft"]["values"] == [0.60, 0.70, 0.65]
+    assert f["win_rate.rlhf_vs_sft"]["mean"] == pytest.approx(0.65)
+    assert f["win_rate.rlhf_vs_sft"]["sd"] == pytest.approx(0.05)  # sqrt(((-.05)^2 + .05^2 + 0) / 2)
+    assert f["kl_to_sft.policy_rlhf"]["sd"] == pytest.approx(1.0)
+    assert f["rm_human_test_accuracy"]["sd"] == pytest.approx(statistics.stdev([0.74, 0.70, 0.72]))
+    assert f["harmless_rate.sft"]["sd"] == 0.0
+    assert "per_scenario.harmful.n" not in f and f["per_scenario.harmful.gold_sft"]["mean"] == -1.0
+    md = seed_table_md(table)
+    assert "| win_rate.rlhf_vs_sft | 65.0% ± 5.0% | 60.0% | 70.0% | 65.0% |" in md
+    assert "| kl_to_sft.policy_rlhf | 3.00 ± 1.00 | 2.00 | 3.00 | 4.00 |" in md
+    # the lessons read a published table through readings.spread_sd
+    assert readings.spread_sd(table, "win_rate.rlhf_vs_sft") == pytest.approx(0.05)
+    assert readings.spread_sd(table, "no.such") is None and readings.spread_sd(None, "x") is None
+
+
+def test_a_figure_missing_from_one_seed_is_left_out():
+    a, b = _report(0.6, 2.0, 0.7), _report(0.7, 3.0, 0.7)
+    del b["kl_to_sft"]
+    assert "kl_to_sft.policy_rlhf" not in seed_table({0: a, 1: b}, "tiny")["figures"]
+
+
+@pytest.mark.parametrize("text, seeds", [("0,1,2", [0, 1, 2]), ("3", [0, 1, 2]), ("4, 7", [4, 7])])
+def test_parse_seeds(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("bad", ["1", "0,0", "a,b", "-1,2", "x"])
+def test_bad_seeds_are_one_clear_error(bad, capsys):
+    assert main(["pipeline", f"--seeds={bad}", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rlcore: error: ValueError: --seeds") and err.count("\n") == 1
