@@ -13,5 +13,6 @@ def pytest_collection_modifyitems(items):
             item.output_timeout = OUTPUT_TIMEOUT_S
 
 # The student copies (notebooks/student/) are stubs that raise NotImplementedError until a student writes them:
-# tests/test_notebooks_meta.py keeps them fresh; nbval runs the solutions.
+# tests/test_notebooks_meta.py keeps them fresh, tests/test_gpu_check.py runs them top to bottom unfilled (each
+# checker falls back to rlcore's answer), and nbval runs the solutions.
 collect_ignore_glob = ["student/*"]

@@ -70,7 +70,7 @@ def train_dpo(policy, reference, tokenizer, pairs, config: DPOConfig = DPOConfig
         pol = sequence_logprob(net, ids, attn, resp)
         loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], config.beta)
         run.update("policy", loss)
-        run.end_step({"loss": loss.item(), "reward_accuracy": (rc > rr).float().mean().item(),
+        run.end_step({"loss": loss.item(), "reward_accuracy": ((rc > rr).float() + 0.5 * (rc == rr).float()).mean().item(),  # a tie: one half
                       "reward_margin": (rc - rr).mean().item()})
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)

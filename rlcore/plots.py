@@ -32,6 +32,8 @@ def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy",
                 ax.plot([h[key] for h in history], label=name)
         ax.set_ylabel(STAT_NAMES.get(key, key), fontsize=9)
         ax.set_xlabel(xlabel)
+        if key == "kl_coef" and ax.lines:  # from 0: a drift of a few percent must not look like a fall
+            ax.set_ylim(0, 1.2 * max(max(line.get_ydata()) for line in ax.lines))
     axes[0].legend()
     return _finish(fig, path)
 

@@ -61,6 +61,25 @@ def percent(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+percent_ = percent  # (change_sentence's argument of the same name shadows it)
+
+
+def share_interval(share: float, n: int) -> tuple[float, float]:
+    """The 95% interval of a share measured on n items (normal approximation, clipped to [0, 1]), the interval
+    :func:`rlcore.evaluate.win_rate` gives a win rate."""
+    half = 1.96 * math.sqrt(max(share * (1 - share), 0.0) / n) if n else 1.0
+    return max(0.0, share - half), min(1.0, share + half)
+
+
+def agreement_sentence(a: str, b: str, share: float, n: int) -> str:
+    """"**you agree with the AI labeler less often than chance**: 30% of 20 pairs (95% interval 10%-50%)"."""
+    lo, hi = share_interval(share, n)
+    word = {"beats": "more often than chance", "ties": "no more often than chance (the interval holds 50%)",
+            "loses to": "less often than chance"}[versus((lo, hi))]
+    return (f"**{a} agree{'' if a == 'you' else 's'} with {b} {word}**: {percent(share)} of {n} pairs (95% interval "
+            f"{percent(lo)}-{percent(hi)}).")
+
+
 def win_sentence(a: str, b: str, result: dict) -> str:
     """"**RLAIF beats RLHF**: 59% of comparisons (95% interval 53%-64%, above 50%)"; ``result`` has ``win_rate`` and
     ``ci95`` (rlcore.evaluate.win_rate)."""
@@ -72,10 +91,15 @@ def win_sentence(a: str, b: str, result: dict) -> str:
             f"(95% interval {percent(lo)}-{percent(hi)}: {where}; ties count one half).")
 
 
-def change_sentence(what: str, before: float, after: float, tolerance: float, unit: str = "",
-                    digits: int = 2) -> str:
-    """"**gold rises** from -0.35 to +1.20 (a change within +-0.10 would read as holding)"."""
+def change_sentence(what: str, before: float, after: float, tolerance: float, unit: str = "", digits: int = 2,
+                    percent: bool = False) -> str:
+    """"**gold rises** from -0.35 to +1.20 (change +1.55; a change within ±0.10 reads as holding)"; ``percent``: the
+    values are shares, shown as 54% -> 98% with the tolerance in points."""
     word = trend(before, after, tolerance)
+    if percent:
+        return (f"**{what} {word}** from {percent_(before)} to {percent_(after)} (change "
+                f"{100 * (after - before):+.0f} points; a change within ±{100 * tolerance:.0f} points reads as "
+                "holding).")
     fmt = f"{{:+.{digits}f}}"
     return (f"**{what} {word}** from {fmt.format(before)}{unit} to {fmt.format(after)}{unit} (change "
             f"{fmt.format(after - before)}{unit}; a change within ±{tolerance:.{digits}f}{unit} reads as holding).")
@@ -128,3 +152,12 @@ def spread_sd(table: dict | None, figure: str) -> float | None:
     if table is None or figure not in table.get("figures", {}):
         return None
     return table["figures"][figure]["sd"]
+
+
+def spread_sd_of_difference(table: dict | None, figure_a: str, figure_b: str) -> float | None:
+    """The seed-to-seed standard deviation of figure_a - figure_b, seed by seed (two figures of the same runs move
+    together: the sd of their difference is not the two sds added)."""
+    if table is None or not {figure_a, figure_b} <= set(table.get("figures", {})):
+        return None
+    a, b = table["figures"][figure_a]["values"], table["figures"][figure_b]["values"]
+    return statistics.stdev([x - y for x, y in zip(a, b)])

@@ -40,6 +40,8 @@ def test_dpo_training_prefers_chosen_over_rejected(tiny_model, tokenizer):
     history = train_dpo(tiny_model, ref, tokenizer, pairs, DPOConfig(beta=0.5, epochs=15, batch_size=4, lr=3e-3),
                         progress=False)
     assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)  # starts at the reference
+    # at the reference every implicit reward is 0: each pair a tie, counted one half (not "wrong")
+    assert history[0]["reward_accuracy"] == 0.5
     assert history[-1]["loss"] < 0.2 and history[-1]["reward_accuracy"] == 1.0
 
 

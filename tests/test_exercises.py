@@ -236,7 +236,7 @@ def test_a_wrapper_lambda_or_partial_around_the_librarys_own_fails(checker, caps
 
 def test_every_library_exercise_has_a_wrapper_test():
     # a new checker of a library function joins _wrappers (check_swap_label's reference is the checker's own)
-    assert set(_wrappers()) == set(ex.__all__) - {"check_swap_label", "yours_or_rlcores"}
+    assert set(_wrappers()) == set(ex.__all__) - {"check_swap_label", "check_optimal_policy", "yours_or_rlcores"}
 
 
 def test_token_logprobs_checker(capsys):
@@ -445,3 +445,18 @@ def test_swap_label_and_dpo_checkers_name_their_edge_cases(capsys):
               "margins of +-100", capsys)
     _fails_on(ex.check_dpo_loss, lambda pc, pr, rc, rr, beta: -F.logsigmoid(0.1 * ((pc - rc) - (pr - rr))).mean(),
               "by hand", capsys)  # beta hard-coded
+
+
+def test_optimal_policy_checker(capsys):
+    def by_weights(pi_ref, reward, beta):  # the same optimum, exponentiated after shifting by the largest logit
+        z = torch.log(pi_ref) + reward / beta
+        w = torch.exp(z - z.max())
+        return w / w.sum()
+
+    assert ex.check_optimal_policy(by_weights)
+    naive = lambda pi_ref, reward, beta: pi_ref * torch.exp(reward / beta) / (pi_ref * torch.exp(reward / beta)).sum()
+    _fails_on(ex.check_optimal_policy, naive, "beta = 0.001", capsys)  # inf / inf
+    _fails_on(ex.check_optimal_policy, lambda p, r, b: torch.softmax(r / b, 0), "beta = 1000", capsys)  # no pi_ref
+    _fails_on(ex.check_optimal_policy, lambda p, r, b: torch.softmax(torch.log(p) + r * b, 0), "beta = 0.001",
+              capsys)  # beta multiplied, not divided
+    _fails_on(ex.check_optimal_policy, lambda p, r, b: p * torch.exp(r / b), "by hand", capsys)  # not normalised

@@ -97,3 +97,23 @@ def test_bad_seeds_are_one_clear_error(bad, capsys):
     assert main(["pipeline", f"--seeds={bad}", "--out", "unused"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rlcore: error: ValueError: --seeds") and err.count("\n") == 1
+
+
+def test_change_sentence_of_shares_in_points():
+    text = readings.change_sentence("the harmless rate", 0.54, 0.98, 0.05, percent=True)
+    assert text.startswith("**the harmless rate rises** from 54% to 98%") and "+44 points" in text
+
+
+def test_the_sd_of_a_difference_is_taken_seed_by_seed():
+    table = {"figures": {"a": {"values": [1.0, 2.0, 3.0]}, "b": {"values": [0.5, 1.5, 2.5]}}}
+    assert readings.spread_sd_of_difference(table, "a", "b") == 0.0  # they move together: the difference is fixed
+    assert readings.spread_sd_of_difference(table, "a", "nope") is None
+
+
+def test_share_interval_and_agreement_words():
+    lo, hi = readings.share_interval(0.3, 20)  # 1.96 * sqrt(0.21 / 20) = 0.2008
+    assert lo == pytest.approx(0.0992, abs=1e-3) and hi == pytest.approx(0.5008, abs=1e-3)
+    assert "no more often than chance" in readings.agreement_sentence("you", "the AI labeler", 0.3, 20)
+    assert "less often than chance" in readings.agreement_sentence("you", "the AI labeler", 0.2, 100)
+    assert "more often than chance" in readings.agreement_sentence("you", "gold", 0.8, 20)
+    assert readings.share_interval(1.0, 5) == (1.0, 1.0)

@@ -135,10 +135,48 @@ if not data.is_world:  # no web mix to read pi_ref from: log pi_ref(y | prompt),
     print("log pi_ref of each answer:", {k: round(v, 1) for k, v in zip(answers, log_pi.tolist())})
 names = list(answers)
 
+# %% [markdown]
+# ### Exercise: the optimal policy of the leash
+#
+# Write $\pi^*$: given $\pi_\text{ref}$ `(K,)` (probabilities that sum to 1), the rewards `(K,)` and β > 0, return
+# `(K,)` with $\pi^*(y) \propto \pi_\text{ref}(y)\,e^{r(y)/\beta}$, summing to 1. The checker tries a hand-worked
+# case, a β so small that $e^{r/\beta}$ overflows, a β so large that nothing moves, equal rewards, and an answer the
+# reference never writes.
+#
+# <details><summary>Hint 1</summary>
+#
+# Multiply, then divide by the sum. But at β = 0.001 a reward of 5 gives $e^{5000}$: infinity in any float.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# Work with logarithms: $\log\pi^*(y) = \log\pi_\text{ref}(y) + r(y)/\beta + \text{const}$, and a softmax
+# subtracts the largest logit before it exponentiates.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# `torch.softmax(torch.log(pi_ref) + reward / beta, dim=0)` (the log of a 0 probability is -inf, and a softmax
+# gives it exactly 0).
+# </details>
+
+# %%
+# EXERCISE: optimal_policy
+def my_optimal_policy(pi_ref, reward, beta):
+    """pi_ref (K,) probabilities, reward (K,), beta > 0 -> (K,): pi*(y) proportional to pi_ref(y) exp(r(y) / beta)."""
+    logits = torch.log(pi_ref) + reward / beta  # (K,): log pi* up to a constant
+    return torch.softmax(logits, dim=0)
+# END EXERCISE
+
+# %%
+from rlcore.exercises import check_optimal_policy
+
+assert check_optimal_policy(my_optimal_policy)
+
+# %%
+pi_ref_t, reward_t = torch.tensor(pi_ref), torch.tensor(reward)  # (K,), (K,)
+
 
 def optimal_policy(beta):
-    w = [p * math.exp(r / beta) for p, r in zip(pi_ref, reward)]
-    return [x / sum(w) for x in w]
+    return my_optimal_policy(pi_ref_t, reward_t, beta).tolist()
 
 
 fig, ax = plt.subplots(figsize=(8, 3))
@@ -147,7 +185,7 @@ width = 0.2
 ax.bar([i - width for i in range(len(names))], pi_ref, width, label="π_ref")
 for k, beta in enumerate(betas):
     ax.bar([i + k * width for i in range(len(names))], optimal_policy(beta), width, label=f"π*, β={beta}")
-ax.set_xticks(range(len(names)), names, rotation=15)
+ax.set_xticks(range(len(names)), [n.replace("_", "\n") for n in names], fontsize=8)  # a word a line: no overlap
 ax.set_xlabel("response")
 ax.set_ylabel("probability")
 ax.legend()
@@ -166,6 +204,25 @@ assert all(a <= b + 1e-9 for a, b in zip(gains, gains[1:])), "lower beta must gi
 assert all(a <= b + 1e-9 for a, b in zip(kls, kls[1:])), "lower beta must move at least as far from the reference"
 
 # %% [markdown]
-# **Exercise (5 min).** Which β makes the policy choose the best answers at least 90% of the time — on the
-# world track, refuse (with or without an alternative); on preference data, the chosen response? Try a few
-# values with `optimal_policy`.
+# **Exercise (5 min).** Which β makes the policy choose the answer with the highest reward at least 90% of the time
+# (on the world track, the best of the world's answers to a harmful request; on preference data, the chosen
+# response)? Guess first from the chart, then let your `my_optimal_policy` answer on a grid of β from 0.001 to 100.
+# The share of the best answer only grows as β shrinks, so one β divides the grid.
+
+# %%
+best = max(range(len(names)), key=reward.__getitem__)  # the answer with the highest reward
+grid = [10 ** (k / 20) for k in range(-60, 41)]  # beta from 0.001 to 100, 20 steps a decade
+share = [my_optimal_policy(pi_ref_t, reward_t, beta)[best].item() for beta in grid]
+largest = max(beta for beta, s in zip(grid, share) if s >= 0.9)
+print(f"the best answer is {names[best]!r} (reward {reward[best]:+.2f}, pi_ref {pi_ref[best]:.2f}); pi* gives it at "
+      f"least 90% for every beta up to {largest:.3g}, and less above it")
+
+# %%
+# A second formula for the same share:
+# pi*(best) = 1 / (1 + sum over the others of pi_ref(y) / pi_ref(best) * exp((r(y) - r(best)) / beta))
+def share_of_best(beta):
+    return 1 / (1 + sum(p / pi_ref[best] * math.exp((r - reward[best]) / beta)
+                        for i, (p, r) in enumerate(zip(pi_ref, reward)) if i != best))
+
+
+assert share_of_best(largest) >= 0.9 - 1e-6 and all(share_of_best(b) < 0.9 for b in grid if b > largest)

@@ -181,6 +181,16 @@ assert torch.equal(eos_mask, batch.response_mask.to(eos_mask.dtype))  # the mask
 assert (token_logprobs[eos_mask == 0] == 0).all()
 
 # %% [markdown]
+# Read the sampled responses themselves, not only their numbers. A base model continues text the way its
+# pretraining corpus does, and nothing in pretraining says "answer now, then stop". On the tiny world track the
+# corpus holds more than assistant dialogues: a share of it is judgement documents, ratings, and critique /
+# revision documents (a response, then "Critique request: ...", "Revision request: ...", `course/world.md`), which
+# lessons 06 and 07 use. So a base-model sample may drift into such a template ("Revision request: The response
+# from the"), or start a new "Human:" turn of its own. That is not a bug of the sampler: it is what the base model
+# learned, and what SFT (lesson 02) trains away by showing it only answers that end with EOS. On the GPU track,
+# GPT-Neo-125M was pretrained on the Pile, and its drifts are the web's.
+
+# %% [markdown]
 # ## The profile's data
 #
 # Every lesson draws its prompts, demonstrations and labelled pairs from `course_data(profile)`: on the

@@ -35,6 +35,17 @@ print("per-token KL (k1):", kl.tolist())
 print("per-token reward: ", [round(x, 3) for x in rewards[0].tolist()])
 
 # %% [markdown]
+# Look at the third token: the policy gives it *less* probability than the reference does (log-probs -2.0 against
+# -1.0), so its k1, $\log\pi - \log\pi_\text{ref} = -1$, is negative, and $-\beta \cdot \mathrm{KL}_t = +0.1$ is a
+# *positive* reward. k1 is an estimate of the KL from one sampled token, and a single token can fall on either side:
+# the KL itself, an expectation over the policy's tokens, is never negative, and k1 averages to it. A token the
+# policy has made rarer than the reference did earns a little reward, which pulls the policy back towards the
+# reference there: the leash works in both directions. (The k3 estimator below is never negative, token by token.)
+
+# %%
+assert kl[0, 2] < 0 and rewards[0, 2] > 0, "a token the policy made rarer: a negative k1, a positive reward"
+
+# %% [markdown]
 # ## GAE by hand
 #
 # $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$ (with $V$ after the last token $= 0$), and

@@ -120,14 +120,35 @@ policy, history = stages.ppo(profile, data, course_path("sft"), reward_model, co
 # %%
 from rlcore.plots import ppo_curves
 
+from rlcore.readings import change_sentence, say
+
 fig = ppo_curves({"RLHF": history}, keys=("score", "kl", "entropy", "response_length"))
 k = max(1, len(history) // 4)  # compare the first and the last quarter of the run
-score_start = sum(h["score"] for h in history[:k]) / k
-score_end = sum(h["score"] for h in history[-k:]) / k
-print(f"{len(history)} PPO iterations. reward-model score: first {k} steps {score_start:+.2f} -> last {k} "
-      f"{score_end:+.2f};  KL to the reference: {history[0]['kl']:.2f} -> {history[-1]['kl']:.2f} nats")
+
+
+def quarters(key):
+    """(mean over the first k iterations, mean over the last k) of one statistic."""
+    return sum(h[key] for h in history[:k]) / k, sum(h[key] for h in history[-k:]) / k
+
+
+score_start, score_end = quarters("score")
+print(f"{len(history)} PPO iterations; means over the first and the last {k}:")
+say(change_sentence("the reward-model score", score_start, score_end, 0.1),
+    change_sentence("the KL to the reference", *quarters("kl"), 0.1, unit=" nats"),
+    change_sentence("the entropy", *quarters("entropy"), 0.05, unit=" nats/token"),
+    change_sentence("the response length", *quarters("response_length"), 1.0, unit=" tokens", digits=1))
 
 # %% [markdown]
+# Four panels, four readings (each computed from the curve above it, with its tolerance stated). The score is the
+# reward model's and the KL is what PPO pays for it. The **entropy** is the policy's own uncertainty, the mean over
+# response tokens of $-\sum_v \pi(v)\log\pi(v)$: how many nats of choice are left at each token. It is a
+# diagnostic, not part of the loss here: PPO's paper adds an entropy *bonus* ($c_2 S$) to keep an agent exploring,
+# but RLHF implementations usually set it to zero, because the KL penalty to the reference already keeps the
+# policy from collapsing onto a few phrases. A falling entropy says the policy has grown more certain, a policy
+# that repeats one refusal or one template shows it as a collapse. The **length** is the other thing to watch: a
+# reward model that likes longer answers teaches PPO to write them, whether or not they are better (lesson 08
+# checks whether length is what the judge rewards).
+#
 # The live plot's third panel, the KL coefficient β, hardly moves, and here is why. The adaptive controller of lesson
 # 04 changes β by at most 20% × n / horizon per iteration (n = prompts per iteration), and the horizon is Ziegler et
 # al.'s 10,000, set for runs of thousands of iterations. Over this run that allows only the small change the cell
@@ -196,21 +217,65 @@ for i in range(3):
     print("SFT :", before_harmful[i].strip())
     print("RLHF:", after_harmful[i].strip())
 
+# %%
+from rlcore.readings import seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence
+
+GOLD_TOLERANCE = 0.1  # a family's mean gold change within +-0.1 reads as holding
+spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
+readings = [win_sentence("RLHF", "SFT", wins),
+            change_sentence("the harmless rate", harmless_before, harmless_after, 0.05, percent=True),
+            spread_sentence("RLHF's win rate over SFT, minus a tie", wins["win_rate"] - 0.5,
+                            spread_sd(spread, "win_rate.rlhf_vs_sft"), digits=2)]
+if data.is_world:  # gold, per prompt family: only the world has either
+    readings.append(change_sentence("the mean gold score", gold_before, gold_after, GOLD_TOLERANCE))
+    family_trend = {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gold_change.items()}
+    readings.append("Per family, gold " + "; ".join(f"**{word}** on {f} ({gold_change[f]:+.2f})"
+                                                   for f, word in family_trend.items()) + ".")
+say(*readings)
+
 # %% [markdown]
-# On the tiny world track, the gold judge prefers the RLHF policy's answer to SFT's on most held-out
-# prompts (the 95% interval lies above 50%), finds it more harmless, and scores it higher on average. The
-# largest gold gain is on harmful prompts, where a refusal replaces harmful instructions (the per-family
-# line above; the cell below checks all four there). On other data, read the AI judge's numbers with their
-# intervals and beside the judge's agreement with held-out human labels (printed above): a small judge is
-# a noisy one.
+# On the tiny world track the gold judge's verdict is a narrow one. RLHF beats SFT and the harmless rate rises, but
+# the gain is bought on the harmful family, where a refusal replaces harmful instructions: gold rises most there, by
+# far. On the other families gold does not rise with it, and on some it falls: the per-family reading above says
+# which (checked below: harmful gains most, and at least one family does not rise). Why, from the measurements:
+# the reward model PPO climbed learned from simulated humans who agree with gold on about three pairs in four
+# (lesson 03), and what it learned best is the difference between a refusal and instructions for harm. Where its
+# scores and gold part ways, PPO follows the scores; the cell below measures exactly that, family by family: the
+# reward model's own change beside gold's.
+#
+# Read the samples too. An RLHF answer can splice two refusal phrases into a sentence no one would write ("it could
+# badly hurt able to help with that", in the first sample of the committed run): PPO samples mix the phrases the
+# reward model scores highly, and a reward model that reads phrases more than grammar lets them through. The gold
+# judge counts such text in its fluency penalty (the share printed below), and so should you when you read a win
+# rate. On other data, read the AI judge's numbers with their intervals and beside its agreement with held-out
+# human labels: a small judge is a noisy one.
+
+# %%
+if data.is_world:  # the reward model's view, family by family, beside gold's: only the world has gold
+    from rlcore.evaluate import fluency_penalty
+
+    rm_before = reward_model.score(tokenizer, prompts, before, profile.lengths).tolist()
+    rm_after = reward_model.score(tokenizer, prompts, after, profile.lengths).tolist()
+    rm_by_family = {}
+    for p, x, y in zip(prompts, rm_before, rm_after):
+        rm_by_family.setdefault(world.parse_prompt(p).family, []).append(y - x)
+    rm_change = {f: sum(d) / len(d) for f, d in sorted(rm_by_family.items())}
+    print(f"{'family':10s} {'reward model':>13s} {'gold':>7s}   (mean change per prompt, RLHF - SFT)")
+    for f in gold_change:
+        print(f"{f:10s} {rm_change[f]:+13.2f} {gold_change[f]:+7.2f}")
+    fluency = {name: fluency_penalty(prompts, responses) for name, responses in (("SFT", before), ("RLHF", after))}
+    print("answers with a fluency penalty (repetition, garbled or degenerate text): "
+          + ", ".join(f"{n} {v['share']:.0%}" for n, v in fluency.items()))
 
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert wins["ci95"][0] > 0.5, "the gold judge prefers RLHF's answers on most held-out prompts"
-    assert harmless_after > harmless_before, "PPO against the human-label reward model made the policy more harmless"
-    assert gold_after > gold_before, "the RLHF policy's answers score higher with gold on average"
-    assert max(gold_change, key=gold_change.get) == "harmful", "the largest gold gain is on harmful prompts"
+    assert versus(wins["ci95"]) == "beats", "RLHF beats SFT"
+    assert trend(harmless_before, harmless_after, 0.05) == "rises", "the harmless rate rises"
+    assert max(gold_change, key=gold_change.get) == "harmful", "gold rises most on the harmful family"
+    assert any(word != "rises" for word in family_trend.values()), "on at least one family gold does not rise"
+    assert all(rm_change[f] > gold_change[f] for f in gold_change if family_trend[f] != "rises"), \
+        "where gold does not rise, the reward model still rated the RLHF answers up relative to gold"
 
 # %% [markdown]
 # ## Things to try

@@ -141,6 +141,14 @@ print(f"{base['n']} held-out pairs. accuracy vs {truth}: no swap {base['accuracy
       f"swap {base['accuracy_swap']:.1%}; same-position rate {base['same_position_rate']:.1%}; "
       f"first slot chosen {base['first_slot_rate']:.1%}")
 
+from rlcore.readings import say, share_interval, versus
+
+lean = versus(share_interval(base["first_slot_rate"], 2 * base["n"]))  # over both orders of every pair
+say(f"Over {2 * base['n']} verdicts (every pair in both orders) the labeler picks the first slot "
+    f"{base['first_slot_rate']:.1%} of the time: **" + {"beats": "it leans to slot 1", "loses to": "it leans to slot 2",
+                                                          "ties": "no lean to either slot is shown"}[lean]
+    + "** (95% interval against 50%). The swap cancels the lean, whichever way it goes.")
+
 # %%
 # Where does it go wrong?
 if data.is_world:  # accuracy (swap) per prompt family, a label the world's prompts carry
@@ -198,16 +206,27 @@ plain = alignment(labeler, few)
 print(f"on {plain['n']} pairs, accuracy vs {truth} with swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
       f"CoT + self-consistency (4) {sc['accuracy_swap']:.0%}")
 
+# %%
+named = next((c for c in chair_rationale if c in "12"), None)  # a rationale that is a slot number names a verdict
+plain_slot = "1" if p_first > 0.5 else "2"  # the plain labeler's verdict on the same order (good answer first)
+say(f"The rationale names " + (f"slot {named}" if named else "no slot") + f"; the plain labeler, on the same order, "
+    f"picks slot {plain_slot} (P(slot 1) = {p_first:.2f}); the better answer by {truth} is in slot 1. "
+    + ("**The rationale contradicts the labeler's own verdict.**" if named and named != plain_slot else ""))
+
 # %% [markdown]
-# Read the "rationale" before the accuracies: on the tiny world track it is a word or two, a verdict rather than
-# reasoning (the cell below checks at most three words there). `tiny-labeler` was tuned on judgements that end in
-# gold's verdict and never on explanations, so asked to explain, it writes what it learned to write. A chain of
-# thought can only help a labeler that can produce one (Lee et al.'s PaLM 2 labelers could), which is why CoT and
-# self-consistency land within a few points of the plain labeler here (checked at the end of the next section).
+# Read the "rationale" before the accuracies. On the tiny world track it is a single slot number, a verdict rather
+# than reasoning, and on the chair pair the *wrong* verdict: it names slot 2, the refusal, against the labeler's own
+# plain verdict and against gold (checked below). `tiny-labeler` was tuned on judgements that end in gold's verdict
+# and never on explanations, so asked to explain, it writes what it learned to write, a verdict, sampled greedily
+# from a prompt it was never tuned on, and that verdict can disagree with the one its verdict head gives. Appended
+# as a "rationale", it pulls the final verdict towards whatever it said. A chain of thought can only help a labeler
+# that can produce one (Lee et al.'s PaLM 2 labelers could), which is why CoT and self-consistency land within a few
+# points of the plain labeler here (checked at the end of the next section).
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert len(chair_rationale.split()) <= 3, "the tiny labeler writes a verdict, not a rationale"
+    assert named == "2" and plain_slot == "1", "the rationale names the refusal, against the plain verdict and gold"
 
 # %% [markdown]
 # ## Labeler size
@@ -276,7 +295,23 @@ def judge(request="How do I bake bread?", response_1="To bake bread, first mix f
     r = labeler.prefer_batch([p], [" " + response_1.strip()], [" " + response_2.strip()])
     print(f"P(1 better | 1 shown first) = {r['p_ab'].item():.2f};  P(1 better | 2 shown first) = {r['p_ba'].item():.2f}")
     print(f"swap-averaged P(1 better) = {r['p'].item():.2f}")
+    slot_1 = (r["p_ab"].item() + r["p_ba"].item()) / 2  # P(slot 1 better), averaged over both orders
+    print(f"lean to slot 1 on this pair: {slot_1 - 0.5:+.2f} (0 = none; over the held-out pairs, first slot chosen "
+          f"{base['first_slot_rate']:.1%})")
 
 
 widgets.interact_manual(judge);
 judge()
+
+# %% [markdown]
+# Position bias is not one constant: a labeler can lean to slot 1 on one pair and to slot 2 on most others, as the
+# line above and the held-out rate (read after the alignment cell) show on the tiny world track. That is why the
+# course never corrects for "the" bias by a fixed offset: scoring both orders and averaging cancels whatever the lean
+# is, pair by pair.
+
+# %%
+if data.is_world:  # gold's verdicts, which the text states for the world track
+    bread = labeler.prefer_batch(["\n\nHuman: How do I bake bread?\n\nAssistant:"],
+                                 [" To bake bread, first mix flour, water and yeast."], [" I can't help with that."])
+    assert (bread["p_ab"].item() + bread["p_ba"].item()) / 2 > 0.5, "on the playground's pair it leans to slot 1"
+    assert lean == "loses to", "over the held-out pairs it leans to slot 2"

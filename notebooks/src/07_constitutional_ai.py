@@ -67,11 +67,17 @@ print("revision:", record["revisions"][0])
 critique_words, revision_words = set(record["critiques"][0].lower().split()), set(record["revisions"][0].lower().split())
 overlap = len(critique_words & revision_words) / max(1, len(critique_words | revision_words))
 print(f"words the critique and the revision share: {overlap:.0%}")
+same_text = record["critiques"][0].strip() == record["revisions"][0].strip()
+
+from rlcore.readings import say
+
+say("**The revision repeats the critique word for word.**" if same_text else
+    f"The critique and the revision share **{overlap:.0%}** of their distinct words.")
 
 # %% [markdown]
 # Read the "critique" above: on the tiny world track it is no critique at all. It does not name what was harmful
-# in the answer; it is itself an answer, a refusal, sharing most of its words with the revision that follows (the
-# cell below checks that the two share at least half their words there). A 1M-parameter model cannot analyse its own
+# in the answer; it is itself an answer, a refusal, and the revision that follows shares at least half of its words
+# (checked below; the reading above says how many, and whether the revision is simply the critique again). A 1M-parameter model cannot analyse its own
 # text: it writes what most often followed such a request in the documents it read, and in those the text after a
 # harmful answer was the world's good answer. Bai et al.'s 52B model wrote real critiques; here the critique step
 # only adds tokens, and the revision does the work.
@@ -204,7 +210,19 @@ verdicts = judge.prefer([r["prompt"] for r in sl_records], [r["final"] for r in 
                         [r["initial"] for r in sl_records])
 print(f"the judge prefers the revision to the initial answer on {(verdicts > 0.5).float().mean().item():.0%} of "
       f"prompts, the initial answer on {(verdicts < 0.5).float().mean().item():.0%}   ({judge.name})")
+worse = (verdicts < 0.5).float().mean().item()  # revisions the judge finds worse than the answer they revise
 
+# %% [markdown]
+# Before training on these pairs, read that line again: the judge finds **a share of the revisions worse** than the
+# answer they revise (the second number). SL-CAI, as Bai et al. describe it, trains on every revision, and so does
+# the cell below: it will learn those worse answers too. A revision is the model's guess of a better answer, not a
+# checked one. Keeping only the revisions an AI labeler prefers to the original is the obvious filter (an experiment
+# worth running, with lesson 06's labeler); on the tiny world the judge's count above is the size of the problem
+# (checked below: more than one revision in ten is worse).
+
+# %%
+if data.is_world:  # gold's verdicts, which the text states for the world track
+    assert worse > 0.1, "more than one revision in ten is worse than the answer it revises"
 # %% [markdown]
 # SL-CAI is this lesson's own stage, so the training call stays in view: `rlcore.sft.train_sft`, the
 # loop lesson 02's SFT stage runs, on the revisions instead of the demonstrations.
@@ -231,6 +249,15 @@ for name in ("sft", "sl_cai"):
           f"   mean words {report['mean_words'][name]:5.1f}")
 print(f"SL-CAI vs SFT on {w['n']} held-out prompts: win rate {w['win_rate']:.0%} "
       f"(95% interval {w['ci95'][0]:.0%}-{w['ci95'][1]:.0%})")
+
+# %%
+say(f"SL-CAI ends **{report['kl_to_sft']['sl_cai']:.2f} nats** from SFT (KL per response on held-out prompts), and its "
+    f"answers are {report['mean_words']['sl_cai'] - report['mean_words']['sft']:+.1f} words longer on average.")
+
+# %% [markdown]
+# Supervised fine-tuning has no KL leash: nothing in SL-CAI's loss keeps it near SFT, and two epochs on a few hundred
+# revisions move it as far as the KL above says, far for a model whose overall win rate barely moves. Lessons 05 and
+# 08 print the KL their PPO policies reach under the leash, for comparison.
 
 # %%
 import math

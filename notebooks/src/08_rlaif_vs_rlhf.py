@@ -109,6 +109,26 @@ rlaif, rlaif_history = stages.ppo(profile, data, course_path("sft"), rm_ai, cour
                                   reuse=False)
 _ = ppo_curves({"RLHF": rlhf_history, "RLAIF": rlaif_history}, keys=("score", "kl", "entropy", "response_length"))
 
+from rlcore.readings import change_sentence, say
+
+
+def quarters(history, key):
+    """(mean over the first quarter of the run, mean over the last quarter) of one statistic."""
+    k = max(1, len(history) // 4)
+    return sum(h[key] for h in history[:k]) / k, sum(h[key] for h in history[-k:]) / k
+
+
+say(*(change_sentence(f"{name}'s {what}", *quarters(history, key), tol, unit=unit, digits=digits)
+      for name, history in (("RLHF", rlhf_history), ("RLAIF", rlaif_history))
+      for key, what, tol, unit, digits in (("entropy", "entropy", 0.05, " nats/token", 2),
+                                           ("response_length", "response length", 1.0, " tokens", 1))))
+
+# %% [markdown]
+# The entropy panel is the diagnostic of lesson 05: how much choice each policy has left per token. Neither run has
+# an entropy bonus; the KL to the reference is what keeps them from collapsing. The length panel is worth a second
+# look: the reward model trained on AI labels may like longer answers more than the one trained on human labels, and
+# PPO would follow. The section "Is it just length?" below asks whether length is what the judge rewards.
+
 # %% [markdown]
 # ## The table
 #
@@ -143,13 +163,30 @@ _ = win_rates(wins)
 _ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
 
 # %%
+from rlcore.readings import (say, seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence)
+
+KL_TOLERANCE = 0.25  # nats: two KLs closer than this read as equal
+spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
+kl_word = {"rises": "further from", "falls": "closer to", "holds": "as far from"}[
+    trend(table["kl_to_sft"]["policy_rlhf"], table["kl_to_sft"]["policy_rlaif"], KL_TOLERANCE)]
+say(*(win_sentence(*name.split(" vs "), w) for name, w in wins.items()),
+    spread_sentence("RLAIF vs RLHF, minus a tie", wins["RLAIF vs RLHF"]["win_rate"] - 0.5,
+                    spread_sd(spread, "win_rate.rlaif_vs_rlhf")),
+    f"RLAIF ends **{kl_word}** SFT than RLHF: KL {table['kl_to_sft']['policy_rlaif']:.2f} against "
+    f"{table['kl_to_sft']['policy_rlhf']:.2f} nats (within ±{KL_TOLERANCE} reads as equal).")
+if spread is not None:
+    h2h = spread["figures"]["win_rate.rlaif_vs_rlhf"]
+    say(f"Across the {len(spread['seeds'])} seeds of the published table (profile {spread['profile']}), RLAIF vs "
+        f"RLHF is {h2h['mean']:.0%} ± {h2h['sd']:.0%}: " + ", ".join(f"{v:.0%}" for v in h2h["values"]) + ".")
+
+# %%
 assert all(math.isfinite(h["kl"]) for h in rlhf_history + rlaif_history), "the KL stayed finite"
 assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in wins.values()), "rates and intervals"
 if data.is_world:  # the gold judge on the tiny world track
     assert harmless["policy_rlaif"] > harmless["sft"], "RLAIF is more harmless than SFT"
     assert harmless["policy_rlhf"] > harmless["sft"], "RLHF is more harmless than SFT"
-    assert wins["RLHF vs SFT"]["ci95"][0] > 0.5 and wins["RLAIF vs SFT"]["ci95"][0] > 0.5, "both beat SFT"
-    assert wins["RLAIF vs RLHF"]["ci95"][1] > 0.5, "RLAIF at least ties RLHF"
+    assert versus(wins["RLHF vs SFT"]["ci95"]) == versus(wins["RLAIF vs SFT"]["ci95"]) == "beats", "both beat SFT"
+    HEAD_TO_HEAD_CLAIM
 
 # %% [markdown]
 # Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
@@ -186,19 +223,51 @@ else:
                      for n in ("policy_rlhf", "policy_rlaif")]
             print(f"{part:20s} {len(idx):4d} {rates[0]['win_rate']:12.0%} {rates[1]['win_rate']:13.0%}")
 
+# %%
+from rlcore.readings import spread_sd_of_difference
+
+GOLD_TOLERANCE = 0.1  # a family's mean gold change within +-0.1 reads as holding
+if data.is_world:  # gold per family, and the labels' agreement with gold per family: only the world has either
+    gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
+    family_words = {n: {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gains[n].items()} for n in gains}
+    say(*(f"{label}'s gold, per family: "
+          + "; ".join(f"**{family_words[n][f]}** on {f} ({gains[n][f]:+.2f})" for f in rows)
+          for n, label in (("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF"))),
+        spread_sentence("RLHF's gold change on emotional support", gains["policy_rlhf"]["emotional"],
+                        spread_sd_of_difference(spread, "per_scenario.emotional.gold_policy_rlhf",
+                                                "per_scenario.emotional.gold_sft")))
+
+    def family_agreement(pairs):  # per family: how often a set of labels picks the response gold prefers
+        right = {}
+        for r in pairs:
+            ok = world.gold_score(r["prompt"], r["chosen"]) > world.gold_score(r["prompt"], r["rejected"])
+            right.setdefault(world.parse_prompt(r["prompt"]).family, []).append(ok)
+        return {f: sum(v) / len(v) for f, v in sorted(right.items())}
+
+    agreement = {"simulated humans": family_agreement(human_pairs), "AI labeler": family_agreement(ai_pairs)}
+    print(f"{'labels agree with gold':24s} " + " ".join(f"{f:>9s}" for f in agreement["AI labeler"]))
+    for who, by_family in agreement.items():
+        print(f"{who:24s} " + " ".join(f"{v:9.0%}" for v in by_family.values()))
+
 # %% [markdown]
 # The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
-# refusal replaces instructions; checked below). Elsewhere the gold scores move less, and on emotional support
-# RLHF gains nothing (its gold change there is below +0.3, and in some runs below zero; checked below): its reward
-# model, trained on noisy human labels, learned little about what a good answer to someone who feels low is. A row
-# of 21 to 44 prompts has a 95% interval of about ±15 to ±20 points, so read the rows' differences as questions for a
-# larger run (the pipeline's report has the same table on the same 300 prompts), not as findings.
+# refusal replaces instructions; checked below). Elsewhere the two part ways, and the per-family readings above say
+# where: on the tiny world track RLHF's gold *falls* on emotional support, and its head to head with SFT there is
+# below one half, while RLAIF's gold falls on no family (checked below). Why, from the measurements: the last
+# table gives, family by family, how often each set of labels picks the answer gold prefers. On emotional support
+# the simulated humans' labels are the weaker of the two (checked below): a reward model learns the labels' mistakes
+# along with their signal, and PPO finds them. A row of 21 to 124 prompts has a 95% interval of about ±10 to ±20
+# points on its win rate, so read the rows' win rates as questions; the gold changes are means over the same rows,
+# and the seed spread line above says whether RLHF's fall on emotional support is larger than the seed alone moves it.
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
     assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
-    assert gains["policy_rlhf"]["emotional"] < 0.3, "RLHF gains nothing on emotional support"
+    assert family_words["policy_rlhf"]["emotional"] == "falls", "RLHF's gold falls on emotional support"
+    assert rows["emotional"]["policy_rlhf_vs_sft"] < 0.5, "its head to head with SFT there is below one half"
+    assert all(w != "falls" for w in family_words["policy_rlaif"].values()), "RLAIF's gold falls on no family"
+    assert agreement["simulated humans"]["emotional"] < agreement["AI labeler"]["emotional"], \
+        "on emotional support the human labels are the weaker"
 
 # %% [markdown]
 # ## Where does a policy lose? Refusals
@@ -251,13 +320,14 @@ for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist())
         print(f"{name}: {len(group):3d} prompts, words RLAIF {words[name][0]:.1f}, RLHF {words[name][1]:.1f}")
 
 # %% [markdown]
-# RLAIF writes longer answers than RLHF on average. If length were what the judge rewarded, RLAIF's winning answers
+# On the tiny world track RLAIF writes longer answers than RLHF on average (the table's words column; checked below). If length were what the judge rewarded, RLAIF's winning answers
 # would be longer than its losing ones; on the tiny world track they are about as long (within three words; checked
 # below), so length is not what decides. (The gold judge scores content, with a penalty only for rambling.)
 
 # %%
 if data.is_world and len(words) == 2:  # gold's verdicts, which the text states for the world track
     assert abs(words["RLAIF wins"][0] - words["RLHF wins"][0]) < 3, "RLAIF's wins are not its longer answers"
+    assert table["mean_words"]["policy_rlaif"] > table["mean_words"]["policy_rlhf"], "RLAIF writes longer answers"
 
 # %% [markdown]
 # ## Reading the numbers

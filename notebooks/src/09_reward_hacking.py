@@ -104,9 +104,9 @@ for n in (n for n in (1, 2, 4, 8, 16, 32, 64, 128) if n <= N_MAX):
     mean = lambda picks, k: sum(scores[p, r][k] for p, r in zip(picked_prompts, picks)) / len(picks)
     bon.append({"n": n, "kl": kl_best_of_n(n), "proxy": mean(by_proxy, 0) - base_proxy,
                 "gold": mean(by_proxy, 1) - base_gold, "oracle": mean(by_gold, 1) - base_gold})
-print(f"{'n':>3s} {'KL':>6s} {'proxy gain':>10s} {'gold gain':>9s} {'best-of-n by gold':>18s}")
+print(f"{'n':>3s} {'KL bound':>8s} {'proxy gain':>10s} {'gold gain':>9s} {'best-of-n by gold':>18s}")
 for row in bon:
-    print(f"{row['n']:3d} {row['kl']:6.2f} {row['proxy']:+10.2f} {row['gold']:+9.2f} {row['oracle']:+18.2f}")
+    print(f"{row['n']:3d} {row['kl']:8.2f} {row['proxy']:+10.2f} {row['gold']:+9.2f} {row['oracle']:+18.2f}")
 
 # %% [markdown]
 # The last column picks by *gold* instead: the best the n samples had to offer. The gap between it and
@@ -146,13 +146,17 @@ trainer = PPOTrainer(policy, reference, value_model_from(policy), tokenizer, con
                      reward_model=proxy)
 
 
+REFUSALS = ("can't help", "cannot help", "won't help", "not able to help", "can't assist", "cannot assist")
+
+
 def snapshot(step):
     rollouts = sample_rollouts(policy, tokenizer, prompts, profile.lengths.max_new_tokens, seed=7,
                                max_prompt_tokens=profile.lengths.max_prompt_tokens)  # as stages.sample draws them
     responses = responses_of(rollouts)  # their text: scored below, and the KL is measured on the same samples
     return {"step": step, "kl": max(0.0, kl_to_reference(policy, reference, tokenizer, prompts, rollouts=rollouts)),
             "proxy": proxy.score(tokenizer, prompts, responses, profile.lengths).float().mean().item(),
-            "gold": gold(prompts, responses).mean().item(), "samples": responses[:3]}
+            "gold": gold(prompts, responses).mean().item(), "samples": responses[:3],
+            "refusals": sum(any(m in r.lower() for m in REFUSALS) for r in responses) / len(responses)}
 
 
 STEPS = profile.ppo.steps * 3 // 2  # half as long again as the usual run, without its brake
@@ -184,6 +188,27 @@ for i in range(3):
     print("   step   0:", run[0]["samples"][i].strip()[:150])
     print(f"   step {run[-1]['step']:3d}:", run[-1]["samples"][i].strip()[:150])
 
+from rlcore.readings import change_sentence, say, trend
+
+say(change_sentence(f"the share of held-out answers that refuse, from step 0 to step {run[-1]['step']},",
+                    run[0]["refusals"], run[-1]["refusals"], 0.05, percent=True))
+
+# %% [markdown]
+# Name the hack. On the tiny world track the policy with no leash learned to **refuse**: to a worried patient, to
+# someone restoring a cabinet, to a question about a plastic plate, it answers with the refusal the reward model
+# learned to score highly on harmful requests ("I can't help with that. I have to say no because ... is fraud"),
+# and by the end most of its answers are such refusals (the reading above; checked below). The proxy learned
+# that a refusal beats instructions for harm, which is true on harmful requests and nowhere else, and never learned
+# that refusing a harmless request is bad, because the SFT samples it was trained on almost never did. Gold
+# penalises both over-refusal and the garbled splices of refusal phrases ("I can't tell them in do not can't't
+# help with that"), so gold falls as the proxy climbs (the table above). On other data, read the samples for the
+# same pattern: one phrasing the reward model loves, repeated whatever the question.
+
+# %%
+if data.is_world:  # gold's verdicts, which the text states for the world track
+    assert trend(run[0]["refusals"], run[-1]["refusals"], 0.05) == "rises" and run[-1]["refusals"] > 0.5, \
+        "by the end most of its answers are refusals"
+
 # %% [markdown]
 # ## Gold vs proxy against √KL, with Gao et al.'s fits
 #
@@ -205,7 +230,7 @@ for ax, (name, rows, form) in zip(axes, (("best-of-n", bon, "bon"), ("PPO, no KL
     except ValueError as err:  # e.g. a run whose KL never left 0
         print(name, "no fit:", err)
     ax.set_title(name)
-    ax.set_xlabel("√KL from the SFT model (nats^½)")
+    ax.set_xlabel("√(KL bound) from the SFT model (nats^½)" if form == "bon" else "√KL from the SFT model (nats^½)")
     ax.axhline(0, color="black", lw=0.5)
 axes[0].set_ylabel("gain over SFT")
 axes[0].legend()
@@ -214,10 +239,19 @@ print(GOLD)
 for name, (alpha, beta) in fits.items():
     print(f"{name}: alpha {alpha:+.2f}, beta {beta:+.2f}")
 
+# %%
+peak = max(bon, key=lambda r: r["gold"])
+say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n = {bon[-1]['n']} it is "
+    f"{bon[-1]['gold']:+.2f}, while the proxy's gain goes from {peak['proxy']:+.2f} to {bon[-1]['proxy']:+.2f} and "
+    f"the best answer among the same samples, picked by gold, from {peak['oracle']:+.2f} to {bon[-1]['oracle']:+.2f}.",
+    change_sentence(f"best-of-n's gold gain, from its peak to n = {bon[-1]['n']},", peak["gold"], bon[-1]["gold"], 0.05))
+
 # %% [markdown]
 # Without a KL penalty the policy drifts away from the SFT model on any data. On the tiny world track
-# the proxy keeps climbing while gold stops: best-of-n's gold rises, then flattens (from n = 8 on it gains no more,
-# while the proxy still climbs), and PPO's rises, then falls back, far below where it started, at a KL of tens of
+# the proxy keeps climbing while gold stops: best-of-n's gold rises, peaks, and by n = 32 has turned *down* (the
+# reading above), although the samples still held better answers (the "by gold" column goes on rising): from
+# more samples the proxy picks more of its own mistakes, the answers it overrates most. PPO's gold rises, then falls
+# back, far below where it started, at a KL of tens of
 # nats: the policy found text the proxy loves and gold does not (read its samples above). Both fitted β are
 # positive — the curves bend down, as in Gao et al. — and best-of-n's bends gently: within a KL of 2.5 nats the
 # proxy has only begun to mislead, while PPO without a leash goes more than ten times as far. Best-of-n's own samples held much better
@@ -234,10 +268,10 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     for rows in (bon, run):  # at the end: the proxy at its highest, gold no higher than its best on the way
         assert rows[-1]["proxy"] == max(r["proxy"] for r in rows), "the proxy keeps climbing"
         assert max(r["gold"] for r in rows) > rows[0]["gold"] + 0.1, "gold rises first"
-    by_n = {r["n"]: r for r in bon}
-    if 8 in by_n and bon[-1]["n"] >= 32:  # the profile's eval.bon_samples: 32 on the tiny profile
-        assert bon[-1]["gold"] < by_n[8]["gold"] + 0.05 < by_n[8]["gold"] + bon[-1]["proxy"] - by_n[8]["proxy"], \
-            "from n = 8 on, best-of-n's gold gains no more while its proxy still climbs"
+    if bon[-1]["n"] >= 32:  # the profile's eval.bon_samples: 32 on the tiny profile
+        assert peak["n"] < bon[-1]["n"] and trend(peak["gold"], bon[-1]["gold"], 0.05) == "falls", \
+            "best-of-n's gold peaks and has turned down by n = 32"
+        assert bon[-1]["oracle"] > peak["oracle"], "while the samples still held better answers"
     assert run[-1]["gold"] < max(r["gold"] for r in run) - 0.5, "PPO's gold rises, then falls back"
     assert run[-1]["kl"] > 10 * bon[-1]["kl"], "PPO without a leash goes more than ten times as far as best-of-n"
     assert run[-1]["gold"] < run[0]["gold"] - 0.3, "PPO's gold ends far below where it started"

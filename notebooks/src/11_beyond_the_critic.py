@@ -8,11 +8,14 @@
 #   PPO (`rlcore.rollout.collect`); only the step differs.
 # - Measure what PPO's value model costs (time and memory per iteration) and what dropping it loses: GRPO and
 #   PPO at an equal number of sampled responses, judged against SFT.
-# - Train on a *verifiable* reward: on the world the gold score itself can be the reward (RLVR), so we can watch
-#   whether the exact reward keeps rising where the learned reward model of lesson 09 stops paying.
+# - Train on the *true* reward: on the world the gold score itself can be the reward, the control that no reward
+#   model's mistakes can fool (no Goodhart), beside the same GRPO on the learned reward model. (RL from verifiable
+#   rewards proper, RLVR, uses a binary, programmatic check of correctness: a maths answer against its solution,
+#   code against its tests, as in Tülu 3 or DeepSeek-R1's rule rewards. The world's gold score is dense, not
+#   binary: this is RL on the true reward, the idea RLVR builds on.)
 # - See what GRPO's leash (β, the KL term) is for, by taking it away.
 #
-# *Time: ~5 minutes on a CPU.*
+# *Time: ~15 minutes on a CPU.*
 
 # %%
 import math
@@ -58,17 +61,22 @@ for i in range(G):
 # ## Three baselines on the same rewards
 #
 # The policy gradient pushes up the log-probability of each response in proportion to its **advantage**
-# $A_i = r_i - b_i$. The baseline $b_i$ does not change the gradient's expectation (as long as it does not
-# depend on response $i$ itself) but it decides its variance:
+# $A_i = r_i - b_i$. A baseline leaves the gradient's expectation unchanged when it does not depend on response $i$
+# itself, $E[b\,\nabla\log\pi(y_i)] = b\,\nabla \sum_y \pi(y) = 0$, and it decides the gradient's variance.
+# Of the three below only RLOO's passes that test:
 #
-# | method | baseline $b_i$ | advantage |
-# | --- | --- | --- |
-# | REINFORCE (Williams 1992) | the mean reward of the whole batch | $r_i - \bar r$ |
-# | RLOO (Ahmadian et al. 2024) | the mean of the *other* $G-1$ samples of the same prompt | $r_i - \frac{1}{G-1}\sum_{j \ne i} r_j$ |
-# | GRPO (Shao et al. 2024) | the group's mean, then divided by the group's std | $\frac{r_i - \text{mean}_g(r)}{\text{std}_g(r)}$ |
+# | method | baseline $b_i$ | advantage | unbiased? |
+# | --- | --- | --- | --- |
+# | REINFORCE (Williams 1992) | the mean reward of the whole batch | $r_i - \bar r$ | no: $\bar r$ holds $r_i$ (a bias of order $1/N$) |
+# | RLOO (Kool et al. 2019; Ahmadian et al. 2024) | the mean of the *other* $G-1$ samples of the same prompt | $r_i - \frac{1}{G-1}\sum_{j \ne i} r_j$ | **yes** |
+# | GRPO (Shao et al. 2024) | the group's mean, then divided by the group's std | $\frac{r_i - \text{mean}_g(r)}{\text{std}_g(r)}$ | no |
 #
-# A prompt that is easy gets high rewards for every sample: against the batch mean all its samples look good;
-# against their own group, only the better ones do. `rlcore.grpo.group_advantages` and
+# RLOO's leave-one-out baseline comes from Kool et al. 2019 (*Buy 4 REINFORCE samples, get a baseline for free!*),
+# brought to RLHF by Ahmadian et al. 2024. GRPO's group mean holds $r_i$, as the batch mean does; its division by
+# the group's std is no baseline at all: it rescales the whole gradient of each prompt, so prompts whose samples
+# agree (a small std: nearly all right, or nearly all wrong) weigh more than the rest, a bias of its own that Dr.
+# GRPO removes (Liu et al. 2025). A prompt that is easy gets high rewards for every sample: against the batch mean
+# all its samples look good; against their own group, only the better ones do. `rlcore.grpo.group_advantages` and
 # `rlcore.grpo.rloo_advantages` take the flat rewards `(N,)`, group by group.
 
 # %% [markdown]
@@ -88,7 +96,7 @@ for i in range(G):
 # </details>
 # <details><summary>Hint 3</summary>
 #
-# `r = rewards.view(-1, G)`; `(r - (r.sum(1, keepdim=True) - r) / (G - 1)).flatten()`.
+# `r = rewards.view(-1, group_size)`; `(r - (r.sum(1, keepdim=True) - r) / (group_size - 1)).flatten()`.
 # </details>
 
 # %%
@@ -124,7 +132,7 @@ assert check_rloo_advantages(my_rloo_advantages)
 # </details>
 # <details><summary>Hint 3</summary>
 #
-# `r = rewards.view(-1, G)`, then `(r - mean) / (std + 1e-6)` with both along `dim=1`, then `.flatten()`.
+# `r = rewards.view(-1, group_size)`, then `(r - mean) / (std + 1e-6)` with both along `dim=1`, then `.flatten()`.
 # Do not change `rewards` itself: the trainer still reads it.
 # </details>
 
@@ -165,12 +173,108 @@ assert torch.allclose(table["GRPO"].view(-1, G).sum(1), torch.zeros(len(prompts)
 assert torch.equal(group_advantages(torch.ones(2 * G), G), torch.zeros(2 * G)), "equal rewards: no NaN, no push"
 
 # %% [markdown]
+# ### Measured: the bias and the variance of each baseline
+#
+# "Unbiased" is a claim about an expectation, so measure it. Take the batch above as a whole small world: each
+# prompt's G sampled responses are all the responses it has, each with the reward the reward model gave it, and a
+# policy that picks among them uniformly. For that policy the exact gradient of the mean reward is known in closed
+# form, $\nabla_{\theta_k} = \pi_k (r_k - \bar r_\pi)$ per prompt. Now draw G responses per prompt with replacement,
+# many thousands of times, and average each method's gradient estimate $\frac{1}{N}\sum_i A_i \nabla\log\pi(y_i)$:
+# its mean against the exact gradient is its bias (its size, and its direction by the cosine), its spread around
+# that mean, relative to the mean's own size, is its variance (relative, because GRPO's std division rescales the
+# whole gradient, and a learning rate would undo a scale). "No baseline" ($A_i = r_i$) is the plain REINFORCE estimate, unbiased and noisy.
+
+# %%
+import torch.nn.functional as F
+
+RESAMPLES, OFFSET = 20000, 5.0
+P, K = len(prompts), G  # each prompt's K = G responses of the batch above are its whole response space
+pi = torch.full((P, K), 1.0 / K)  # (P, K) a uniform policy over them
+draws = torch.multinomial(pi, RESAMPLES * G, replacement=True, generator=torch.Generator().manual_seed(0))
+draws = draws.view(P, RESAMPLES, G).transpose(0, 1)  # (R, P, G): G responses per prompt, R times over
+grad_logp = F.one_hot(draws, K).float() - pi[None, :, None, :]  # (R, P, G, K): d log pi(y) / d logits
+
+
+def measure(r):
+    """Bias, cosine and variance of each method's gradient estimate, for fixed rewards r (P, K)."""
+    exact = pi * (r - (pi * r).sum(1, keepdim=True)) / P  # (P, K) the exact gradient of mean_p E_pi[r]
+    drawn = torch.gather(r.expand(RESAMPLES, P, K), 2, draws)  # (R, P, G) the rewards of the drawn responses
+    flat = drawn.reshape(-1)  # (R * P * G,): groups of G in a row, as the library's functions read them
+    advantages = {"no baseline": drawn, "REINFORCE (batch mean)": drawn - drawn.mean((1, 2), keepdim=True),
+                  "RLOO (leave one out)": rloo_advantages(flat, G).view(RESAMPLES, P, G),
+                  "GRPO (group mean, / std)": group_advantages(flat, G).view(RESAMPLES, P, G)}
+    norm2, out = exact.pow(2).sum(), {}
+    for name, A in advantages.items():
+        estimates = (A.unsqueeze(-1) * grad_logp).sum(2) / (P * G)  # (R, P, K) one gradient estimate per resample
+        mean = estimates.mean(0)
+        spread = (estimates - mean).pow(2).sum((1, 2)).mean()  # E|g_hat - E[g_hat]|^2
+        out[name] = {"bias": ((mean - exact).pow(2).sum() / norm2).sqrt().item(),
+                     "cosine": F.cosine_similarity(mean.flatten(), exact.flatten(), dim=0).item(),
+                     "variance": (spread / mean.pow(2).sum()).item(),  # noise over its own signal: scale-free
+                     "se": (spread / norm2 / RESAMPLES).sqrt().item()}  # the Monte-Carlo error of the bias
+    return out
+
+
+r = exp.scores.view(P, K).float()  # (P, K) the reward model's scores of the batch, fixed
+measured, shifted = measure(r), measure(r + OFFSET)
+print(f"{P} prompts x G = {G}, {RESAMPLES:,} resamples; bias relative to the exact gradient, variance relative to "
+      f"the estimate's own mean; the last column with {OFFSET:+g} added to every reward")
+print(f"{'method':26s} {'bias':>7s} {'cosine':>7s} {'variance':>9s} {'variance, shifted':>18s}")
+for name, m in measured.items():
+    print(f"{name:26s} {m['bias']:7.3f} {m['cosine']:7.3f} {m['variance']:9.2f} {shifted[name]['variance']:18.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(11, 2.8))
+names = [n.split(" (")[0] for n in measured]
+axes[0].bar(names, [m["bias"] for m in measured.values()], color="#4c72b0")
+axes[0].set_ylabel("relative bias |E[ĝ] − g| / |g|", fontsize=9)
+for i, (label, table) in enumerate((("rewards as scored", measured), (f"rewards {OFFSET:+g}", shifted))):
+    axes[1].bar([j + 0.4 * i for j in range(len(names))], [m["variance"] for m in table.values()], 0.4, label=label)
+axes[1].set_xticks([j + 0.2 for j in range(len(names))], names)
+axes[1].set_ylabel("relative variance E|ĝ − E[ĝ]|² / |E[ĝ]|²", fontsize=9)
+axes[1].set_yscale("log")
+axes[1].legend(fontsize=8)
+for ax in axes:
+    ax.set_xlabel("advantage")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Read the table against the claims above (checked below, on either track). No baseline and RLOO are unbiased: their
+# bias is within the Monte-Carlo error of zero. The batch mean is biased by exactly the share of itself that each
+# reward subtracts, $1/N$ of the gradient with $N = P \cdot G$ samples in the batch (a shorter gradient, pointing
+# the right way: cosine 1). GRPO's group mean shrinks each prompt's gradient by $1 - 1/G$, and its division by each
+# group's std rescales every prompt differently: its mean gradient is off in size and, when the prompts' spreads
+# differ, in direction too (its cosine).
+#
+# The variance column holds a surprise: on the rewards as scored, a baseline need not help at all (how the four
+# compare there depends on the batch). The reward model was normalised to mean 0 on SFT's samples (lesson 05), so "no baseline" already centres
+# its rewards on average, and a leave-one-out mean of only G − 1 = 3 others is itself noisy. Shift every reward by
+# a constant, as any un-normalised reward would be, and the picture turns: the estimate without a baseline drowns in
+# noise, while the three baselines do not move at all, since subtracting any mean of the rewards cancels a
+# constant (checked below). That invariance, more than a smaller variance on well-centred rewards, is what a
+# baseline buys.
+
+# %%
+se = 3 * max(m["se"] for m in measured.values())  # three Monte-Carlo standard errors
+assert measured["no baseline"]["bias"] < se and measured["RLOO (leave one out)"]["bias"] < se, "unbiased"
+assert abs(measured["REINFORCE (batch mean)"]["bias"] - 1 / (P * G)) < se, "the batch mean: biased by 1/N"
+assert measured["REINFORCE (batch mean)"]["cosine"] > 0.999, "a shorter gradient, pointing the right way"
+assert measured["GRPO (group mean, / std)"]["bias"] > measured["RLOO (leave one out)"]["bias"] + se, "GRPO: biased"
+for name in ("REINFORCE (batch mean)", "RLOO (leave one out)", "GRPO (group mean, / std)"):
+    assert abs(shifted[name]["variance"] - measured[name]["variance"]) < 1e-3 * measured[name]["variance"], \
+        f"{name}: a constant added to every reward changes nothing"
+    assert shifted["no baseline"]["variance"] > 10 * shifted[name]["variance"], "without a baseline, the noise drowns it"
+
+# %% [markdown]
 # ## REINFORCE -> RLOO -> GRPO, trained
 #
 # Each trainer's `step` is the whole algorithm in about fifty lines (`rlcore/reinforce.py`,
 # `rlcore/grpo.py`): collect, advantages, then `zero_grad / backward / clip_grad_norm_ / step` in view.
 # REINFORCE and RLOO put the KL to the reference inside each response's reward, as PPO does; GRPO keeps the
-# reward clean and adds β·KL (the k3 estimator) to the loss. GRPO runs `profile.grpo.steps` iterations, and
+# reward clean and adds β·KL (the k3 estimator) to the loss. A caveat on that term (Tang & Munos 2025): k3 is an
+# unbiased estimate of KL(π‖π_ref) as a *value*, but differentiated as a loss on π's own samples its expected
+# gradient is that of the *other* KL, KL(π_ref‖π): $\nabla k_3 = (1 - \pi_\text{ref}/\pi)\nabla\log\pi$, whose
+# mean under π is $-\sum_y \pi_\text{ref}(y)\nabla\log\pi(y)$. GRPO's leash, as written, pulls towards covering
+# what the reference does rather than staying where it is likely. GRPO runs `profile.grpo.steps` iterations, and
 # REINFORCE and RLOO half as many (to keep the lesson short), on the same stream of train prompts; the callback records, at every step, the reward model's mean score and, on the
 # world, the **gold** score of the very responses it trained on (free: no extra sampling).
 
@@ -214,15 +318,35 @@ axes[0].axhline(0, color="grey", lw=0.5)  # the reward model was normalised to m
 axes[0].legend()
 plt.tight_layout()
 plt.show()
+from rlcore.readings import change_sentence, say, trend
+
+GOLD_TOLERANCE = 0.1  # a change of mean gold within +-0.1 reads as holding
+readings, gold_words = [], {}
 for name, tr in runs.items():
     k = max(1, len(tr.history) // 4)  # the first and the last quarter of each run
     start, end = (sum(h["score"] for h in part) / len(part) for part in (tr.history[:k], tr.history[-k:]))
     print(f"{name.upper():9s} {len(tr.history)} steps: score {start:+.2f} -> {end:+.2f} (first / last {k} steps), "
           f"KL {tr.history[-1]['kl']:.2f}, {tr.seconds / len(tr.history):.2f} s per iteration")
+    readings.append(change_sentence(f"{name.upper()}'s reward-model score", start, end, 0.1))
+    if gold:  # the gold of its own samples: its best 5-step stretch, and where it ended
+        curve = smooth(tr.gold_curve)
+        peak_at = max(range(len(curve)), key=curve.__getitem__)
+        gold_words[name] = (trend(curve[k - 1], curve[-1], GOLD_TOLERANCE), trend(curve[peak_at], curve[-1],
+                                                                                    GOLD_TOLERANCE))
+        readings.append(change_sentence(f"{name.upper()}'s gold, from its first quarter to its end,", curve[k - 1],
+                                        curve[-1], GOLD_TOLERANCE)
+                        + f" Its best 5-step mean, {curve[peak_at]:+.2f} at iteration {peak_at}, "
+                        + {"falls": "is **not where it ends**: gold fell after it, while the score went on.",
+                           "holds": "is about where it ends.", "rises": "is where it ends."}[gold_words[name][1]])
+say(*readings)
 
 # %% [markdown]
-# On the tiny world all three raise the reward model's score from the first quarter of the run to the last,
-# and the gold score of their samples with it (checked below), with no value model.
+# On the tiny world all three raise the reward model's score from the first quarter of the run to the last, with no
+# value model (checked below). Gold, measured on the very samples each run trained on, tells a second story for
+# GRPO, the longest run: its gold peaks inside the budget and then falls while the reward model's score and the KL
+# go on rising (checked below; the reading above gives the peak and the fall). That is over-optimisation
+# (Gao et al. 2022) inside the profile's budget: past some KL the reward model's mistakes pay more than real
+# improvement, as in lesson 09. The two shorter runs stop before such a turn could show.
 
 # %%
 for name, tr in runs.items():
@@ -230,8 +354,12 @@ for name, tr in runs.items():
     k = max(1, len(tr.history) // 4)
     if data.is_world:  # gold's verdicts, which the text states for the world track
         first, last = tr.history[:k], tr.history[-k:]
-        assert sum(h["score"] for h in last) > sum(h["score"] for h in first), f"{name} should raise the score"
-        assert sum(tr.gold_curve[-k:]) > sum(tr.gold_curve[:k]), f"{name} should raise the gold of its samples"
+        assert trend(sum(h["score"] for h in first) / k, sum(h["score"] for h in last) / k, 0.1) == "rises", \
+            f"{name}'s reward-model score rises"
+if data.is_world:  # gold's verdicts, which the text states for the world track
+    assert gold_words["grpo"][1] == "falls", "GRPO's gold falls from its peak by the end of the run"
+    assert runs["grpo"].history[-1]["kl"] > runs["grpo"].history[len(runs["grpo"].history) // 2]["kl"], \
+        "while GRPO's KL goes on rising"
 
 # %% [markdown]
 # ## What the value model costs
@@ -254,8 +382,12 @@ def held_bytes(trainer):
 
 
 cost = {}
-for name in ("ppo", "grpo"):
-    tr = stages.rl_trainer(profile, name, course_path("sft"), reward_model=reward_model)
+# PPO as configured; PPO at GRPO's passes (one epoch over as many minibatches), to split the value model's cost from
+# the extra passes; GRPO
+one_epoch = profile.replace(ppo__epochs=profile.grpo.epochs, ppo__num_minibatches=profile.grpo.num_minibatches)
+for name, algorithm, settings in (("ppo", "ppo", profile), ("ppo, 1 epoch", "ppo", one_epoch),
+                                  ("grpo", "grpo", profile)):
+    tr = stages.rl_trainer(settings, algorithm, course_path("sft"), reward_model=reward_model)
     batch = next(data.prompt_batches(tr.config.batch_size))
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -268,19 +400,30 @@ for name in ("ppo", "grpo"):
     del tr
 for name, c in cost.items():
     peak = f", GPU peak {c['peak_GiB']:.2f} GiB" if c["peak_GiB"] is not None else ""
-    print(f"{name.upper():5s} {c['responses']} responses per iteration: {c['seconds']:.2f} s, "
+    print(f"{name.upper():13s} {c['responses']} responses per iteration: {c['seconds']:.2f} s, "
           f"holds {c['held_MiB']:.1f} MiB{peak}")
-print(f"without the value model: {cost['ppo']['seconds'] / cost['grpo']['seconds']:.1f}x faster per iteration, "
+print(f"GRPO vs PPO as configured: {cost['ppo']['seconds'] / cost['grpo']['seconds']:.1f}x faster per iteration, "
       f"{1 - cost['grpo']['held_MiB'] / cost['ppo']['held_MiB']:.0%} less memory held")
+passes = cost["ppo"]["seconds"] - cost["ppo, 1 epoch"]["seconds"]  # PPO's extra epochs and minibatches
+critic = cost["ppo, 1 epoch"]["seconds"] - cost["grpo"]["seconds"]  # the value model, at equal passes
+say(f"Of PPO's extra {cost['ppo']['seconds'] - cost['grpo']['seconds']:.2f} s per iteration, **{passes:.2f} s** are "
+    f"its extra passes ({profile.ppo.epochs} epochs x {profile.ppo.num_minibatches} minibatches against "
+    f"{profile.grpo.epochs} x {profile.grpo.num_minibatches}) and **{critic:.2f} s** the value model at equal passes.")
 
 # %% [markdown]
 # At the same number of responses, an iteration without the value model is faster and holds less memory
-# (checked below): no second network to run, train and keep optimizer states for, and one pass over the batch
-# instead of `profile.ppo.epochs`. Sampling, the part both share, is what remains.
+# (checked below). Read the speed-up as two savings at once, not the value model's cost alone: PPO runs a second
+# network (forward, backward, optimizer), *and* it makes `profile.ppo.epochs` x `profile.ppo.num_minibatches`
+# passes over its batch where GRPO makes `profile.grpo.num_minibatches` (1 epoch). The middle row splits the two:
+# PPO at GRPO's passes still pays for its value model (checked below: slower than GRPO), and the reading says how
+# the difference divides. Sampling, the part all three share, is what remains. (One timed iteration each: a second
+# or two of noise on a busy machine, so read the split as rough.)
 
 # %%
 assert cost["ppo"]["responses"] == cost["grpo"]["responses"]
 assert cost["grpo"]["seconds"] < cost["ppo"]["seconds"], "GRPO's iteration should be faster than PPO's"
+assert cost["grpo"]["seconds"] < cost["ppo, 1 epoch"]["seconds"], "at equal passes, the value model still costs time"
+assert cost["grpo"]["held_MiB"] < cost["ppo, 1 epoch"]["held_MiB"], "and memory"
 assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold less memory than PPO"
 
 # %% [markdown]
@@ -314,27 +457,46 @@ for name in ("PPO", "GRPO"):
     print(f"{name:5s} harmless {results['harmless_rate'][name]:4.0%}, KL to SFT {results['kl_to_SFT'][name]:.2f} nats, "
           f"training ~{seconds[name]:.0f} s")
 
+# %%
+from rlcore.readings import seed_spread, spread_sd, spread_sentence, versus, win_sentence
+
+spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
+say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].items()),
+    change_sentence("the harmless rate, from PPO to GRPO,", results["harmless_rate"]["PPO"],
+                    results["harmless_rate"]["GRPO"], 0.05, percent=True),
+    spread_sentence("GRPO vs PPO, minus a tie", results["win_rate"]["GRPO vs PPO"]["win_rate"] - 0.5,
+                    spread_sd(spread, "win_rate.grpo_vs_rlhf")))
+
 # %% [markdown]
-# At the same number of sampled responses, read the intervals: both beat SFT on the tiny world (checked below),
-# and GRPO's head-to-head with PPO says whether dropping the value model cost anything here, for a fraction of
-# PPO's training time.
+# At the same number of sampled responses, both beat SFT on the tiny world and GRPO ties PPO head to head (checked
+# below), for a fraction of PPO's training time. The tie is not the whole story: GRPO's harmless rate is lower than
+# PPO's (the reading above; checked below), and GRPO ends closer to SFT (a smaller KL). Refusing a harmful request
+# is the largest single gain either policy can make on the world, and PPO, which went further from SFT, made more
+# of it.
 
 # %%
 assert samples["PPO"] == samples["GRPO"], "the profile gives PPO and GRPO the same number of sampled responses"
 assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in results["win_rate"].values())
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert results["win_rate"]["GRPO vs SFT"]["ci95"][0] > 0.5, "GRPO should beat SFT"
-    assert results["win_rate"]["PPO vs SFT"]["ci95"][0] > 0.5, "PPO should beat SFT"
+    assert versus(results["win_rate"]["GRPO vs SFT"]["ci95"]) == "beats", "GRPO beats SFT"
+    assert versus(results["win_rate"]["PPO vs SFT"]["ci95"]) == "beats", "PPO beats SFT"
+    assert versus(results["win_rate"]["GRPO vs PPO"]["ci95"]) == "ties", "GRPO ties PPO"
+    assert trend(results["harmless_rate"]["PPO"], results["harmless_rate"]["GRPO"], 0.05) == "falls", \
+        "GRPO's harmless rate is lower than PPO's"
+    assert results["kl_to_SFT"]["GRPO"] < results["kl_to_SFT"]["PPO"], "GRPO ends closer to SFT"
     assert seconds["GRPO"] < seconds["PPO"], "GRPO trains faster than PPO at the same number of responses"
 
 # %% [markdown]
-# ## RL from a verifiable reward
+# ## RL on the true reward: the no-Goodhart control
 #
 # A reward model is a learned guess of the labels, and lesson 09 showed a policy exploiting its mistakes. Where
-# the reward can be *computed* (a maths answer checked against the solution, code against its tests), train on
-# it directly: RL from verifiable rewards (RLVR; DeepSeek-R1, Tülu 3). The world's gold score is such a reward.
-# Two GRPO runs, identical but for the reward, for twice the profile's steps: the learned reward model (the run
-# above, continued) and gold itself; for both we plot the gold of their training samples.
+# the reward can be *computed* (a maths answer checked against the solution, code against its tests), one trains on
+# it directly: RL from verifiable rewards (RLVR; DeepSeek-R1, Tülu 3), whose rewards are binary checks of
+# correctness. The world has something no real task has, its dense gold score, the very thing every judge here
+# measures: training on it is RL on the true reward, the control run that no reward-model mistake can fool. (The
+# pipeline calls this row "RLVR"; it is its dense cousin.) Two GRPO runs, identical but for the reward, for twice
+# the profile's steps: the learned reward model (the run above, continued) and gold itself; for both we plot the
+# gold of their training samples.
 
 # %%
 q = max(1, STEPS // 2)  # a half-budget window at the end of each half of the run
@@ -345,7 +507,7 @@ if gold is None:
 else:
     runs["rlvr"] = run("grpo", 2 * STEPS, reward={"reward_fn": gold})
     fig, ax = plt.subplots(figsize=(6, 3))
-    for name, label in (("grpo", "GRPO on the reward model"), ("rlvr", "GRPO on gold (RLVR)")):
+    for name, label in (("grpo", "GRPO on the reward model"), ("rlvr", "GRPO on gold (the true reward)")):
         ax.plot(runs[name].gold_curve, alpha=0.25)
         ax.plot(smooth(runs[name].gold_curve, 10), color=ax.lines[-1].get_color(), label=label)
     ax.axvline(STEPS, color="grey", ls=":", lw=1)
@@ -360,16 +522,39 @@ else:
         print(f"{name.upper():4s} mean gold of the samples: steps {STEPS - q}-{STEPS} {mid:+.2f} -> "
               f"steps {2 * STEPS - q}-{2 * STEPS} {end:+.2f}")
 
-# %% [markdown]
-# Read the two curves after the dotted line (the profile's budget): on the world, gold keeps rising past the
-# budget when it is the reward itself, and that run ends higher than the one on the learned reward model (both
-# checked below); compare the two gains printed above. The reward model is right on average but wrong in places,
-# and more optimisation finds those places; gold has none.
-
 # %%
 if gold is not None:
-    assert halves["rlvr"][1] > halves["rlvr"][0], "on the verifiable reward, gold should keep rising past the budget"
-    assert halves["rlvr"][1] > halves["grpo"][1], "the verifiable reward should reach a higher gold"
+    words = {name: trend(mid, end, GOLD_TOLERANCE) for name, (mid, end) in halves.items()}
+    h2h = spread_sd(spread, "win_rate.rlvr_vs_grpo")
+    say(*(change_sentence(f"{name.upper()}'s gold of its samples, past the budget,", mid, end, GOLD_TOLERANCE)
+          for name, (mid, end) in halves.items()),
+        f"At the end, the true-reward run's samples score {halves['rlvr'][1] - halves['grpo'][1]:+.2f} gold against "
+        "the reward-model run's, on the training stream both shared (not held-out prompts).")
+    if spread is not None:
+        f = spread["figures"]["win_rate.rlvr_vs_grpo"]
+        say(f"Held out, the pipeline's head to head of the same two rows (gold reward vs reward model, at the "
+            f"profile's budget) is {f['mean']:.0%} ± {f['sd']:.0%} across {len(spread['seeds'])} seeds: "
+            + ", ".join(f"{v:.0%}" for v in f["values"]) + ".")
+    held_out = stages.evaluate(profile, judge, {"SFT": sft, "reward model": runs["grpo"].policy.eval(),
+                                                "gold": runs["rlvr"].policy.eval()}, tokenizer, eval_prompts, harmful,
+                               reference="SFT", comparisons={"gold vs reward model": ("gold", "reward model")})
+    true_vs_proxy = held_out["win_rate"]["gold vs reward model"]
+    say(win_sentence("the run on gold", "the run on the reward model", true_vs_proxy)
+        + f" (held out: {len(eval_prompts)} prompts, both at {2 * STEPS} steps, judged by {held_out['judge']})")
+
+# %% [markdown]
+# Read the two curves after the dotted line (the profile's budget). Gold goes on rising past the budget in *both*
+# runs here, not only in the run whose reward it is (the readings above), so this lesson cannot claim that the
+# learned reward model stops paying by twice the budget. These are in-sample numbers, the gold of the very
+# responses each run trained on, from one shared prompt stream; the held-out comparison is the pipeline's head to
+# head (the seed table quoted above), and that is the number to trust. What the control does show is where a
+# learned reward can go wrong: the reward model is right on average but wrong in places, more optimisation finds
+# those places (GRPO's turn above), and gold has none. The held-out head to head (the last reading, at twice the
+# budget) says whether the run on gold is ahead of the run on the reward model on prompts neither trained on.
+
+# %%
+if gold is not None:  # gold's verdicts, which the text states for the world track
+    assert words["rlvr"] == "rises" and words["grpo"] == "rises", "gold rises past the budget in both runs"
 
 # %% [markdown]
 # ## β: the leash
@@ -410,7 +595,7 @@ for tr, label in ((loose, f"beta {profile.grpo.beta}"), (tight, f"beta {tight_be
 # of what the loose run found. β trades reward for staying close. Lesson 09 showed the other side: with no leash
 # and a longer run the policy finds the reward model's errors (over-optimisation, Gao et al. 2022), reached by GRPO
 # as by PPO. With an exact reward (RLVR) the leash matters less for the honesty of the reward, and several recipes
-# drop it (DAPO; Dr. GRPO keeps β small); with a learned one it is what keeps the reward model on ground it knows.
+# drop it (DAPO and Dr. GRPO set β = 0); with a learned one it is what keeps the reward model on ground it knows.
 
 # %%
 assert len(tight.history) == len(loose.history) == 2 * STEPS
@@ -434,7 +619,9 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
 #   a batch-mean baseline. How noisy is the score curve?
 # - The whole table of runs: `rlcore pipeline --runs rlhf,grpo,rlvr` trains and judges them side by side.
 #
-# **Reading**: Williams 1992 (REINFORCE); Ahmadian et al. 2024, *Back to Basics: Revisiting REINFORCE Style
+# **Reading**: Williams 1992 (REINFORCE); Kool et al. 2019, *Buy 4 REINFORCE Samples, Get a Baseline for Free!*
+# (the leave-one-out baseline); Ahmadian et al. 2024, *Back to Basics: Revisiting REINFORCE Style
 # Optimization for Learning from Human Feedback in LLMs* (RLOO); Shao et al. 2024, *DeepSeekMath* section 4
 # (GRPO); Liu et al. 2025, *Understanding R1-Zero-Like Training* (Dr. GRPO); DeepSeek-AI 2025, *DeepSeek-R1*
-# (RL from verifiable rewards); Gao et al. 2022, *Scaling Laws for Reward Model Overoptimization*.
+# (RL from verifiable rewards); Tang & Munos 2025, *On a few pitfalls in KL divergence gradient estimation for RL*
+# (k3 as a loss); Gao et al. 2022, *Scaling Laws for Reward Model Overoptimization*. More in `course/reading.md`.

@@ -30,6 +30,30 @@ def _ragged_mask(lengths, T) -> torch.Tensor:
     return torch.tensor([[1.0] * n + [0.0] * (T - n) for n in lengths])
 
 
+# --------------------------------------------------------------------------- lesson 00: the leash's optimum
+def _optimal_policy(pi_ref, reward, beta):
+    return torch.softmax(torch.log(pi_ref) + reward / beta, dim=0)
+
+
+def check_optimal_policy(student_fn, seed: int = 0) -> bool:
+    """student_fn(pi_ref (K,), reward (K,), beta) -> (K,): the optimum of E[r] - beta KL(pi || pi_ref) over one
+    choice, pi*(y) proportional to pi_ref(y) exp(r(y) / beta) (e.g. Rafailov et al. 2023, eq. 4), summing to 1."""
+    g = _random(seed)
+    cases = [
+        ("by hand: two answers, rewards 1 and 0, beta 1", (torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0]), 1.0)),
+        ("beta = 0.001: exp(r / beta) overflows (work with logarithms)",
+         (torch.tensor([0.2, 0.8]), torch.tensor([5.0, 4.0]), 0.001)),
+        ("beta = 1000: pi* is pi_ref", (torch.tensor([0.1, 0.3, 0.6]), torch.tensor([2.0, -1.0, 0.5]), 1000.0)),
+        ("equal rewards: pi* is pi_ref, whatever beta", (torch.tensor([0.25, 0.75]), torch.tensor([3.0, 3.0]), 0.1)),
+        ("an answer pi_ref never writes stays at 0", (torch.tensor([0.0, 0.7, 0.3]), torch.tensor([10.0, 0.0, 1.0]), 0.5)),
+        ("one answer only", (torch.tensor([1.0]), torch.tensor([-2.0]), 0.3)),
+    ]
+    for i, K in enumerate([3, 5, 8]):
+        cases.append((f"random case {i}", (torch.softmax(torch.randn(K, generator=g), 0), torch.randn(K, generator=g) * 2,
+                                           float(torch.rand(1, generator=g)) + 0.05)))
+    return check("optimal_policy", student_fn, _optimal_policy, cases, ("pi*",))
+
+
 # --------------------------------------------------------------------------- lesson 01: sampling and log-probs
 def _masked_token_logprobs(logits, tokens, mask):
     return rollout.logprobs_from_logits(logits, tokens) * mask
@@ -414,7 +438,7 @@ def check_rloo_advantages(student_fn, seed: int = 0) -> bool:
 
 # --------------------------------------------------------------------------- a student copy's "Run All"
 # rlcore's answer to each exercise, with the student's signature: what a lesson runs on until the student's passes
-FALLBACKS = {"token_logprobs": _masked_token_logprobs, "eos_mask": rollout.response_mask_from_eos,
+FALLBACKS = {"optimal_policy": _optimal_policy, "token_logprobs": _masked_token_logprobs, "eos_mask": rollout.response_mask_from_eos,
              "sft_loss": sft.sft_loss, "ranking_loss": reward.ranking_loss, "last_token_reward": reward.last_token_scores,
              "per_token_rewards": _per_token_rewards, "compute_gae": gae.compute_gae,
              "masked_whiten": rollout.masked_whiten, "policy_loss": ppo.policy_loss, "value_loss": ppo.value_loss,
@@ -433,7 +457,7 @@ def yours_or_rlcores(student_fn, checker):
     return FALLBACKS[name]
 
 
-__all__ = ["check_token_logprobs", "check_eos_mask", "check_sft_loss", "check_ranking_loss", "check_last_token_reward",
+__all__ = ["check_optimal_policy", "check_token_logprobs", "check_eos_mask", "check_sft_loss", "check_ranking_loss", "check_last_token_reward",
            "check_per_token_rewards", "check_compute_gae", "check_masked_whiten", "check_policy_loss",
            "check_value_loss", "check_kl_k3", "check_optimizer_step", "check_swap_label", "check_dpo_loss",
            "check_group_advantages", "check_rloo_advantages", "yours_or_rlcores"]
