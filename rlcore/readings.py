@@ -161,3 +161,15 @@ def spread_sd_of_difference(table: dict | None, figure_a: str, figure_b: str) ->
         return None
     a, b = table["figures"][figure_a]["values"], table["figures"][figure_b]["values"]
     return statistics.stdev([x - y for x, y in zip(a, b)])
+
+
+def across_seeds(table: dict | None, figure: str, what: str) -> str:
+    """"Across the 3 seeds of the published table, RLAIF vs RLHF is 60% ± 8%: 59%, 52%, 69%." (a share), or a line
+    saying no table is published for this profile."""
+    if table is None or figure not in table.get("figures", {}):
+        return f"{what}: no seed table is published for this profile, so this run's figure stands alone."
+    f = table["figures"][figure]
+    share = figure.startswith(("win_rate", "ood.win_rate", "harmless_rate")) or figure.endswith("accuracy")
+    show = percent if share else (lambda x: f"{x:.2f}")
+    return (f"Across the {len(table['seeds'])} seeds of the published table ({table['date']}), {what} is "
+            f"{show(f['mean'])} ± {show(f['sd'])}: " + ", ".join(show(v) for v in f["values"]) + ".")

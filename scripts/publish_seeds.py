@@ -33,7 +33,8 @@ def results_page(table: dict, host: str) -> str:
     lines = ["# Results: the pipeline on several seeds", "",
              f"Measured on {table['date']}, on {host}, with the default profile `{table['profile']}` "
              f"(`rlcore pipeline --profile {table['profile']} --seeds {','.join(map(str, table['seeds']))}`): the whole "
-             "table of runs once per seed, every figure judged by the world's gold judge on the same held-out prompts.",
+             "table of runs once per seed (the seed draws the data, the samples and the training order, and the held-out "
+             "prompts), every figure judged by the world's gold judge.",
              "", "A single run of a noisy world is a claim about its seed. The lessons print one run (seed 0) and read "
              f"each difference they print against this table: a difference within {SPREAD_SDS:g} standard deviations "
              "of the same figure across seeds lies *within the seed spread*.", "",

@@ -117,3 +117,20 @@ def test_share_interval_and_agreement_words():
     assert "less often than chance" in readings.agreement_sentence("you", "the AI labeler", 0.2, 100)
     assert "more often than chance" in readings.agreement_sentence("you", "gold", 0.8, 20)
     assert readings.share_interval(1.0, 5) == (1.0, 1.0)
+
+
+def test_across_seeds_reads_a_share_or_says_there_is_no_table():
+    table = {"seeds": [0, 1, 2], "date": "2026-12-06", "figures": {"win_rate.a_vs_b": {"mean": 0.6, "sd": 0.08,
+                                                                                       "values": [0.59, 0.52, 0.69]},
+                                                                  "kl_to_sft.x": {"mean": 2.5, "sd": 0.5, "values": [2, 2.5, 3]}}}
+    assert readings.across_seeds(table, "win_rate.a_vs_b", "A vs B") == \
+        "Across the 3 seeds of the published table (2026-12-06), A vs B is 60% ± 8%: 59%, 52%, 69%."
+    assert "is 2.50 ± 0.50: 2.00, 2.50, 3.00." in readings.across_seeds(table, "kl_to_sft.x", "the KL")
+    assert "no seed table" in readings.across_seeds(None, "win_rate.a_vs_b", "A vs B")
+
+
+def test_the_published_tiny_table_has_three_seeds_or_more():
+    table = readings.seed_spread("tiny")
+    assert table is not None and len(table["seeds"]) >= 3
+    assert all(len(f["values"]) == len(table["seeds"]) for f in table["figures"].values())
+    assert readings.seed_spread("no-such-profile") is None

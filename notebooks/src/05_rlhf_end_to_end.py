@@ -218,14 +218,15 @@ for i in range(3):
     print("RLHF:", after_harmful[i].strip())
 
 # %%
-from rlcore.readings import seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence
+from rlcore.readings import across_seeds, seed_spread, spread_sd, spread_sentence, trend, win_sentence
 
 GOLD_TOLERANCE = 0.1  # a family's mean gold change within +-0.1 reads as holding
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
 readings = [win_sentence("RLHF", "SFT", wins),
             change_sentence("the harmless rate", harmless_before, harmless_after, 0.05, percent=True),
             spread_sentence("RLHF's win rate over SFT, minus a tie", wins["win_rate"] - 0.5,
-                            spread_sd(spread, "win_rate.rlhf_vs_sft"), digits=2)]
+                            spread_sd(spread, "win_rate.rlhf_vs_sft"), digits=2),
+            across_seeds(spread, "win_rate.rlhf_vs_sft", "RLHF vs SFT")]
 if data.is_world:  # gold, per prompt family: only the world has either
     readings.append(change_sentence("the mean gold score", gold_before, gold_after, GOLD_TOLERANCE))
     family_trend = {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gold_change.items()}
@@ -234,21 +235,26 @@ if data.is_world:  # gold, per prompt family: only the world has either
 say(*readings)
 
 # %% [markdown]
-# On the tiny world track the gold judge's verdict is a narrow one. RLHF beats SFT and the harmless rate rises, but
-# the gain is bought on the harmful family, where a refusal replaces harmful instructions: gold rises most there, by
-# far. On the other families gold does not rise with it, and on some it falls: the per-family reading above says
-# which (checked below: harmful gains most, and at least one family does not rise). Why, from the measurements:
-# the reward model PPO climbed learned from simulated humans who agree with gold on about three pairs in four
-# (lesson 03), and what it learned best is the difference between a refusal and instructions for harm. Where its
-# scores and gold part ways, PPO follows the scores; the cell below measures exactly that, family by family: the
-# reward model's own change beside gold's.
+# Read the verdict in two parts. On the tiny world track the harmless rate rises, and gold rises most on the harmful
+# family, where a refusal replaces harmful instructions (both checked below, and they hold on every seed of the
+# published table). The overall win rate is another matter: it is the sum of the families, and on the others gold
+# does not rise with the harmful family's, and on some it falls (the per-family reading above says which, in this
+# run). Whether RLHF beats SFT, ties it or loses to it overall depends on how far those losses go, and that moves
+# from seed to seed: the win-rate reading above is this run's verdict, and the seed-spread line beside it says how
+# far the same figure moves when only the seed changes.
 #
-# Read the samples too. An RLHF answer can splice two refusal phrases into a sentence no one would write ("it could
-# badly hurt able to help with that", in the first sample of the committed run): PPO samples mix the phrases the
-# reward model scores highly, and a reward model that reads phrases more than grammar lets them through. The gold
-# judge counts such text in its fluency penalty (the share printed below), and so should you when you read a win
-# rate. On other data, read the AI judge's numbers with their intervals and beside its agreement with held-out
-# human labels: a small judge is a noisy one.
+# Why gold falls where it does, from the measurements: the reward model PPO climbed learned from simulated humans
+# who agree with gold on about three pairs in four (lesson 03), and what it learned best is that a refusal beats
+# instructions for harm. Where its scores and gold part ways, PPO follows the scores. The cell below measures exactly
+# that, family by family: the reward model's own change beside gold's. On the tiny world track, wherever gold does
+# not rise, the reward model's score still does (checked below): that is the reward model being wrong, and PPO
+# finding out where (lesson 09 takes it further).
+#
+# Read the samples too. An RLHF answer can splice a refusal into a request that needed none, or splice two refusal
+# phrases into a sentence no one would write: PPO samples mix the phrases the reward model scores highly, and a
+# reward model that reads phrases more than grammar lets them through. The gold judge counts garbled text in its
+# fluency penalty (the share printed below). On other data, read the AI judge's numbers with their intervals and
+# beside its agreement with held-out human labels: a small judge is a noisy one.
 
 # %%
 if data.is_world:  # the reward model's view, family by family, beside gold's: only the world has gold
@@ -270,12 +276,11 @@ if data.is_world:  # the reward model's view, family by family, beside gold's: o
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert versus(wins["ci95"]) == "beats", "RLHF beats SFT"
     assert trend(harmless_before, harmless_after, 0.05) == "rises", "the harmless rate rises"
     assert max(gold_change, key=gold_change.get) == "harmful", "gold rises most on the harmful family"
     assert any(word != "rises" for word in family_trend.values()), "on at least one family gold does not rise"
-    assert all(rm_change[f] > gold_change[f] for f in gold_change if family_trend[f] != "rises"), \
-        "where gold does not rise, the reward model still rated the RLHF answers up relative to gold"
+    assert all(rm_change[f] > 0 for f in gold_change if family_trend[f] != "rises"), \
+        "wherever gold does not rise, the reward model's score still does"
 
 # %% [markdown]
 # ## Things to try

@@ -56,8 +56,9 @@ if data.is_world:  # the world's gold judge says which label is right
         return sum(world.gold_score(r["prompt"], r["chosen"]) > world.gold_score(r["prompt"], r["rejected"])
                    for r in pairs) / len(pairs)
 
-    print(f"labels that agree with gold: simulated humans {gold_agreement(human_pairs):.0%}, "
-          f"AI labeler {gold_agreement(ai_pairs):.0%}")
+    label_gold = {"simulated humans": gold_agreement(human_pairs), "AI labeler": gold_agreement(ai_pairs)}
+    print(f"labels that agree with gold: simulated humans {label_gold['simulated humans']:.0%}, "
+          f"AI labeler {label_gold['AI labeler']:.0%}")
 else:  # no gold: the labeler against the dataset's held-out human labels
     held_out = data.test_pairs(profile.rm.test_pairs, policy=course_path("sft"))
     p = labeler.prefer_batch([x.prompt for x in held_out], [x.chosen for x in held_out],
@@ -163,7 +164,7 @@ _ = win_rates(wins)
 _ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
 
 # %%
-from rlcore.readings import (say, seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence)
+from rlcore.readings import across_seeds, say, seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence
 
 KL_TOLERANCE = 0.25  # nats: two KLs closer than this read as equal
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
@@ -174,10 +175,8 @@ say(*(win_sentence(*name.split(" vs "), w) for name, w in wins.items()),
                     spread_sd(spread, "win_rate.rlaif_vs_rlhf")),
     f"RLAIF ends **{kl_word}** SFT than RLHF: KL {table['kl_to_sft']['policy_rlaif']:.2f} against "
     f"{table['kl_to_sft']['policy_rlhf']:.2f} nats (within ±{KL_TOLERANCE} reads as equal).")
-if spread is not None:
-    h2h = spread["figures"]["win_rate.rlaif_vs_rlhf"]
-    say(f"Across the {len(spread['seeds'])} seeds of the published table (profile {spread['profile']}), RLAIF vs "
-        f"RLHF is {h2h['mean']:.0%} ± {h2h['sd']:.0%}: " + ", ".join(f"{v:.0%}" for v in h2h["values"]) + ".")
+say(*(across_seeds(spread, f"win_rate.{key}", name) for key, name in (
+    ("rlhf_vs_sft", "RLHF vs SFT"), ("rlaif_vs_sft", "RLAIF vs SFT"), ("rlaif_vs_rlhf", "RLAIF vs RLHF"))))
 
 # %%
 assert all(math.isfinite(h["kl"]) for h in rlhf_history + rlaif_history), "the KL stayed finite"
@@ -185,15 +184,22 @@ assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in wins
 if data.is_world:  # the gold judge on the tiny world track
     assert harmless["policy_rlaif"] > harmless["sft"], "RLAIF is more harmless than SFT"
     assert harmless["policy_rlhf"] > harmless["sft"], "RLHF is more harmless than SFT"
-    assert versus(wins["RLHF vs SFT"]["ci95"]) == versus(wins["RLAIF vs SFT"]["ci95"]) == "beats", "both beat SFT"
-    HEAD_TO_HEAD_CLAIM
+    assert versus(wins["RLAIF vs SFT"]["ci95"]) == "beats", "RLAIF beats SFT"
+    assert versus(wins["RLAIF vs RLHF"]["ci95"]) != "loses to", "RLAIF does not lose to RLHF"
+    assert abs(label_gold["AI labeler"] - label_gold["simulated humans"]) < 0.05, "the labels agree with gold alike"
 
 # %% [markdown]
 # Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
-# Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues): on the tiny world track both
-# policies beat SFT, as in the paper, and RLAIF at least ties RLHF (the interval of "RLAIF vs RLHF" reaches above
-# 50%; checked above). When a run puts RLAIF ahead, look for the reason in the measurements before the table: how
-# often each set of labels agrees with gold, and how well each reward model ranks held-out pairs.
+# Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues). On the tiny world track both
+# policies are far more harmless than SFT, and RLAIF beats SFT (checked above; both hold on every seed of the
+# published table). The rest moves with the seed, and the readings under the table say by how much: RLHF's win rate
+# over SFT, and the head to head, where this course's RLAIF does not lose to RLHF (checked above) but where the
+# paper's "about 50%" and a clear RLAIF lead can both turn up, depending on the seed (the seed lines). When a run
+# puts RLAIF ahead, look for the reason in the measurements before the table: how often each set of labels agrees
+# with gold (on the tiny world track the two sets of labels agree with gold within a few points of each other;
+# checked above), and how well each reward model ranks held-out pairs. And read the two KLs: the policies were trained with the same leash but end at different
+# distances from SFT (the KL reading), so the head to head compares policies that moved different amounts, not
+# two labelings at one budget.
 # The harmless rates run higher than the paper's because the world's harmful requests are plain ones, easy to
 # recognise and to refuse; the paper's red-team prompts are not.
 
@@ -251,23 +257,18 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
 
 # %% [markdown]
 # The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
-# refusal replaces instructions; checked below). Elsewhere the two part ways, and the per-family readings above say
-# where: on the tiny world track RLHF's gold *falls* on emotional support, and its head to head with SFT there is
-# below one half, while RLAIF's gold falls on no family (checked below). Why, from the measurements: the last
-# table gives, family by family, how often each set of labels picks the answer gold prefers. On emotional support
-# the simulated humans' labels are the weaker of the two (checked below): a reward model learns the labels' mistakes
-# along with their signal, and PPO finds them. A row of 21 to 124 prompts has a 95% interval of about ±10 to ±20
-# points on its win rate, so read the rows' win rates as questions; the gold changes are means over the same rows,
-# and the seed spread line above says whether RLHF's fall on emotional support is larger than the seed alone moves it.
+# refusal replaces instructions; checked below, and true of every seed in the published table). Elsewhere the two
+# part ways, differently on each seed, and the per-family readings above say where gold rose, held and fell in
+# this run. When one policy's gold falls on a family, look at the last table: how often each set of labels picks
+# the answer gold prefers, family by family. A reward model learns the labels' mistakes along with their signal,
+# and PPO finds them; a policy can also lose a family it was never rewarded for, by refusing requests there that
+# needed no refusal (the next section counts them). A row of 21 to 124 prompts has a 95% interval of about ±10 to ±20
+# points on its win rate, so read the rows' win rates as questions; the spread line above says whether RLHF's gold
+# change on emotional support is larger than the seed alone moves it.
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
-    assert family_words["policy_rlhf"]["emotional"] == "falls", "RLHF's gold falls on emotional support"
-    assert rows["emotional"]["policy_rlhf_vs_sft"] < 0.5, "its head to head with SFT there is below one half"
-    assert all(w != "falls" for w in family_words["policy_rlaif"].values()), "RLAIF's gold falls on no family"
-    assert agreement["simulated humans"]["emotional"] < agreement["AI labeler"]["emotional"], \
-        "on emotional support the human labels are the weaker"
 
 # %% [markdown]
 # ## Where does a policy lose? Refusals
@@ -292,15 +293,16 @@ else:
 refusal_rate = {n: sum(refuses(responses[n][i]) for i in asked) / len(asked) for n in policies}
 for n in policies:
     print(f"{n:13s} refuses {refusal_rate[n]:5.0%} of {len(asked)} {what}")
+say(*(change_sentence(f"{label}'s refusal rate on {what}, from SFT's,", refusal_rate["sft"], refusal_rate[n], 0.05,
+                      percent=True) for n, label in (("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF"))))
 
 # %% [markdown]
-# On the tiny world track neither policy bought its harmless rate by refusing everything: each refuses at most a
-# few percent of the harmless requests (checked below: under 10%), against near-total refusal of the harmful ones.
-# PPO found the harmful family's refusal and little else to refuse.
-
-# %%
-if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert all(rate < 0.1 for rate in refusal_rate.values()), "no policy refuses more than 1 in 10 harmless requests"
+# Read the two refusal readings beside the per-family table. A policy whose refusal rate on harmless requests holds
+# near SFT's found the harmful family's refusal and little else to refuse. A policy whose refusal rate rises has
+# learned the lesson too well: its reward model scores a refusal highly wherever it appears, and PPO spends it on
+# requests that needed an answer. That is where such a policy's win rate goes, family by family (the benign family
+# holds most of the harmless requests), and it is the over-refusal the gold judge penalises. Lesson 09 shows the
+# same mechanism with no leash at all.
 
 # %% [markdown]
 # ## Is it just length?

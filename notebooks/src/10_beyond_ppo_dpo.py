@@ -201,7 +201,8 @@ else:
     print(f"no gold score off the world: judged by {judge.name} (win rates above)")
 
 # %%
-from rlcore.readings import change_sentence, say, seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence
+from rlcore.readings import (across_seeds, change_sentence, say, seed_spread, spread_sd, spread_sentence, versus,
+                             win_sentence)
 
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
 readings = [win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].items()]
@@ -209,31 +210,27 @@ readings.append(spread_sentence("DPO vs PPO, minus a tie", results["win_rate"]["
                                 spread_sd(spread, "win_rate.dpo_vs_rlhf")))
 if gold:  # the world's gold score
     readings.append(change_sentence("the mean gold score, from PPO to DPO,", gold["PPO (lesson 05)"], gold["DPO"], 0.1))
-if spread is not None:
-    f = spread["figures"]["win_rate.dpo_vs_rlhf"]
-    readings.append(f"Across the {len(spread['seeds'])} seeds of the published pipeline table, DPO vs RLHF (PPO) is "
-                    f"{f['mean']:.0%} ± {f['sd']:.0%}: " + ", ".join(f"{v:.0%}" for v in f["values"]) + ".")
+readings.append(across_seeds(spread, "win_rate.dpo_vs_rlhf", "DPO vs RLHF (PPO) in the pipeline"))
 say(*readings)
 
 # %% [markdown]
-# On the tiny world track, DPO improves on SFT's mean gold score and harmless rate (checked below), with no reward
-# model and no sampling while training. Against PPO, the judge's head to head ties (checked below): on these
-# prompts it cannot tell the two policies apart, and the cheaper method did as well. Gold, which scores each answer
-# on its own rather than against another, puts DPO a little *ahead* of PPO here (the reading above); a difference
-# of that size is a claim about this seed until the seed table says otherwise. The KL column says DPO got there
-# moving less far from SFT (checked below). Not because it changes less of the model: DPO's gradient moves every
-# parameter, as PPO's does. But that gradient only ever sees the responses in its pairs, fixed in advance, and
-# never the policy's own samples, so nothing pushes the policy to wander where its reward model is wrong.
+# On the tiny world track DPO beats SFT and improves on its mean gold score and harmless rate (checked below; all three
+# hold on every seed of the published table), with no reward model and no sampling while training. Against PPO, the
+# head to head above is this run's verdict and the seed line beside it shows how far the same comparison moves
+# between seeds: DPO against lesson 05's PPO is a comparison of two single runs, and PPO's run is the noisier of the
+# two (it samples). Gold, which scores each answer on its own rather than against another, gives a second reading of
+# the same pair (the gold line above). The KL column says how far each policy moved from SFT. DPO's gradient moves
+# every parameter, as PPO's does; what differs is what it sees: only the responses in its pairs, fixed in advance,
+# never the policy's own samples. Nothing in DPO's loss sends the policy looking for responses its reward would
+# overrate, which is exactly what PPO does when its reward model is wrong (lesson 09).
 
 # %%
 assert all(0 <= w["win_rate"] <= 1 for w in results["win_rate"].values())
 assert all(kl == kl and abs(kl) < float("inf") for kl in results["kl_to_SFT"].values()), "finite KL"
 if data.is_world:  # gold's verdicts, which the text states for the world track
+    assert versus(results["win_rate"]["DPO vs SFT"]["ci95"]) == "beats", "DPO beats SFT"
     assert gold["DPO"] > gold["SFT"], "DPO should improve on SFT under gold"
     assert results["harmless_rate"]["DPO"] > results["harmless_rate"]["SFT"], "DPO: more harmless than SFT"
-    assert versus(results["win_rate"]["DPO vs PPO"]["ci95"]) == "ties", "the judge's head to head ties"
-    assert gold["DPO"] > gold["PPO (lesson 05)"], "gold puts DPO ahead of PPO"
-    assert results["kl_to_SFT"]["DPO"] < results["kl_to_SFT"]["PPO (lesson 05)"], "DPO moved less far from SFT"
 
 # %% [markdown]
 # ## When to use which

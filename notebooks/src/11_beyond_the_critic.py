@@ -342,11 +342,11 @@ say(*readings)
 
 # %% [markdown]
 # On the tiny world all three raise the reward model's score from the first quarter of the run to the last, with no
-# value model (checked below). Gold, measured on the very samples each run trained on, tells a second story for
-# GRPO, the longest run: its gold peaks inside the budget and then falls while the reward model's score and the KL
-# go on rising (checked below; the reading above gives the peak and the fall). That is over-optimisation
-# (Gao et al. 2022) inside the profile's budget: past some KL the reward model's mistakes pay more than real
-# improvement, as in lesson 09. The two shorter runs stop before such a turn could show.
+# value model (checked below). Gold, measured on the very samples each run trained on, can tell a second story: if a
+# run's gold peaks inside the budget and then falls while the reward model's score and the KL go on rising, that is
+# over-optimisation (Gao et al. 2022) inside the profile's budget, as in lesson 09: past some KL the reward model's
+# mistakes pay more than real improvement. The readings above say, run by run, where gold peaked and whether it
+# fell after; the longest run, GRPO's, is the one with the most room for such a turn.
 
 # %%
 for name, tr in runs.items():
@@ -356,10 +356,6 @@ for name, tr in runs.items():
         first, last = tr.history[:k], tr.history[-k:]
         assert trend(sum(h["score"] for h in first) / k, sum(h["score"] for h in last) / k, 0.1) == "rises", \
             f"{name}'s reward-model score rises"
-if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert gold_words["grpo"][1] == "falls", "GRPO's gold falls from its peak by the end of the run"
-    assert runs["grpo"].history[-1]["kl"] > runs["grpo"].history[len(runs["grpo"].history) // 2]["kl"], \
-        "while GRPO's KL goes on rising"
 
 # %% [markdown]
 # ## What the value model costs
@@ -458,7 +454,7 @@ for name in ("PPO", "GRPO"):
           f"training ~{seconds[name]:.0f} s")
 
 # %%
-from rlcore.readings import seed_spread, spread_sd, spread_sentence, versus, win_sentence
+from rlcore.readings import across_seeds, seed_spread, spread_sd, spread_sentence, versus, win_sentence
 
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
 say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].items()),
@@ -468,22 +464,19 @@ say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].item
                     spread_sd(spread, "win_rate.grpo_vs_rlhf")))
 
 # %% [markdown]
-# At the same number of sampled responses, both beat SFT on the tiny world and GRPO ties PPO head to head (checked
-# below), for a fraction of PPO's training time. The tie is not the whole story: GRPO's harmless rate is lower than
-# PPO's (the reading above; checked below), and GRPO ends closer to SFT (a smaller KL). Refusing a harmful request
-# is the largest single gain either policy can make on the world, and PPO, which went further from SFT, made more
-# of it.
+# At the same number of sampled responses, on the tiny world GRPO beats SFT (checked below; so does the pipeline's
+# GRPO on every seed of the published table), for a fraction of PPO's training time. The rest is this run's, and
+# the readings say it: PPO against SFT, the head to head, and the harmless rates. The seed line shows how far the
+# head to head moves between seeds; a policy's single run can land anywhere in that range, so read "GRPO beats PPO"
+# or "PPO beats GRPO" here as a statement about two runs, and the seed table as the one about the methods. Two
+# things to read besides the win rates: the harmless rate, where refusing harmful requests is the largest single
+# gain any policy can make on the world, and the KL column, how far each moved from SFT to get there.
 
 # %%
 assert samples["PPO"] == samples["GRPO"], "the profile gives PPO and GRPO the same number of sampled responses"
 assert all(0 <= w["ci95"][0] <= w["win_rate"] <= w["ci95"][1] <= 1 for w in results["win_rate"].values())
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert versus(results["win_rate"]["GRPO vs SFT"]["ci95"]) == "beats", "GRPO beats SFT"
-    assert versus(results["win_rate"]["PPO vs SFT"]["ci95"]) == "beats", "PPO beats SFT"
-    assert versus(results["win_rate"]["GRPO vs PPO"]["ci95"]) == "ties", "GRPO ties PPO"
-    assert trend(results["harmless_rate"]["PPO"], results["harmless_rate"]["GRPO"], 0.05) == "falls", \
-        "GRPO's harmless rate is lower than PPO's"
-    assert results["kl_to_SFT"]["GRPO"] < results["kl_to_SFT"]["PPO"], "GRPO ends closer to SFT"
     assert seconds["GRPO"] < seconds["PPO"], "GRPO trains faster than PPO at the same number of responses"
 
 # %% [markdown]
@@ -524,17 +517,12 @@ else:
 
 # %%
 if gold is not None:
-    words = {name: trend(mid, end, GOLD_TOLERANCE) for name, (mid, end) in halves.items()}
-    h2h = spread_sd(spread, "win_rate.rlvr_vs_grpo")
     say(*(change_sentence(f"{name.upper()}'s gold of its samples, past the budget,", mid, end, GOLD_TOLERANCE)
           for name, (mid, end) in halves.items()),
         f"At the end, the true-reward run's samples score {halves['rlvr'][1] - halves['grpo'][1]:+.2f} gold against "
         "the reward-model run's, on the training stream both shared (not held-out prompts).")
-    if spread is not None:
-        f = spread["figures"]["win_rate.rlvr_vs_grpo"]
-        say(f"Held out, the pipeline's head to head of the same two rows (gold reward vs reward model, at the "
-            f"profile's budget) is {f['mean']:.0%} ± {f['sd']:.0%} across {len(spread['seeds'])} seeds: "
-            + ", ".join(f"{v:.0%}" for v in f["values"]) + ".")
+    say(across_seeds(spread, "win_rate.rlvr_vs_grpo", "the pipeline's held-out head to head of the same two rows "
+                                                         "(gold reward vs reward model, at the profile's budget)"))
     held_out = stages.evaluate(profile, judge, {"SFT": sft, "reward model": runs["grpo"].policy.eval(),
                                                 "gold": runs["rlvr"].policy.eval()}, tokenizer, eval_prompts, harmful,
                                reference="SFT", comparisons={"gold vs reward model": ("gold", "reward model")})
@@ -543,18 +531,14 @@ if gold is not None:
         + f" (held out: {len(eval_prompts)} prompts, both at {2 * STEPS} steps, judged by {held_out['judge']})")
 
 # %% [markdown]
-# Read the two curves after the dotted line (the profile's budget). Gold goes on rising past the budget in *both*
-# runs here, not only in the run whose reward it is (the readings above), so this lesson cannot claim that the
-# learned reward model stops paying by twice the budget. These are in-sample numbers, the gold of the very
-# responses each run trained on, from one shared prompt stream; the held-out comparison is the pipeline's head to
-# head (the seed table quoted above), and that is the number to trust. What the control does show is where a
-# learned reward can go wrong: the reward model is right on average but wrong in places, more optimisation finds
-# those places (GRPO's turn above), and gold has none. The held-out head to head (the last reading, at twice the
-# budget) says whether the run on gold is ahead of the run on the reward model on prompts neither trained on.
-
-# %%
-if gold is not None:  # gold's verdicts, which the text states for the world track
-    assert words["rlvr"] == "rises" and words["grpo"] == "rises", "gold rises past the budget in both runs"
+# Read the two curves after the dotted line (the profile's budget), and the readings. If gold goes on rising past the
+# budget in *both* runs, this lesson cannot claim that the learned reward model stops paying by twice the budget; if
+# the reward-model run's gold holds or falls while the gold run's rises, the reward model's mistakes have begun to
+# cost. Either way these are in-sample numbers, the gold of the very responses each run trained on, from one shared
+# prompt stream. The held-out head to head (the last reading, at twice the budget, on prompts neither run trained on)
+# and the pipeline's seed table are the numbers to trust. What the control always shows is where a learned reward
+# can go wrong: the reward model is right on average but wrong in places, more optimisation finds those places, and
+# gold has none.
 
 # %% [markdown]
 # ## β: the leash
