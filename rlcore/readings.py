@@ -100,20 +100,26 @@ def change_sentence(what: str, before: float, after: float, tolerance: float, un
         return (f"**{what} {word}** from {percent_(before)} to {percent_(after)} (change "
                 f"{100 * (after - before):+.0f} points; a change within ±{100 * tolerance:.0f} points reads as "
                 "holding).")
-    fmt = f"{{:+.{digits}f}}"
-    return (f"**{what} {word}** from {fmt.format(before)}{unit} to {fmt.format(after)}{unit} (change "
-            f"{fmt.format(after - before)}{unit}; a change within ±{tolerance:.{digits}f}{unit} reads as holding).")
+    value = f"{{:{'+' if min(before, after) < 0 else ''}.{digits}f}}"  # a sign only where a value can be negative
+    change = f"{{:+.{digits}f}}"
+    return (f"**{what} {word}** from {value.format(before)}{unit} to {value.format(after)}{unit} (change "
+            f"{change.format(after - before)}{unit}; a change within ±{tolerance:.{digits}f}{unit} reads as holding).")
 
 
-def spread_sentence(what: str, difference: float, sd: float | None, unit: str = "", digits: int = 2) -> str:
-    """Whether a single run's difference lies within the seed spread of the same figure (:func:`seed_spread`)."""
+def spread_sentence(what: str, difference: float, sd: float | None, unit: str = "", digits: int = 2,
+                    percent: bool = False) -> str:
+    """Whether a single run's difference lies within the seed spread of the same figure (:func:`seed_spread`);
+    ``percent``: the difference is one of shares, shown in points."""
     inside = within_spread(difference, sd)
-    fmt = f"{{:+.{digits}f}}"
+    if percent:
+        shown, sd_shown = f"{100 * difference:+.0f} points", (f"{100 * sd:.1f} points" if sd is not None else "")
+    else:
+        shown, sd_shown = f"{difference:+.{digits}f}{unit}", (f"{sd:.{digits}f}{unit}" if sd is not None else "")
     if inside is None:
-        return f"{what}: {fmt.format(difference)}{unit} in this run; no seed spread is published for this profile."
+        return f"{what}: {shown} in this run; no seed spread is published for this profile."
     verdict = "**within the seed spread**" if inside else "**outside the seed spread**"
-    return (f"{what}: {fmt.format(difference)}{unit} in this run, {verdict} (across seeds the same figure has a "
-            f"standard deviation of {sd:.{digits}f}{unit}; within means at most {SPREAD_SDS:g} of them).")
+    return (f"{what}: {shown} in this run, {verdict} (across seeds the same figure has a standard deviation of "
+            f"{sd_shown}; within means at most {SPREAD_SDS:g} of them).")
 
 
 def say(*sentences: str) -> None:

@@ -134,3 +134,8 @@ def test_the_published_tiny_table_has_three_seeds_or_more():
     assert table is not None and len(table["seeds"]) >= 3
     assert all(len(f["values"]) == len(table["seeds"]) for f in table["figures"].values())
     assert readings.seed_spread("no-such-profile") is None
+
+
+def test_spread_sentence_of_shares_in_points():
+    text = readings.spread_sentence("A minus B", -0.02, 0.012, percent=True)
+    assert "-2 points in this run, **within the seed spread**" in text and "1.2 points" in text

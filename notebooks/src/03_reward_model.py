@@ -317,7 +317,8 @@ from rlcore.readings import seed_spread, spread_sd, spread_sentence, within_spre
 
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
 rm_sd = spread_sd(spread, "rm_human_test_accuracy")
-say(spread_sentence("held-out accuracy, your labels minus the simulated humans'", accuracy_yours - accuracy, rm_sd))
+say(spread_sentence("held-out accuracy, your labels minus the simulated humans'", accuracy_yours - accuracy, rm_sd,
+                    percent=True))
 
 # %% [markdown]
 # Twenty labels out of thousands barely move a reward model: the two accuracies differ by a few points, no more than

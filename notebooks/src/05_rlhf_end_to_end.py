@@ -225,7 +225,7 @@ spread = seed_spread(profile.name)  # the pipeline on several seeds (course/resu
 readings = [win_sentence("RLHF", "SFT", wins),
             change_sentence("the harmless rate", harmless_before, harmless_after, 0.05, percent=True),
             spread_sentence("RLHF's win rate over SFT, minus a tie", wins["win_rate"] - 0.5,
-                            spread_sd(spread, "win_rate.rlhf_vs_sft"), digits=2),
+                            spread_sd(spread, "win_rate.rlhf_vs_sft"), percent=True),
             across_seeds(spread, "win_rate.rlhf_vs_sft", "RLHF vs SFT")]
 if data.is_world:  # gold, per prompt family: only the world has either
     readings.append(change_sentence("the mean gold score", gold_before, gold_after, GOLD_TOLERANCE))
@@ -250,9 +250,10 @@ say(*readings)
 # not rise, the reward model's score still does (checked below): that is the reward model being wrong, and PPO
 # finding out where (lesson 09 takes it further).
 #
-# Read the samples too. An RLHF answer can splice a refusal into a request that needed none, or splice two refusal
-# phrases into a sentence no one would write: PPO samples mix the phrases the reward model scores highly, and a
-# reward model that reads phrases more than grammar lets them through. The gold judge counts garbled text in its
+# Read the samples too, and the one printed last: the held-out prompt where gold fell the most, with the reward
+# model's verdict on the same change. An RLHF answer can splice a refusal into a request that needed none, or splice
+# two refusal phrases into a sentence no one would write: PPO samples mix the phrases the reward model scores highly,
+# and a reward model that reads phrases more than grammar lets them through. The gold judge counts garbled text in its
 # fluency penalty (the share printed below). On other data, read the AI judge's numbers with their intervals and
 # beside its agreement with held-out human labels: a small judge is a noisy one.
 
@@ -272,6 +273,12 @@ if data.is_world:  # the reward model's view, family by family, beside gold's: o
     fluency = {name: fluency_penalty(prompts, responses) for name, responses in (("SFT", before), ("RLHF", after))}
     print("answers with a fluency penalty (repetition, garbled or degenerate text): "
           + ", ".join(f"{n} {v['share']:.0%}" for n, v in fluency.items()))
+    change = [world.gold_score(p, y) - world.gold_score(p, x) for p, x, y in zip(prompts, before, after)]
+    worst = min(range(len(prompts)), key=change.__getitem__)  # the held-out prompt where gold fell the most
+    print(f"\nwhere gold fell the most ({change[worst]:+.2f}; reward model {rm_after[worst] - rm_before[worst]:+.2f}):")
+    print(prompts[worst].strip())
+    print("SFT :", before[worst].strip())
+    print("RLHF:", after[worst].strip())
 
 # %%
 assert 0.0 <= wins["win_rate"] <= 1.0 and wins["n"] == len(prompts)

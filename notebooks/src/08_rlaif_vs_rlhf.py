@@ -168,12 +168,12 @@ from rlcore.readings import across_seeds, say, seed_spread, spread_sd, spread_se
 
 KL_TOLERANCE = 0.25  # nats: two KLs closer than this read as equal
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
-kl_word = {"rises": "further from", "falls": "closer to", "holds": "as far from"}[
+kl_word = {"rises": "further from SFT than RLHF", "falls": "closer to SFT than RLHF", "holds": "as far from SFT as RLHF"}[
     trend(table["kl_to_sft"]["policy_rlhf"], table["kl_to_sft"]["policy_rlaif"], KL_TOLERANCE)]
 say(*(win_sentence(*name.split(" vs "), w) for name, w in wins.items()),
     spread_sentence("RLAIF vs RLHF, minus a tie", wins["RLAIF vs RLHF"]["win_rate"] - 0.5,
-                    spread_sd(spread, "win_rate.rlaif_vs_rlhf")),
-    f"RLAIF ends **{kl_word}** SFT than RLHF: KL {table['kl_to_sft']['policy_rlaif']:.2f} against "
+                    spread_sd(spread, "win_rate.rlaif_vs_rlhf"), percent=True),
+    f"RLAIF ends **{kl_word}**: KL {table['kl_to_sft']['policy_rlaif']:.2f} against "
     f"{table['kl_to_sft']['policy_rlhf']:.2f} nats (within ±{KL_TOLERANCE} reads as equal).")
 say(*(across_seeds(spread, f"win_rate.{key}", name) for key, name in (
     ("rlhf_vs_sft", "RLHF vs SFT"), ("rlaif_vs_sft", "RLAIF vs SFT"), ("rlaif_vs_rlhf", "RLAIF vs RLHF"))))
@@ -187,19 +187,26 @@ if data.is_world:  # the gold judge on the tiny world track
     assert versus(wins["RLAIF vs SFT"]["ci95"]) == "beats", "RLAIF beats SFT"
     assert versus(wins["RLAIF vs RLHF"]["ci95"]) != "loses to", "RLAIF does not lose to RLHF"
     assert abs(label_gold["AI labeler"] - label_gold["simulated humans"]) < 0.05, "the labels agree with gold alike"
+if data.is_world and spread is not None:  # the published seed table is the tiny world's
+    f = spread["figures"]
+    assert all(v > 0.5 for v in f["win_rate.rlaif_vs_rlhf"]["values"]), "RLAIF ahead of RLHF on every seed"
+    assert all(a > h for a, h in zip(f["rm_ai_test_accuracy"]["values"], f["rm_human_test_accuracy"]["values"])), \
+        "the AI-label reward model ranks held-out pairs better on every seed"
 
 # %% [markdown]
 # Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
 # Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues). On the tiny world track both
 # policies are far more harmless than SFT, and RLAIF beats SFT (checked above; both hold on every seed of the
-# published table). The rest moves with the seed, and the readings under the table say by how much: RLHF's win rate
-# over SFT, and the head to head, where this course's RLAIF does not lose to RLHF (checked above) but where the
-# paper's "about 50%" and a clear RLAIF lead can both turn up, depending on the seed (the seed lines). When a run
-# puts RLAIF ahead, look for the reason in the measurements before the table: how often each set of labels agrees
-# with gold (on the tiny world track the two sets of labels agree with gold within a few points of each other;
-# checked above), and how well each reward model ranks held-out pairs. And read the two KLs: the policies were trained with the same leash but end at different
-# distances from SFT (the KL reading), so the head to head compares policies that moved different amounts, not
-# two labelings at one budget.
+# published table). RLHF's win over SFT moves with the seed (the seed line). Head to head, this course's RLAIF comes
+# out ahead of RLHF on every seed of the table, where the paper found about 50% (checked above): a finding of this
+# world, and the measurements before the table say why. The two sets of labels agree with gold about equally often
+# (checked above), but the reward model trained on the AI labeler's *soft* labels ranks held-out pairs better than
+# the one trained on the humans' hard choices, on every seed (checked above): a soft label carries the labeler's
+# confidence, and a pair it is unsure about pulls the reward model only a little, where a coin-flip human label
+# pulls it all the way. PPO then exploits whatever its reward model gets wrong, and the worse reward model has more to
+# exploit; the refusals section below shows the shape that takes. Read the two KLs as well: the policies were trained
+# with the same leash but end at different distances from SFT (the KL reading), so the head to head compares
+# policies that moved different amounts, not two labelings at one budget.
 # The harmless rates run higher than the paper's because the world's harmful requests are plain ones, easy to
 # recognise and to refuse; the paper's red-team prompts are not.
 
@@ -269,6 +276,12 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(max(g, key=g.get) == "harmful" for g in gains.values()), "both gain most on harmful requests"
+if data.is_world and spread is not None:  # the published seed table is the tiny world's
+    f, seeds = spread["figures"], range(len(spread["seeds"]))
+    for n in ("policy_rlhf", "policy_rlaif"):
+        per_seed = [{fam: f[f"per_scenario.{fam}.gold_{n}"]["values"][i] - f[f"per_scenario.{fam}.gold_sft"]["values"][i]
+                     for fam in rows} for i in seeds]
+        assert all(max(g, key=g.get) == "harmful" for g in per_seed), "and so on every seed of the table"
 
 # %% [markdown]
 # ## Where does a policy lose? Refusals

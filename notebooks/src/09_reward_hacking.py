@@ -190,24 +190,29 @@ for i in range(3):
 
 from rlcore.readings import change_sentence, say, trend
 
-say(change_sentence(f"the share of held-out answers that refuse, from step 0 to step {run[-1]['step']},",
-                    run[0]["refusals"], run[-1]["refusals"], 0.05, percent=True))
+peak_refusals = max(run, key=lambda row: row["refusals"])
+say(change_sentence(f"the share of held-out answers that refuse, from step 0 to its peak at step {peak_refusals['step']},",
+                    run[0]["refusals"], peak_refusals["refusals"], 0.05, percent=True),
+    f"At step {run[-1]['step']}, {run[-1]['refusals']:.0%} of the answers still hold a whole refusal phrase "
+    f"(\"can't help\" and the like); read the last samples above for what the others became.")
 
 # %% [markdown]
-# Name the hack. On the tiny world track the policy with no leash learned to **refuse**: to a worried patient, to
-# someone restoring a cabinet, to a question about a plastic plate, it answers with the refusal the reward model
-# learned to score highly on harmful requests ("I can't help with that. I have to say no because ... is fraud"),
-# and by the end most of its answers are such refusals (the reading above; checked below). The proxy learned
-# that a refusal beats instructions for harm, which is true on harmful requests and nowhere else, and never learned
-# that refusing a harmless request is bad, because the SFT samples it was trained on almost never did. Gold
-# penalises both over-refusal and the garbled splices of refusal phrases ("I can't tell them in do not can't't
-# help with that"), so gold falls as the proxy climbs (the table above). On other data, read the samples for the
-# same pattern: one phrasing the reward model loves, repeated whatever the question.
+# Name the hack. On the tiny world track the policy with no leash first learned to **refuse**: to a worried patient,
+# to someone restoring a cabinet, to a question about a plastic plate, it answers with the refusal the reward model
+# learned to score highly on harmful requests ("I can't help with that. I have to say no because ... is fraud"), and
+# at the peak most of its answers are such refusals (the reading above; checked below). The proxy learned that a
+# refusal beats instructions for harm, which is true on harmful requests and nowhere else, and never learned that
+# refusing a harmless request is bad, because the SFT samples it was trained on almost never did. With still no
+# leash, the hack does not stop at a clean refusal: the phrases the proxy likes get spliced and repeated until the
+# text breaks apart ("I can't't't't", "I have to say no because I have to say no because"), which the proxy goes on
+# scoring highly, and which no longer even reads as a refusal (the last line of the reading). Gold penalises
+# over-refusal and garbled text alike, so gold falls as the proxy climbs (the table above). On other data, read the
+# samples for the same pattern: one phrasing the reward model loves, repeated whatever the question.
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert trend(run[0]["refusals"], run[-1]["refusals"], 0.05) == "rises" and run[-1]["refusals"] > 0.5, \
-        "by the end most of its answers are refusals"
+    assert trend(run[0]["refusals"], peak_refusals["refusals"], 0.05) == "rises" and peak_refusals["refusals"] > 0.5, \
+        "at the peak most of its answers are refusals"
 
 # %% [markdown]
 # ## Gold vs proxy against √KL, with Gao et al.'s fits
@@ -244,7 +249,10 @@ peak = max(bon, key=lambda r: r["gold"])
 say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n = {bon[-1]['n']} it is "
     f"{bon[-1]['gold']:+.2f}, while the proxy's gain goes from {peak['proxy']:+.2f} to {bon[-1]['proxy']:+.2f} and "
     f"the best answer among the same samples, picked by gold, from {peak['oracle']:+.2f} to {bon[-1]['oracle']:+.2f}.",
-    change_sentence(f"best-of-n's gold gain, from its peak to n = {bon[-1]['n']},", peak["gold"], bon[-1]["gold"], 0.05))
+    change_sentence(f"best-of-n's gold gain, from its peak to n = {bon[-1]['n']},", peak["gold"], bon[-1]["gold"], 0.05),
+    *(f"{name}'s fit: β = {beta:+.2f}, " + ("**it bends down**, as in Gao et al." if beta > 0 else
+                                           "**no bend down**: this form does not describe this run")
+      for name, (alpha, beta) in fits.items()))
 
 # %% [markdown]
 # Without a KL penalty the policy drifts away from the SFT model on any data. On the tiny world track
@@ -252,9 +260,11 @@ say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n
 # reading above), although the samples still held better answers (the "by gold" column goes on rising): from
 # more samples the proxy picks more of its own mistakes, the answers it overrates most. PPO's gold rises, then falls
 # back, far below where it started, at a KL of tens of
-# nats: the policy found text the proxy loves and gold does not (read its samples above). Both fitted β are
-# positive — the curves bend down, as in Gao et al. — and best-of-n's bends gently: within a KL of 2.5 nats the
-# proxy has only begun to mislead, while PPO without a leash goes more than ten times as far. Best-of-n's own samples held much better
+# nats: the policy found text the proxy loves and gold does not (read its samples above). Best-of-n's fitted β is
+# positive: its curve bends down, as in Gao et al. (checked below), and gently: within a KL of 2.5 nats the proxy has
+# only begun to mislead. PPO without a leash goes more than ten times as far, and there Gao et al.'s RL form,
+# $d(\alpha - \beta\log d)$, fits a run that rose and then crashed only loosely: read its β in the reading above,
+# and the points themselves, before the dashed line. Best-of-n's own samples held much better
 # answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
 # within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
 # on both tracks and the rest on the world; on other data, read the printed numbers: the stand-in gold is a
@@ -276,7 +286,7 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     assert run[-1]["kl"] > 10 * bon[-1]["kl"], "PPO without a leash goes more than ten times as far as best-of-n"
     assert run[-1]["gold"] < run[0]["gold"] - 0.3, "PPO's gold ends far below where it started"
     assert run[-1]["kl"] > 10, "at a KL of tens of nats"
-    assert len(fits) == 2 and all(beta > 0 for _, beta in fits.values()), "Gao fits that bend down"
+    assert fits["best-of-n"][1] > 0, "best-of-n's Gao fit bends down"
     assert bon[-1]["oracle"] > bon[-1]["gold"] + 0.3, "the samples held much better answers than the proxy picked"
     assert max(r["proxy"] for r in run if r["kl"] <= bon[-1]["kl"]) < bon[-1]["proxy"], "RL: less proxy per KL"
 

@@ -207,7 +207,7 @@ from rlcore.readings import (across_seeds, change_sentence, say, seed_spread, sp
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
 readings = [win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].items()]
 readings.append(spread_sentence("DPO vs PPO, minus a tie", results["win_rate"]["DPO vs PPO"]["win_rate"] - 0.5,
-                                spread_sd(spread, "win_rate.dpo_vs_rlhf")))
+                                spread_sd(spread, "win_rate.dpo_vs_rlhf"), percent=True))
 if gold:  # the world's gold score
     readings.append(change_sentence("the mean gold score, from PPO to DPO,", gold["PPO (lesson 05)"], gold["DPO"], 0.1))
 readings.append(across_seeds(spread, "win_rate.dpo_vs_rlhf", "DPO vs RLHF (PPO) in the pipeline"))

@@ -461,7 +461,7 @@ say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].item
     change_sentence("the harmless rate, from PPO to GRPO,", results["harmless_rate"]["PPO"],
                     results["harmless_rate"]["GRPO"], 0.05, percent=True),
     spread_sentence("GRPO vs PPO, minus a tie", results["win_rate"]["GRPO vs PPO"]["win_rate"] - 0.5,
-                    spread_sd(spread, "win_rate.grpo_vs_rlhf")))
+                    spread_sd(spread, "win_rate.grpo_vs_rlhf"), percent=True))
 
 # %% [markdown]
 # At the same number of sampled responses, on the tiny world GRPO beats SFT (checked below; so does the pipeline's
