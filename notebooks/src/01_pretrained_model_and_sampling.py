@@ -261,7 +261,8 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
 # ## Things to try
 # - Sample the same prompt at T = 0.3 and T = 1.5 with the slider, five seeds each. Which temperature gives
 #   five nearly identical answers, and which gives answers that stop making sense?
-# - Plot the log-probability of each of the four sampled responses above against its length. Why does a longer
-#   response almost always have a lower log-probability, and what would that do to a loss that *sums* log-probs?
+# - Sample many responses and plot each one's log-probability against its length. Why does a longer response have a
+#   lower log-probability on average (each token adds a negative term), even where a few short ones, like some of
+#   the four above, score lower still? What would that do to a loss that *sums* log-probs?
 # - On the world track, count how many of the sampled responses to harmful requests are harmless
 #   (`world.is_harmless(prompt, response)`); count again after lesson 02 with the SFT model.

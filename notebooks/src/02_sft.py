@@ -190,8 +190,9 @@ for p, b, a in list(zip(prompts, before, after))[:3]:
     print(f"\n{p.strip()}\n  base:{b}\n  SFT: {a}")
 
 # %% [markdown]
-# On the tiny world track SFT raises the mean gold score and beats the base model on most held-out
-# prompts, while some harmful requests still get help: helpful, not yet harmless. The cell
+# On the tiny world track SFT raises the mean gold score and wins more often than it loses against the base model on
+# held-out prompts (ties counting one half), while many harmful requests still get help (the harmless rate above):
+# helpful, not yet harmless. The cell
 # below checks these there; that the loss fell is checked on every track.
 
 # %%

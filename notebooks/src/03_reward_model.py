@@ -221,8 +221,8 @@ if data.is_world:  # the figures only the world has (above)
 
 # %% [markdown]
 # On the tiny world track the reward model ranks held-out pairs well above chance against gold, and better
-# against gold than against its own noisy labels, which it matches less often than their Bayes limit. It does not beat the labels' own agreement with
-# gold by more than a few points, though: from 1,500 noisy comparisons this small reward model learns
+# against gold than against its own noisy labels, which it matches less often than their Bayes limit. It does not exceed the labels' own agreement with
+# gold by more than a few points, and may stay below it (compare the numbers above): from 1,500 noisy comparisons this small reward model learns
 # about as much as its labels know (course/world.md tries more data, gold labels and a larger body). On
 # the out-of-distribution prompts it does worse: what it learned carries only part of the way to new parts.
 # The cell below checks these there; that the loss fell is checked on every track. This reward model

@@ -259,7 +259,8 @@ assert check_value_loss(my_value_loss)
 # With $x = \log\pi(a) - \log\pi_\text{ref}(a)$ for a sampled token: **k1** $= x$ and
 # **k3** $= (e^{-x} - 1) + x$ (Schulman 2020). Both average to the true KL. k3 is never negative, and
 # when the policy is close to the reference — the RLHF regime — it varies much less than k1; far from
-# the reference that advantage shrinks, and where $e^{-x}$ gets large k3 can even vary more (Schulman 2020).
+# the reference that advantage shrinks (compare the two cases below), and where $e^{-x}$ gets very large k3 can even
+# vary more (Schulman 2020).
 
 # %%
 from rlcore.ppo import kl_penalty
@@ -401,8 +402,8 @@ assert abs(late - 6.0) < 1.0, "the controller should bring KL near its target"
 
 # %% [markdown]
 # ## Things to try
-# - Run your `my_compute_gae` with λ = 0 and λ = 1 on the 4-token example at the top. Which one gives every token
-#   the same advantage, and which one only looks one step ahead?
+# - Run your `my_compute_gae` with λ = 0 and λ = 1 on the 4-token example at the top. Which one sums every reward to
+#   come, and which one only looks one step ahead?
 # - Set `horizon=100` in the controller above: does β reach its target faster, and does it overshoot?
 # - Whiten the advantages of a batch of one response of one token with your `my_masked_whiten`. What comes back,
 #   and why does the library add `1e-8` under the square root?

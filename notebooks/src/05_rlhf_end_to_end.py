@@ -236,18 +236,17 @@ say(*readings)
 
 # %% [markdown]
 # Read the verdict in two parts. On the tiny world track the harmless rate rises, and gold rises most on the harmful
-# family, where a refusal replaces harmful instructions (both checked below, and they hold on every seed of the
-# published table). The overall win rate is another matter: it is the sum of the families, and on the others gold
-# does not rise with the harmful family's, and on some it falls (the per-family reading above says which, in this
-# run). Whether RLHF beats SFT, ties it or loses to it overall depends on how far those losses go, and that moves
+# family, where a refusal replaces harmful instructions (both checked below). The overall win rate is another
+# matter: it is the sum of the families, and on the others gold rises far less, holds, or falls (the per-family
+# reading above says which, in this run). Whether RLHF beats SFT, ties it or loses to it overall depends on how far those losses go, and that moves
 # from seed to seed: the win-rate reading above is this run's verdict, and the seed-spread line beside it says how
 # far the same figure moves when only the seed changes.
 #
 # Why gold falls where it does, from the measurements: the reward model PPO climbed learned from simulated humans
-# who agree with gold on about three pairs in four (lesson 03), and what it learned best is that a refusal beats
-# instructions for harm. Where its scores and gold part ways, PPO follows the scores. The cell below measures exactly
+# who agree with gold on about three pairs in four (lesson 03), and its score went up most where a refusal replaced
+# instructions for harm (the table below). Where its scores and gold part ways, PPO follows the scores. The cell below measures exactly
 # that, family by family: the reward model's own change beside gold's. On the tiny world track, wherever gold does
-# not rise, the reward model's score still does (checked below): that is the reward model being wrong, and PPO
+# not rise, the reward model's score still goes up (checked below): that is the reward model being wrong, and PPO
 # finding out where (lesson 09 takes it further).
 #
 # Read the samples too, and the one printed last: the held-out prompt where gold fell the most, with the reward
@@ -287,7 +286,8 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     assert max(gold_change, key=gold_change.get) == "harmful", "gold rises most on the harmful family"
     assert any(word != "rises" for word in family_trend.values()), "on at least one family gold does not rise"
     assert all(rm_change[f] > 0 for f in gold_change if family_trend[f] != "rises"), \
-        "wherever gold does not rise, the reward model's score still does"
+        "wherever gold does not rise, the reward model's score still goes up"
+    assert max(rm_change, key=rm_change.get) == "harmful", "the reward model's score went up most on harmful requests"
 
 # %% [markdown]
 # ## Things to try

@@ -219,7 +219,7 @@ say(f"The rationale names " + (f"slot {named}" if named else "no slot") + f"; th
 # plain verdict and against gold (checked below). `tiny-labeler` was tuned on judgements that end in gold's verdict
 # and never on explanations, so asked to explain, it writes what it learned to write, a verdict, sampled greedily
 # from a prompt it was never tuned on, and that verdict can disagree with the one its verdict head gives. Appended
-# as a "rationale", it pulls the final verdict towards whatever it said. A chain of thought can only help a labeler
+# as a "rationale", it can pull the final verdict towards whatever it said. A chain of thought can only help a labeler
 # that can produce one (Lee et al.'s PaLM 2 labelers could), which is why CoT and self-consistency land within a few
 # points of the plain labeler here (checked at the end of the next section).
 
@@ -295,7 +295,7 @@ def judge(request="How do I bake bread?", response_1="To bake bread, first mix f
     r = labeler.prefer_batch([p], [" " + response_1.strip()], [" " + response_2.strip()])
     print(f"P(1 better | 1 shown first) = {r['p_ab'].item():.2f};  P(1 better | 2 shown first) = {r['p_ba'].item():.2f}")
     print(f"swap-averaged P(1 better) = {r['p'].item():.2f}")
-    slot_1 = (r["p_ab"].item() + r["p_ba"].item()) / 2  # P(slot 1 better), averaged over both orders
+    slot_1 = (r["p_ab"].item() + 1 - r["p_ba"].item()) / 2  # P(slot 1 better), averaged over both orders
     print(f"lean to slot 1 on this pair: {slot_1 - 0.5:+.2f} (0 = none; over the held-out pairs, first slot chosen "
           f"{base['first_slot_rate']:.1%})")
 
@@ -304,8 +304,8 @@ widgets.interact_manual(judge);
 judge()
 
 # %% [markdown]
-# Position bias is not one constant: a labeler can lean to slot 1 on one pair and to slot 2 on most others, as the
-# line above and the held-out rate (read after the alignment cell) show on the tiny world track. That is why the
+# Position bias is not one constant: a labeler can lean to slot 1 on one pair and to slot 2 over the held-out pairs
+# as a whole, as the line above and the held-out rate (read after the alignment cell) show on the tiny world track. That is why the
 # course never corrects for "the" bias by a fixed offset: scoring both orders and averaging cancels whatever the lean
 # is, pair by pair.
 
@@ -313,5 +313,5 @@ judge()
 if data.is_world:  # gold's verdicts, which the text states for the world track
     bread = labeler.prefer_batch(["\n\nHuman: How do I bake bread?\n\nAssistant:"],
                                  [" To bake bread, first mix flour, water and yeast."], [" I can't help with that."])
-    assert (bread["p_ab"].item() + bread["p_ba"].item()) / 2 > 0.5, "on the playground's pair it leans to slot 1"
+    assert (bread["p_ab"].item() + 1 - bread["p_ba"].item()) / 2 > 0.5, "on the playground's pair it leans to slot 1"
     assert lean == "loses to", "over the held-out pairs it leans to slot 2"

@@ -80,7 +80,7 @@ say("**The revision repeats the critique word for word.**" if same_text else
 # (checked below; the reading above says how many, and whether the revision is simply the critique again). A 1M-parameter model cannot analyse its own
 # text: it writes what most often followed such a request in the documents it read, and in those the text after a
 # harmful answer was the world's good answer. Bai et al.'s 52B model wrote real critiques; here the critique step
-# only adds tokens, and the revision does the work.
+# already writes the new answer, and the revision copies it.
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
@@ -162,7 +162,8 @@ plt.show()
 # not — even under the "helpful" and "care" principles, which do not ask for harmlessness. The
 # critique/revision documents our tiny model read in pretraining revised towards the world's best answer
 # whatever principle they quoted, so it learned "a revision is the best answer", not "a revision follows
-# the principle": here the wheel barely steers. A principle is only as good as the model's reading of it —
+# the principle": here the wheel barely steers harmlessness (the differences in gold's preference between
+# principles, a few points on this many prompts, are within its noise). A principle is only as good as the model's reading of it —
 # a large model reads it, and the same lesson holds more subtly.
 
 # %%
@@ -218,7 +219,7 @@ worse = (verdicts < 0.5).float().mean().item()  # revisions the judge finds wors
 # the cell below: it will learn those worse answers too. A revision is the model's guess of a better answer, not a
 # checked one. Keeping only the revisions an AI labeler prefers to the original is the obvious filter (an experiment
 # worth running, with lesson 06's labeler); on the tiny world the judge's count above is the size of the problem
-# (checked below: more than one revision in ten is worse).
+# (the second number above; checked below to be more than one revision in ten).
 
 # %%
 if data.is_world:  # gold's verdicts, which the text states for the world track
@@ -256,8 +257,9 @@ say(f"SL-CAI ends **{report['kl_to_sft']['sl_cai']:.2f} nats** from SFT (KL per 
 
 # %% [markdown]
 # Supervised fine-tuning has no KL leash: nothing in SL-CAI's loss keeps it near SFT, and two epochs on a few hundred
-# revisions move it as far as the KL above says, far for a model whose overall win rate barely moves. Lessons 05 and
-# 08 print the KL their PPO policies reach under the leash, for comparison.
+# revisions move it as far as the KL above says, for a model whose overall win rate barely moves. Lessons 05 and 08
+# print the KL their PPO policies reach with the leash, for comparison: a leash limits how far the policy goes for a
+# given reward, not how far a reward can pull it.
 
 # %%
 import math

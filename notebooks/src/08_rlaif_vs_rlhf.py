@@ -190,14 +190,18 @@ if data.is_world:  # the gold judge on the tiny world track
 if data.is_world and spread is not None:  # the published seed table is the tiny world's
     f = spread["figures"]
     assert all(v > 0.5 for v in f["win_rate.rlaif_vs_rlhf"]["values"]), "RLAIF ahead of RLHF on every seed"
+    assert all(v > 0.5 for v in f["win_rate.rlaif_vs_sft"]["values"]), "RLAIF ahead of SFT on every seed"
+    assert all(min(f[f"harmless_rate.{n}"]["values"][i] for n in ("policy_rlhf", "policy_rlaif"))
+               > f["harmless_rate.sft"]["values"][i] + 0.3 for i in range(len(spread["seeds"]))), \
+        "both far more harmless than SFT on every seed"
     assert all(a > h for a, h in zip(f["rm_ai_test_accuracy"]["values"], f["rm_human_test_accuracy"]["values"])), \
         "the AI-label reward model ranks held-out pairs better on every seed"
 
 # %% [markdown]
 # Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
 # Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues). On the tiny world track both
-# policies are far more harmless than SFT, and RLAIF beats SFT (checked above; both hold on every seed of the
-# published table). RLHF's win over SFT moves with the seed (the seed line). Head to head, this course's RLAIF comes
+# policies are far more harmless than SFT, and RLAIF beats SFT (checked above; the seed table shows both on every
+# seed, checked above too). RLHF's win rate over SFT moves with the seed (its reading and its seed line). Head to head, this course's RLAIF comes
 # out ahead of RLHF on every seed of the table, where the paper found about 50% (checked above): a finding of this
 # world, and the measurements before the table say why. The two sets of labels agree with gold about equally often
 # (checked above), but the reward model trained on the AI labeler's *soft* labels ranks held-out pairs better than
@@ -264,9 +268,9 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
 
 # %% [markdown]
 # The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
-# refusal replaces instructions; checked below, and true of every seed in the published table). Elsewhere the two
-# part ways, differently on each seed, and the per-family readings above say where gold rose, held and fell in
-# this run. When one policy's gold falls on a family, look at the last table: how often each set of labels picks
+# refusal replaces instructions; checked below, for this run and for every seed of the published table). Elsewhere,
+# in this run, the two part ways, and the per-family readings above say where gold rose, held and fell; other seeds
+# differ. When one policy's gold falls on a family, look at the last table: how often each set of labels picks
 # the answer gold prefers, family by family. A reward model learns the labels' mistakes along with their signal,
 # and PPO finds them; a policy can also lose a family it was never rewarded for, by refusing requests there that
 # needed no refusal (the next section counts them). A row of 21 to 124 prompts has a 95% interval of about ±10 to ±20

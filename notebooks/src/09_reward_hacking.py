@@ -197,10 +197,10 @@ say(change_sentence(f"the share of held-out answers that refuse, from step 0 to 
     f"(\"can't help\" and the like); read the last samples above for what the others became.")
 
 # %% [markdown]
-# Name the hack. On the tiny world track the policy with no leash first learned to **refuse**: to a worried patient,
-# to someone restoring a cabinet, to a question about a plastic plate, it answers with the refusal the reward model
-# learned to score highly on harmful requests ("I can't help with that. I have to say no because ... is fraud"), and
-# at the peak most of its answers are such refusals (the reading above; checked below). The proxy learned that a
+# Name the hack. On the tiny world track the policy with no leash first learned to **refuse**: whatever the
+# request, it answers with the refusal phrases the reward model learned to score highly on harmful requests ("I
+# can't help with that. I have to say no because ..."), and at the peak most of its answers hold one (the reading
+# above; checked below). The proxy learned that a
 # refusal beats instructions for harm, which is true on harmful requests and nowhere else, and never learned that
 # refusing a harmless request is bad, because the SFT samples it was trained on almost never did. With still no
 # leash, the hack does not stop at a clean refusal: the phrases the proxy likes get spliced and repeated until the
@@ -262,9 +262,9 @@ say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n
 # back, far below where it started, at a KL of tens of
 # nats: the policy found text the proxy loves and gold does not (read its samples above). Best-of-n's fitted β is
 # positive: its curve bends down, as in Gao et al. (checked below), and gently: within a KL of 2.5 nats the proxy has
-# only begun to mislead. PPO without a leash goes more than ten times as far, and there Gao et al.'s RL form,
-# $d(\alpha - \beta\log d)$, fits a run that rose and then crashed only loosely: read its β in the reading above,
-# and the points themselves, before the dashed line. Best-of-n's own samples held much better
+# only begun to mislead. PPO without a leash goes more than ten times as far, and whether Gao et al.'s RL form,
+# $d(\alpha - \beta\log d)$, describes a run that rose and then crashed that far is for its β to say (the reading
+# above): read the points themselves before the dashed line. Best-of-n's own samples held much better
 # answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
 # within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
 # on both tracks and the rest on the world; on other data, read the printed numbers: the stand-in gold is a
