@@ -573,6 +573,14 @@ for tr, label in ((loose, f"beta {profile.grpo.beta}"), (tight, f"beta {tight_be
     print(f"{label:9s} last {q} steps: KL {late_kl[label]:6.2f} nats, score "
           f"{sum(h['score'] for h in tr.history[-q:]) / q:+.2f}"
           + (f", gold of the samples {sum(tr.gold_curve[-q:]) / q:+.2f}" if gold else ""))
+last_q = lambda values: sum(values[-q:]) / q  # noqa: E731  (the mean over the last q steps)
+say(change_sentence(f"the KL, from β = {profile.grpo.beta} to β = {tight_beta:g},",
+                    last_q([h["kl"] for h in loose.history]), last_q([h["kl"] for h in tight.history]), 0.1,
+                    unit=" nats"),
+    change_sentence("the reward-model score", last_q([h["score"] for h in loose.history]),
+                    last_q([h["score"] for h in tight.history]), 0.1),
+    *([change_sentence("the gold of the samples", last_q(loose.gold_curve), last_q(tight.gold_curve), GOLD_TOLERANCE)]
+      if gold else []))
 
 # %% [markdown]
 # On the tiny world the tight leash holds the policy near SFT (over the last quarter of the run the loose run's KL
