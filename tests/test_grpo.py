@@ -96,9 +96,13 @@ def grpo_trainer(tiny_model, tokenizer, reward_fn, **overrides):
 def test_grpo_raises_the_score_of_a_simple_reward(tiny_model, tokenizer, scale, loss_type):
     from test_ppo import PROMPT, count_reward
 
-    trainer = grpo_trainer(tiny_model, tokenizer, count_reward(tokenizer), scale=scale, loss_type=loss_type)
+    reward = count_reward(tokenizer)
+    if scale == "none":  # without the std division the advantages keep the reward's own scale: a cat counts 1, not 1/4
+        reward = lambda prompts, responses, count=reward: [4 * r for r in count(prompts, responses)]  # noqa: E731
+    trainer = grpo_trainer(tiny_model, tokenizer, reward, scale=scale, loss_type=loss_type)
     history = [trainer.step([PROMPT] * 4) for _ in range(40)]
-    first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
+    shrink = 4 if scale == "none" else 1  # back to the units of count_reward, a cat worth 1/4, in both cases
+    first, last = history[0]["score"] / shrink, sum(h["score"] for h in history[-5:]) / 5 / shrink
     assert first < 0.2 and last > first + 0.5, (first, last)
     assert history[0]["kl"] == pytest.approx(0.0, abs=1e-5) and history[-1]["kl"] > 0.1  # it moved to get there
     exp = trainer.last_experience
@@ -134,7 +138,8 @@ def test_reinforce_and_rloo_raise_the_score_of_a_simple_reward(tiny_model, token
     trainer = ReinforceTrainer(tiny_model, reference_model(tiny_model), tokenizer, config, Lengths(max_new_tokens=8),
                                reward_fn=count_reward(tokenizer))
     history = [trainer.step([PROMPT] * config.batch_size) for _ in range(60)]  # one gradient pass per batch
-    first, last = history[0]["score"], sum(h["score"] for h in history[-5:]) / 5
+    shrink = 4 if scale == "none" else 1  # back to the units of count_reward, a cat worth 1/4, in both cases
+    first, last = history[0]["score"] / shrink, sum(h["score"] for h in history[-5:]) / 5 / shrink
     assert first < 0.2 and last > first + 0.5, (first, last)
     assert trainer.run.name == {"rloo": "RLOO", "mean": "REINFORCE"}[baseline]
 
