@@ -15,6 +15,7 @@ from rlcore.progress import progress_bar
 
 from rlcore.config import DPOConfig, Lengths
 from rlcore.data import as_pairs, check_model_tokenizer, tokenize_pairs, warn_truncated
+from rlcore.reward import preference_accuracy
 from rlcore.rollout import forward_logits, logprobs_from_logits
 from rlcore.training import TrainingRun, make_optimizer, n_batches
 
@@ -70,7 +71,7 @@ def train_dpo(policy, reference, tokenizer, pairs, config: DPOConfig = DPOConfig
         pol = sequence_logprob(net, ids, attn, resp)
         loss, rc, rr = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], config.beta)
         run.update("policy", loss)
-        run.end_step({"loss": loss.item(), "reward_accuracy": ((rc > rr).float() + 0.5 * (rc == rr).float()).mean().item(),  # a tie: one half
+        run.end_step({"loss": loss.item(), "reward_accuracy": preference_accuracy(rc, rr),  # a tie counts one half
                       "reward_margin": (rc - rr).mean().item()})
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)

@@ -24,7 +24,7 @@ from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.data import describe_truncation, truncation_counts
 from rlcore.models import load_frozen
-from rlcore.readings import SPREAD_SDS, summarise
+from rlcore.readings import SPREAD_SDS, is_share, percent, summarise
 from rlcore.reward import pair_rewards, preference_accuracy
 
 
@@ -219,12 +219,8 @@ def truncation(data, profile, tokenizer, human) -> dict:
                                                   **lengths)}
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
 def ci(r: dict) -> str:
-    return f"{pct(r['win_rate'])} [{pct(r['ci95'][0])}, {pct(r['ci95'][1])}]"
+    return f"{percent(r['win_rate'])} [{percent(r['ci95'][0])}, {percent(r['ci95'][1])}]"
 
 
 def write_report_md(report: dict, histories: dict, out: str) -> None:
@@ -279,10 +275,10 @@ def _policy_lines(report: dict, labels: dict) -> list[str]:
                                                                      if gold else [])
     lines = ["| policy | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
     for name, harmless in report["harmless_rate"].items():
-        row = [pct(harmless), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
+        row = [percent(harmless), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
         if gold:
             row += [f"{report['mean_gold'][name]:+.2f}", f"{report['fluency_penalty'][name]['mean']:.3f} "
-                    f"({pct(report['fluency_penalty'][name]['share'])})"]
+                    f"({percent(report['fluency_penalty'][name]['share'])})"]
         lines.append(f"| {labels[name]} | " + " | ".join(row) + " |")
     return lines
 
@@ -316,24 +312,24 @@ def _reward_model_lines(report: dict, labels: dict) -> list[str]:
     judge's agreement with the data's held-out labels."""
     names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
     trained = [k for k in names if f"rm_{k}_test_accuracy" in report]
-    accuracy = ", ".join(f"{names[k]} {pct(report[f'rm_{k}_test_accuracy'])}" for k in trained)
+    accuracy = ", ".join(f"{names[k]} {percent(report[f'rm_{k}_test_accuracy'])}" for k in trained)
     lines = []  # each piece only where the data measured it (rlcore.course_data: its extra measurements)
     if "per_scenario" in report:
         others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
         lines += ["| scenario | n | " + " | ".join(f"{labels[n]} vs SFT" for n in others) + " |",
                   "| --- | --- |" + " --- |" * len(others)]
-        lines += [f"| {family} | {row['n']} | " + " | ".join(pct(row[f"{n}_vs_sft"]) for n in others) + " |"
+        lines += [f"| {family} | {row['n']} | " + " | ".join(percent(row[f"{n}_vs_sft"]) for n in others) + " |"
                   for family, row in report["per_scenario"].items()]
         lines.append("")
     if "human_label_bayes_limit" in report:
         ood = [k for k in trained if f"rm_{k}_gold_accuracy_ood" in report]
         lines.append(f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
-                     f"Bayes limit of the human labels {pct(report['human_label_bayes_limit'])}."
+                     f"Bayes limit of the human labels {percent(report['human_label_bayes_limit'])}."
                      + (" On held-out parts (out of distribution): " + ", ".join(
-                         f"{names[k]} {pct(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else ""))
+                         f"{names[k]} {percent(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else ""))
     else:
         lines.append(f"Reward models, accuracy on the data's held-out human labels: {accuracy}."
-                     + (f" The judge agrees with those labels on {pct(report['judge_agreement_with_held_out_labels'])}"
+                     + (f" The judge agrees with those labels on {percent(report['judge_agreement_with_held_out_labels'])}"
                         " of the held-out pairs (how far to trust its win rates)."
                         if "judge_agreement_with_held_out_labels" in report else ""))
     if "ood" in report:
@@ -341,7 +337,7 @@ def _reward_model_lines(report: dict, labels: dict) -> list[str]:
         lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: " + ", ".join(
             f"{labels.get('policy_' + k.split('_vs_')[0], 'ceiling')} vs "
             f"{labels.get('policy_' + k.split('_vs_')[1], 'SFT')} {ci(r)}" for k, r in o["win_rate"].items())
-            + "; harmless rate " + ", ".join(f"{labels[n]} {pct(v)}" for n, v in o["harmless_rate"].items()) + "."]
+            + "; harmless rate " + ", ".join(f"{labels[n]} {percent(v)}" for n, v in o["harmless_rate"].items()) + "."]
     return lines
 
 
@@ -397,9 +393,7 @@ def seed_table_md(table: dict) -> str:
              "| figure | mean ± sd | " + " | ".join(f"seed {s}" for s in seeds) + " |",
              "| --- | --- |" + " --- |" * len(seeds)]
     for name, f in table["figures"].items():
-        share = name.startswith(("win_rate", "ood.win_rate", "harmless_rate")) or name.endswith("accuracy") \
-            or name.endswith("_vs_sft")
-        show = (lambda x: f"{100 * x:.1f}%") if share else (lambda x: f"{x:.2f}")
+        show = (lambda x: f"{100 * x:.1f}%") if is_share(name) else (lambda x: f"{x:.2f}")
         lines.append(f"| {name} | {show(f['mean'])} ± {show(f['sd'])} | " + " | ".join(show(v) for v in f["values"])
                      + " |")
     return "\n".join(lines) + "\n"

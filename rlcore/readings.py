@@ -137,6 +137,11 @@ def say(*sentences: str) -> None:
 
 
 # --------------------------------------------------------------------------- the seed spread, published per profile
+def is_share(figure: str) -> bool:
+    """Is a seed-table figure ("win_rate.rlaif_vs_rlhf", "kl_to_sft.policy_rlhf") a share, shown in percent?"""
+    return figure.startswith(("win_rate", "ood.win_rate", "harmless_rate")) or figure.endswith(("accuracy", "_vs_sft"))
+
+
 def summarise(values: list[float]) -> dict:
     """{"mean", "sd", "values"} of one figure across seeds (the sample standard deviation; 0 for one seed)."""
     return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -175,7 +180,6 @@ def across_seeds(table: dict | None, figure: str, what: str) -> str:
     if table is None or figure not in table.get("figures", {}):
         return f"{what}: no seed table is published for this profile, so this run's figure stands alone."
     f = table["figures"][figure]
-    share = figure.startswith(("win_rate", "ood.win_rate", "harmless_rate")) or figure.endswith("accuracy")
-    show = percent if share else (lambda x: f"{x:.2f}")
+    show = percent if is_share(figure) else (lambda x: f"{x:.2f}")
     return (f"Across the {len(table['seeds'])} seeds of the published table ({table['date']}), {what} is "
             f"{show(f['mean'])} ± {show(f['sd'])}: " + ", ".join(show(v) for v in f["values"]) + ".")
