@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _pipeline_arguments(sub, name: str) -> None:
     pipe = sub.add_parser(name, help="SFT -> RM (human / AI labels) -> PPO, DPO -> judged report (RLHF vs RLAIF)")
-    pipe.add_argument("--profile", default="tiny")
+    pipe.add_argument("--profile", default=None,
+                      help="the profile (default: $RLCORE_PROFILE, else gpt-neo-125m on a GPU and tiny on a CPU)")
     pipe.add_argument("--out", default="runs/pipeline")
-    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--seed", type=int, default=None, help="the seed (default: $RLCORE_SEED, else the profile's)")
     pipe.add_argument("--seeds", default=None, metavar="SEEDS",
                       help="run the whole table once per seed (0,1,2 or a count such as 3) into OUT/seed_N and "
                            "write OUT/seeds.json and OUT/seeds.md: every figure as mean +- sd with its per-seed values")
@@ -63,9 +64,10 @@ def _pipeline_arguments(sub, name: str) -> None:
 
 
 def _pipeline(args) -> None:
-    overrides = {"policy_model": args.policy_model, "dataset": args.data, "judge_model": args.judge_model,
-                 "labeler_model": args.labeler_model, "device": args.device, "dtype": args.dtype}
-    profile = get_profile(args.profile, seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
+    overrides = {"seed": args.seed, "policy_model": args.policy_model, "dataset": args.data,
+                 "judge_model": args.judge_model, "labeler_model": args.labeler_model, "device": args.device,
+                 "dtype": args.dtype}  # a flag left out leaves the environment's setting, then the profile's
+    profile = get_profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})
     if args.seeds is not None:
         run_seeds(args.out, parse_seeds(args.seeds), profile=profile, checkpoint_every=args.checkpoint_every,
                   resume=args.resume, runs=args.runs)

@@ -145,6 +145,22 @@ def test_the_cli_passes_the_chosen_rows_and_rejects_an_unknown_one(tmp_path, cap
     assert "unknown run(s) ['sft']" in capsys.readouterr().err
 
 
+def test_the_cli_takes_its_profile_and_seed_from_the_environment(tmp_path, monkeypatch, capsys):
+    from rlcore import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run_pipeline", lambda out, profile, **kw: seen.append(profile) or
+                        (tmp_path / "report.md").write_text("done"))
+    monkeypatch.setenv("RLCORE_SEED", "3")
+    assert cli.main(["pipeline", "--out", str(tmp_path)]) == 0
+    assert (seen[-1].name, seen[-1].seed) == ("tiny", 3)  # no GPU here: get_profile's own choice, the tiny profile
+    assert cli.main(["pipeline", "--out", str(tmp_path), "--seed", "5"]) == 0 and seen[-1].seed == 5  # a flag wins
+    monkeypatch.setenv("RLCORE_PROFILE", "nosuch")
+    assert cli.main(["pipeline", "--out", str(tmp_path)]) == 2 and len(seen) == 2  # one error, before any stage
+    assert capsys.readouterr().err.strip() == ("rlcore: error: ValueError: unknown profile 'nosuch'; choose one of "
+                                               "['gpt-neo-125m', 'tiny']")
+
+
 def test_the_pipeline_judges_the_world_on_test_and_ood_prompts(first_run):
     from test_world_data import split_of
 
