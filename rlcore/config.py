@@ -38,7 +38,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
+from rlcore.precision import DTYPES, PrecisionPlan, precision_plan
+
+_DTYPES = DTYPES
 SCALES = ("group", "batch", "none")  # GRPO's advantage scaling
 LOSS_TYPES = ("grpo", "dr_grpo")  # GRPO's loss aggregation
 BASELINES = ("rloo", "mean")  # REINFORCE's baseline
@@ -264,10 +266,10 @@ class Profile:
     # any causal LM. Not the labeler by default: a policy judged by its own labeler is flattered.
     judge_model: str = "tiny"
     device: str = "auto"  # "auto" = cuda if available else cpu; "mps" only when asked for
-    # "float32"; "bfloat16" / "float16": trained models keep float32 weights and compute under autocast
-    # (bfloat16 only: float16 training would need loss scaling, so it trains in float32), frozen models
-    # (reference, reward model in RL, labeler, judge) are stored in that dtype; "auto": bfloat16 on a GPU
-    # that supports it, float16 on an older GPU (a T4), float32 on the CPU.
+    # "float32"; "bfloat16" / "float16": trained models keep float32 weights and compute under autocast (float16
+    # with loss scaling), frozen models (reference, reward model in RL, labeler, judge) are stored in that dtype;
+    # "auto": from the card (rlcore.precision.precision_plan): bfloat16 from compute capability 8.0 (A100, L4,
+    # H100), float16 below (a T4), float32 on the CPU.
     dtype: str = "float32"
     seed: int = 0
     lengths: Lengths = field(default_factory=Lengths)
@@ -297,21 +299,19 @@ class Profile:
         return choose_device(self.device)
 
     @property
+    def precision(self) -> PrecisionPlan:
+        """What this machine computes in ("auto" resolved from the card's compute capability: rlcore.precision)."""
+        return precision_plan(self.dtype, self.torch_device)
+
+    @property
     def compute_dtype(self) -> torch.dtype:
-        """The dtype forward passes run in ("auto" resolved for this machine)."""
-        name = self.dtype
-        if name == "auto":
-            device = self.torch_device
-            if device.type != "cuda":
-                name = "float32"
-            else:
-                name = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        return getattr(torch, name)
+        """The dtype frozen models are stored in and forward passes run in."""
+        return self.precision.frozen
 
     @property
     def train_autocast_dtype(self) -> torch.dtype | None:
-        """Autocast dtype for models being trained (float32 weights): bfloat16 only, else None."""
-        return torch.bfloat16 if self.compute_dtype == torch.bfloat16 else None
+        """Autocast dtype for models being trained (float32 weights; float16 with loss scaling), else None."""
+        return self.precision.train_autocast
 
     # -- paths: "ppo.steps" in messages, ppo__steps as a keyword, RLCORE_PPO__STEPS in the environment --------
     def get(self, path: str):

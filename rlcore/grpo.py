@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from rlcore.config import LOSS_TYPES, SCALES, GroupConfig, Lengths
+from rlcore.precision import scaled_step
 from rlcore.ppo import kl_penalty
 from rlcore.rollout import collect, masked_mean, require_pad_token, response_logprobs, scorer
 from rlcore.training import TrainingRun, make_optimizer, train_steps
@@ -153,6 +154,7 @@ class GRPOTrainer(GroupTrainer):
         # 3. Optimise: epochs x shuffled minibatches of the clipped surrogate + beta * KL(pi || pi_ref).
         n = len(advantages)
         mb_size = n // cfg.num_minibatches
+        scaler = self.run.scalers["policy"]  # loss scaling under float16 (rlcore.precision), else disabled
         losses = []
         for _ in range(cfg.epochs):
             order = torch.randperm(n, generator=self.generator)
@@ -163,9 +165,10 @@ class GRPOTrainer(GroupTrainer):
                                  cfg.clip_range, cfg.beta, cfg.loss_type, self.lengths.max_new_tokens)
                 self.run.check_finite(loss=loss)  # stop before a NaN update
                 self.optimizer.zero_grad()
-                loss.backward()
+                scaler.scale(loss).backward()  # float16 (a T4): scaled so small gradients survive; else the identity
+                scaler.unscale_(self.optimizer)  # true gradients again, for the clip
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                self.run.skipped_steps += scaled_step(scaler, self.optimizer)  # skips a step that overflowed
                 losses.append(loss.item())
 
         # 4. Statistics.
@@ -173,7 +176,8 @@ class GRPOTrainer(GroupTrainer):
         stats = {"iteration": self.iteration, "loss": sum(losses) / len(losses), "score": exp.scores.mean().item(),
                  "kl": kl.sum(1).mean().item(), "response_length": exp.mask.sum(1).mean().item(),
                  "zero_advantage_groups": (exp.scores.view(-1, cfg.group_size).std(1) == 0).float().mean().item(),
-                 "entropy_proxy": -masked_mean(exp.logprobs, exp.mask).item()}
+                 "entropy_proxy": -masked_mean(exp.logprobs, exp.mask).item(),
+                 "skipped_steps": self.run.skipped_steps}  # so far: float16 updates that overflowed (rlcore.precision)
         self.iteration += 1
         self.history.append(stats)
         self.last_experience = exp

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from rlcore import formats
 from rlcore.data import check_model_tokenizer
+from rlcore.precision import finite_or_again
 from rlcore.progress import progress_bar
 from rlcore.rollout import forward_logits, generate, left_padding, require_pad_token
 
@@ -49,7 +50,10 @@ def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16
         for i in range(0, len(texts), batch_size):
             enc = tokenizer([texts[k] for k in order[i:i + batch_size]], return_tensors="pt", padding=True,
                             truncation=True, max_length=max_length, add_special_tokens=False).to(device)
-            logits = forward_logits(model, enc["input_ids"], enc["attention_mask"], logits_to_keep=1)[:, -1].float()  # (B, V)
+            # the last position only (logits_to_keep=1): a verdict needs one row of V logits, not T of them;
+            # under float16, a batch that overflows is run again in float32 (rlcore.precision)
+            logits = finite_or_again(model, lambda: forward_logits(model, enc["input_ids"], enc["attention_mask"],
+                                                                   logits_to_keep=1)[:, -1].float())  # (B, V)
             out.append(F.log_softmax(logits, dim=-1).cpu())
     rows = torch.cat(out)  # (N, V), sorted by length
     logp = torch.empty_like(rows)

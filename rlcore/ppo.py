@@ -21,6 +21,7 @@ import torch
 
 from rlcore.config import Lengths, PPOConfig
 from rlcore.gae import compute_gae
+from rlcore.precision import scaled_step
 from rlcore.training import TrainingRun, make_optimizer, train_steps
 from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
                             response_logprobs, scorer)
@@ -216,6 +217,7 @@ class PPOTrainer:
 
         # 5. Optimise: K epochs over shuffled minibatches.
         mb_size = cfg.batch_size // cfg.num_minibatches
+        scalers = self.run.scalers  # loss scaling under float16 (rlcore.precision), else disabled
         logs = {"policy_loss": [], "value_loss": [], "entropy": [], "clip_fraction": [], "approx_kl": []}
         for _ in range(cfg.epochs):
             order = torch.randperm(cfg.batch_size, generator=self.generator)
@@ -225,17 +227,19 @@ class PPOTrainer:
                 pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
                 self.run.check_finite(policy_loss=pg_loss)  # stop before a NaN update
                 self.policy_optimizer.zero_grad()
-                pg_loss.backward()
+                scalers["policy"].scale(pg_loss).backward()  # float16 (a T4): scaled so small gradients survive
+                scalers["policy"].unscale_(self.policy_optimizer)  # true gradients again, for the clip
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.policy_optimizer.step()
+                self.run.skipped_steps += scaled_step(scalers["policy"], self.policy_optimizer)  # skips an overflow
 
                 values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
                 vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
                 self.run.check_finite(value_loss=vf_loss)
                 self.value_optimizer.zero_grad()
-                vf_loss.backward()
+                scalers["value"].scale(vf_loss).backward()
+                scalers["value"].unscale_(self.value_optimizer)
                 torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
-                self.value_optimizer.step()
+                self.run.skipped_steps += scaled_step(scalers["value"], self.value_optimizer)
 
                 with torch.no_grad():
                     logs["policy_loss"].append(pg_loss.item())
@@ -250,7 +254,8 @@ class PPOTrainer:
         stats.update(iteration=self.iteration, score=scores.mean().item(), kl=kl_per_sequence,
                      kl_coef=self.kl_controller.value, response_length=mask.sum(1).mean().item(),
                      eos_rate=rollout.ended_with_eos.float().mean().item(),
-                     mean_return=masked_mean(returns, mask).item())
+                     mean_return=masked_mean(returns, mask).item(),
+                     skipped_steps=self.run.skipped_steps)  # so far: float16 updates that overflowed (rlcore.precision)
         self.kl_controller.update(kl_per_sequence, cfg.batch_size)
         self.iteration += 1
         self.history.append(stats)

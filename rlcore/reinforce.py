@@ -16,6 +16,7 @@ import torch
 
 from rlcore.grpo import GroupTrainer, rloo_advantages
 from rlcore.ppo import kl_penalty
+from rlcore.precision import scaled_step
 from rlcore.rollout import collect, masked_sum, response_logprobs
 
 class ReinforceTrainer(GroupTrainer):
@@ -52,6 +53,7 @@ class ReinforceTrainer(GroupTrainer):
         # 3. One pass over shuffled minibatches: the policy gradient of the whole response's log-probability.
         n = len(advantages)
         mb_size = n // cfg.num_minibatches
+        scaler = self.run.scalers["policy"]  # loss scaling under float16 (rlcore.precision), else disabled
         losses = []
         order = torch.randperm(n, generator=self.generator)
         for start in range(0, n, mb_size):
@@ -60,15 +62,17 @@ class ReinforceTrainer(GroupTrainer):
             loss = -(advantages[mb] * masked_sum(logprobs, exp.mask[mb], dim=1)).mean()
             self.run.check_finite(loss=loss)  # stop before a NaN update
             self.optimizer.zero_grad()
-            loss.backward()
+            scaler.scale(loss).backward()  # float16 (a T4): scaled so small gradients survive; else the identity
+            scaler.unscale_(self.optimizer)  # true gradients again, for the clip
             torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-            self.optimizer.step()
+            self.run.skipped_steps += scaled_step(scaler, self.optimizer)  # skips a step that overflowed
             losses.append(loss.item())
 
         # 4. Statistics.
         stats = {"iteration": self.iteration, "loss": sum(losses) / len(losses), "score": exp.scores.mean().item(),
                  "kl": kl.mean().item(), "reward": rewards.mean().item(),
-                 "response_length": exp.mask.sum(1).mean().item()}
+                 "response_length": exp.mask.sum(1).mean().item(),
+                 "skipped_steps": self.run.skipped_steps}  # so far: float16 updates that overflowed (rlcore.precision)
         self.iteration += 1
         self.history.append(stats)
         self.last_experience = exp

@@ -14,6 +14,7 @@ import torch
 
 from rlcore.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from rlcore.config import env_name
+from rlcore.precision import grad_scaler, scaled_step
 from rlcore.progress import progress_bar
 
 
@@ -46,12 +47,20 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-                   max_grad_norm: float = 1.0) -> None:
-    """zero_grad -> backward -> clip the gradient norm -> step."""
+                   max_grad_norm: float = 1.0, scaler: torch.amp.GradScaler | None = None) -> int:
+    """zero_grad -> backward -> clip the gradient norm -> step; with a float16 loss ``scaler``
+    (:func:`rlcore.precision.grad_scaler`) the loss is scaled and a step whose gradients overflowed is skipped.
+    Returns 1 if the step was skipped, else 0."""
     optimizer.zero_grad()
-    loss.backward()
+    if scaler is None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        return 0
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)  # true gradients, for the clip
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-    optimizer.step()
+    return scaled_step(scaler, optimizer)
 
 
 class NonFiniteError(RuntimeError):
@@ -138,6 +147,9 @@ class TrainingRun:
         self.generators = generators or {}
         self.extra_state, self.load_extra, self.hint = extra_state, load_extra, hint
         self.step, self.losses, self.last_checkpoint = 0, [], None
+        # float16 training (a T4) scales its losses; elsewhere each scaler is disabled, every call the identity
+        self.scalers = {k: grad_scaler(m) for k, m in modules.items()}
+        self.skipped_steps = 0  # updates skipped because a float16 gradient overflowed
         self.rank, self.world = 0, world_size() if distributed else 1
         self._wrapped = dict(modules)
         if self.world > 1:
@@ -189,7 +201,8 @@ class TrainingRun:
     def update(self, name: str, loss: torch.Tensor, max_grad_norm: float = 1.0) -> None:
         """Guard, then one optimizer step of module ``name`` on ``loss``."""
         self.check_finite(**{f"{name} loss" if len(self.modules) > 1 else "loss": loss})
-        optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm)
+        self.skipped_steps += optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm,
+                                             self.scalers[name])
 
     def end_step(self, loss: float | None = None) -> None:
         self.step += 1
@@ -211,6 +224,7 @@ class TrainingRun:
             "name": self.name, "step": self.step, "losses": list(self.losses),
             "modules": {k: m.state_dict() for k, m in self.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()}, "skipped_steps": self.skipped_steps,
             "rng": rng_state(self.generators),
             "extra": self.extra_state() if self.extra_state else {},
         }
@@ -230,6 +244,10 @@ class TrainingRun:
             m.load_state_dict(state["modules"][k])
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
+        for k, scaler in self.scalers.items():
+            if state.get("scalers", {}).get(k):  # a disabled scaler's state is empty
+                scaler.load_state_dict(state["scalers"][k])
+        self.skipped_steps = state.get("skipped_steps", 0)
         set_rng_state(state["rng"], self.generators)
         if self.load_extra:
             self.load_extra(state["extra"])
