@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from rlcore import stages
+from rlcore import memory, stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import CourseData, course_data
 from rlcore.models import load_trainable
@@ -23,6 +23,8 @@ def start(**overrides) -> tuple[Profile, CourseData]:
     every random generator seeded by it, and its data (``course_data``: the world, or preference data)."""
     profile = get_profile(**overrides)
     seed_everything(profile.seed)
+    if profile.torch_device.type == "cuda":  # the card, its precision, and whether the heaviest stage fits
+        print("\n".join(memory.device_report(profile)))
     return profile, course_data(profile)
 
 

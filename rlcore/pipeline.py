@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from rlcore import plots, stages
+from rlcore import memory, plots, stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.data import describe_truncation, truncation_counts
@@ -105,6 +105,9 @@ def plan(profile: Profile, data, runs, log) -> tuple[Profile, tuple, dict]:
     profile, scaled = data.fit_sizes(profile)
     for name, change in scaled.items():
         log(f"[sizes] {name} {change}: the data holds no more")
+    if profile.torch_device.type == "cuda":  # the card, its precision, and whether the heaviest stage fits
+        for line in memory.device_report(profile):
+            log(f"[memory] {line}")
     skipped = {r.name: data.no_verifiable_reward for r in runs if r.labels == "gold" and data.verifiable_reward is None}
     for name, why in skipped.items():
         log(f"[{name}] skipped: {why}")

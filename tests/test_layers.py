@@ -21,7 +21,7 @@ LAYERS = [
     # 2. the algorithms the course teaches, and the synthetic world
     {"sft", "reward", "ppo", "grpo", "reinforce", "dpo", "labeler", "cai", "world"},
     # 3. loading models and data from disk or the hub; judging and measuring
-    {"models", "sources", "judges", "evaluate", "pretrain"},
+    {"models", "sources", "judges", "evaluate", "pretrain", "memory"},
     # 4. the course's data, its stages, and the exercise checkers that run them
     {"course_data", "stages", "exercises"},
     # 5. what a person runs: the pipeline, the command line, the notebooks' helpers
