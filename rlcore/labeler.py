@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from rlcore import formats
 from rlcore.data import check_model_tokenizer
+from rlcore.phases import timed
 from rlcore.precision import finite_or_again
 from rlcore.progress import progress_bar
 from rlcore.rollout import forward_logits, generate, left_padding, require_pad_token
@@ -34,6 +35,7 @@ def verdict_token_ids(tokenizer, tokens=formats.VERDICT_TOKENS) -> tuple[int, ..
     return tuple(ids)
 
 
+@timed("scoring")
 @torch.no_grad()
 def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16,
                         max_length: int | None = None) -> torch.Tensor:

@@ -18,6 +18,7 @@ from transformers import AutoModel
 
 from rlcore.config import Lengths, RewardConfig
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, tokenize_pairs, tokenize_prompt_response, warn_truncated
+from rlcore.phases import timed
 from rlcore.precision import autocast
 from rlcore.progress import progress_bar
 from rlcore.rollout import position_ids_from_mask, sample_responses
@@ -134,6 +135,7 @@ class RewardModel(_ScalarHeadModel):
                                                 max_prompt_tokens=lengths.max_prompt_tokens)
         self.normalise(ids, mask)
 
+    @timed("scoring")
     def score(self, tokenizer, prompts: list[str], responses: list[str], lengths: Lengths = Lengths(),
               batch_size: int = 32) -> torch.Tensor:
         """Rewards (B,) for text pairs, tokenised as in training: the length policy (``lengths``:

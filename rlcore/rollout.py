@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 
 from rlcore.config import Lengths
+from rlcore.phases import timed
 from rlcore.precision import autocast
 from rlcore.progress import progress_bar
 
@@ -260,6 +261,7 @@ def _cache_options(model) -> tuple[dict, dict]:
     return cache, ({"logits_to_keep": 1} if "logits_to_keep" in params else {})
 
 
+@timed("generation")
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, do_sample: bool = True,
              temperature: float = 1.0, top_k: int = 0, max_prompt_tokens: int = 64,
@@ -392,6 +394,7 @@ class Experience:
     mask: torch.Tensor  # (B, T) float: 1 on the response tokens up to and including the first EOS
 
 
+@timed("scoring")  # the reference's log-probs and the scores (its sampling counts as generation)
 @torch.no_grad()
 def collect(policy, ref_policy, tokenizer, prompts: list[str], score, max_new_tokens: int, max_prompt_tokens: int,
             temperature: float = 1.0, top_k: int = 0, seed: int | None = None, group_size: int = 1) -> Experience:

@@ -20,10 +20,11 @@ where the machine lacks them; TRL 0.29.1 too for the side-by-side PPO iteration)
    exercise unfilled, as CI's CPU pass runs them), each in a fresh Python process (as a notebook kernel
    is), on the GPU profile with these models and its real sizes, except PPO: cut to ``--ppo-steps`` steps, each
    step's time logged (``RLCORE_STEP_LOG``) so that the lesson's full time is projected. Per lesson: seconds, peak
-   GPU memory (peak RSS on a CPU), the projection here and on a T4.
+   GPU memory (peak RSS on a CPU), the time of each kind of work (generation, scoring, training and the rest:
+   ``RLCORE_PHASE_LOG``), the projection here and, from an H100 or H200, a range on a T4, each kind with its factor.
 4. **One PPO iteration** at the profile's config (``benchmarks/ppo_vs_trl.py``), beside TRL 0.29.1's if installed.
-5. **The T4 pass.** On a GPU, the lesson with the highest peak memory again, in float16 with the process capped to a
-   T4's 15 GiB (``torch.cuda.set_per_process_memory_fraction``): does it fit?
+5. **The T4 pass.** On a GPU, the lesson with the highest peak memory again, in the T4's precision plan (float16,
+   loss scaling, the verdict guard) with the process capped to a T4's 15 GiB (``torch.cuda.set_per_process_memory_fraction``): does it fit?
 
 Writes ``DIR/gpu_check.md`` and ``DIR/gpu_check.json``; each lesson's output is in ``DIR/lessons/NN_*.log``. Exits
 with status 1 if a lesson failed.
@@ -39,15 +40,25 @@ import subprocess
 import sys
 import time
 
+from rlcore.phases import read_phases
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "notebooks", "src")) if f.endswith(".py"))
 PROFILE = "gpt-neo-125m"
 T4_MEMORY_GIB = 15.0
-# The T4 projection: a lesson's time here x (this GPU's memory bandwidth / the T4's 320 GB/s). Training and
-# sampling a 125M-3B model at these batch sizes move weights and activations through memory far more than they
-# compute, and the ratio of dense 16-bit tensor throughput is about the same (H200 ~990 vs T4 65 TFLOPS: 15x).
-# Launch-bound work (one token at a time at small batches) scales less, so the projection errs on the long side.
-BANDWIDTH_GBS = {"H200": 4800, "H100": 3350, "A100": 2039, "L40S": 864, "A10": 600, "L4": 300, "T4": 320}
+# The T4 projection, per kind of work (rlcore.phases: each lesson's time split into generation, scoring and the
+# rest, mostly training), each with its own range of factors (a T4's time / an H100's or H200's), from the cards'
+# published figures: memory bandwidth T4 320 GB/s, H100 3,350, H200 4,800; dense 16-bit tensor throughput T4 65
+# TFLOPS, H100 and H200 about 990.
+# - generation: a 125M model sampling token by token at a small batch launches a few small kernels per token and
+#   waits on the host between them: launch- and host-bound, it scales with neither figure, about 1.5-3x;
+# - scoring: frozen forward passes of a 1.5-3B labeler or judge and of the reward model over whole sequences,
+#   bound by reading the weights: the bandwidth ratio (10.5x from an H100, 15x from an H200), 12-15x;
+# - training (and everything else): batched forward and backward passes of a 125M model in float16, compute-bound
+#   but far from either card's peak at these sizes: 5-10x (float32 training would be 20-40x: the T4 has 8 TFLOPS
+#   of float32).
+PHASE_FACTORS = {"generation": (1.5, 3.0), "scoring": (12.0, 15.0), "training": (5.0, 10.0)}
+FACTORS_FROM = ("H100", "H200")  # the cards the factors are stated for; from any other device, no T4 projection
 # --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
 # GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
 TOY_SIZES = {"RLCORE_PPO__BATCH_SIZE": "8", "RLCORE_PPO__NUM_MINIBATCHES": "2",
@@ -143,7 +154,8 @@ def lesson_source(name: str, edition: str, folder: str) -> str:
 def run_lesson(name: str, env: dict, folder: str, timeout: float, edition: str = "solutions") -> dict:
     """One lesson in a fresh process; its output in ``folder/NAME.log``. Returns time, memory and PPO step times."""
     result_file, step_log = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.steps")
-    for path in (result_file, step_log):
+    phase_log = os.path.join(folder, f"{name}.phases")
+    for path in (result_file, step_log, phase_log):
         if os.path.exists(path):
             os.remove(path)
     source = lesson_source(name, edition, folder)
@@ -151,7 +163,7 @@ def run_lesson(name: str, env: dict, folder: str, timeout: float, edition: str =
     with open(os.path.join(folder, f"{name}.log"), "w") as out:
         try:
             code = subprocess.run([sys.executable, "-c", RUNNER, source, result_file], cwd=folder, stdout=out,
-                                  stderr=subprocess.STDOUT, env={**env, "RLCORE_STEP_LOG": step_log},
+                                  stderr=subprocess.STDOUT, env={**env, "RLCORE_STEP_LOG": step_log, "RLCORE_PHASE_LOG": phase_log},
                                   timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
@@ -165,6 +177,9 @@ def run_lesson(name: str, env: dict, folder: str, timeout: float, edition: str =
         measured = json.load(f)
     row.update(seconds=round(measured["seconds"], 1), peak_gib=round(measured["peak_bytes"] / 2**30, 2),
                peak_is=measured["peak_is"], training_runs=step_runs(step_log))
+    timed = read_phases(phase_log)
+    row["phases"] = {"generation": round(timed.get("generation", 0.0), 1), "scoring": round(timed.get("scoring", 0.0), 1)}
+    row["phases"]["training"] = round(max(0.0, measured["seconds"] - sum(timed.values())), 1)  # and everything else
     return row
 
 
@@ -188,15 +203,24 @@ def step_runs(step_log: str) -> list[dict]:
 FULL_STEPS = {"PPO": "ppo.steps", "GRPO": "grpo.steps", "RLOO": "rloo.steps", "REINFORCE": "rloo.steps"}
 
 
-def project(row: dict, steps_run: int, profile, t4_ratio: float | None) -> None:
+def project(row: dict, steps_run: int, profile, factors: dict | None) -> None:
     """Add the lesson's projected full time: each RL run cut to ``steps_run`` steps (or k times that, for a run a
     lesson continues) would have taken its profile's steps (k times), at its median step time. Other loops ran
-    in full."""
+    in full. With ``factors`` (PHASE_FACTORS), the T4 range: each phase's share of the projected time times its
+    own range of factors."""
     extra = sum((r["steps"] // steps_run) * (profile.get(FULL_STEPS[r["run"]]) - steps_run) * r["step_seconds"]
                 for r in row["training_runs"]
                 if r["run"] in FULL_STEPS and r["steps"] % steps_run == 0 and r["step_seconds"])
     row["projected_seconds"] = round(row["seconds"] + extra, 1)
-    row["projected_t4_seconds"] = round(row["projected_seconds"] * t4_ratio, 0) if t4_ratio else None
+    row["projected_t4_range"] = t4_range(row["phases"], row["projected_seconds"] / row["seconds"], factors) \
+        if factors and row["seconds"] else None
+
+
+def t4_range(phases: dict, scale: float, factors: dict) -> tuple[float, float]:
+    """(low, high) seconds on a T4: every phase scaled to the projected full run (``scale``: the longer RL runs
+    repeat what the cut ones did), times its factors."""
+    return tuple(round(scale * sum(seconds * factors[name][i] for name, seconds in phases.items()))
+                 for i in (0, 1))
 
 
 # --------------------------------------------------------------------------- 4. one PPO iteration
@@ -222,15 +246,15 @@ def gpu_name(device: str) -> str:
     return torch.cuda.get_device_name(0) if device.startswith("cuda") else "CPU"
 
 
-def bandwidth_of(name: str) -> int | None:
-    """Memory bandwidth (GB/s) of a GPU by the name torch reports, if it is in BANDWIDTH_GBS."""
-    return next((bandwidth for key, bandwidth in BANDWIDTH_GBS.items() if key in name), None)
+def factors_for(name: str) -> dict | None:
+    """The T4 factors (PHASE_FACTORS) from the device torch names, if they are stated for it."""
+    return PHASE_FACTORS if any(card in name for card in FACTORS_FROM) else None
 
 
 def write_report(report: dict, out: str) -> None:
     with open(os.path.join(out, "gpu_check.json"), "w") as f:
         json.dump(report, f, indent=1)
-    ratio = report["t4_ratio"]
+    factors = report["t4_factors"]
     peak = "peak GPU GiB" if report["device"].startswith("cuda") else "peak RSS GiB (CPU)"
     lines = [f"# GPU check: every lesson on the {PROFILE} profile ({report['gpu']}{', toy' if report['toy'] else ''})",
              "", f"torch {report['torch']}, transformers {report['transformers']}; {report['date']}. Models: "
@@ -238,22 +262,29 @@ def write_report(report: dict, out: str) -> None:
              + ". **The labeler and the judge have random weights: these figures are time and memory, not quality.**",
              "", f"PPO, GRPO and RLOO cut to {report['ppo_steps_run']} steps per run (the profile runs {report['ppo_steps_full']} "
              "PPO steps); "
-             "full time projected from the median step time. T4: "
-             + (f"projected as this GPU's time x {ratio} (memory bandwidth {report['bandwidth_note']})." if ratio
-                else "not projected from this device."), "",
-             f"| lesson | ok | seconds | {peak} | projected full s | projected T4 s |", "| --- | --- | --- | --- | --- | --- |"]
+             "full time projected from the median step time. Each lesson's time is split into generation, scoring "
+             "(frozen forward passes) and the rest, mostly training (`rlcore.phases`); T4: "
+             + ("each part times its own factor, " + ", ".join(f"{k} {lo:g}-{hi:g}x" for k, (lo, hi) in factors.items())
+                + " (the sources are stated in scripts/gpu_check.py)." if factors
+                else f"not projected from this device (the factors are stated for {' and '.join(FACTORS_FROM)})."), "",
+             f"| lesson | ok | seconds | generation s | scoring s | training and the rest s | {peak} | projected full s "
+             "| projected T4 s |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in report["lessons"]:
         if row["ok"]:
-            t4 = row["projected_t4_seconds"]
-            lines.append(f"| {row['lesson']} | yes | {row['seconds']} | {row['peak_gib']} | {row['projected_seconds']} | "
-                         f"{t4 if t4 is not None else 'n/a'} |")
+            t4 = row["projected_t4_range"]
+            ph = row["phases"]
+            lines.append(f"| {row['lesson']} | yes | {row['seconds']} | {ph['generation']} | {ph['scoring']} | "
+                         f"{ph['training']} | {row['peak_gib']} | {row['projected_seconds']} | "
+                         f"{f'{t4[0]}-{t4[1]}' if t4 else 'n/a'} |")
         else:
-            lines.append(f"| {row['lesson']} | **no**: {row['error']} | | | | |")
+            lines.append(f"| {row['lesson']} | **no**: {row['error']} | | | | | | | |")
     total = sum(r.get("projected_seconds", 0) for r in report["lessons"])
+    ranges = [r["projected_t4_range"] for r in report["lessons"] if r.get("projected_t4_range")]
     lines += ["", f"All lessons, projected at full size: {total:.0f} s here"
-              + (f", {total * ratio:.0f} s on a T4." if ratio else ".")]
+              + (f", {sum(lo for lo, _ in ranges):.0f}-{sum(hi for _, hi in ranges):.0f} s on a T4." if ranges else ".")]
     t4 = report["t4_pass"]
-    lines += ["", "T4 pass (float16, memory capped to 15 GiB): " + (
+    lines += ["", "T4 pass (the T4's precision plan: float16 with loss scaling and the verdict guard; memory capped to "
+              "15 GiB): " + (
         t4["skipped"] if "skipped" in t4 else
         f"{t4['lesson']}: {'fits' if t4['ok'] else 'does NOT fit: ' + t4.get('error', '')}"
         + (f" ({t4['seconds']} s, peak {t4['peak_gib']} GiB)" if t4["ok"] else ""))]
@@ -308,27 +339,27 @@ def main(argv=None) -> int:
            **(TOY_SIZES if args.toy else {})}
     profile = get_profile(PROFILE, device=args.device)
     name = gpu_name(args.device)
-    bandwidth = bandwidth_of(name) if args.device.startswith("cuda") else None
-    ratio = round(bandwidth / BANDWIDTH_GBS["T4"], 1) if bandwidth else None
+    factors = factors_for(name) if args.device.startswith("cuda") else None
     report = {"gpu": name, "device": args.device, "toy": args.toy, "edition": args.edition, "torch": torch.__version__,
               "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
               "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
                               else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
-              "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo.steps, "t4_ratio": ratio,
-              "bandwidth_note": f"{bandwidth or '?'} vs {BANDWIDTH_GBS['T4']} GB/s",
+              "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo.steps, "t4_factors": factors,
               "lessons": []}
     chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]
     for lesson in chosen:
         log(f"lesson {lesson} ...")
         row = run_lesson(lesson, env, os.path.join(out, "lessons"), args.lesson_timeout, args.edition)
         if row["ok"]:
-            project(row, args.ppo_steps, profile, ratio)
+            project(row, args.ppo_steps, profile, factors)
         report["lessons"].append(row)
         log(f"lesson {lesson}: " + (f"{row['seconds']} s, peak {row['peak_gib']} GiB" if row["ok"] else row["error"]))
     ran = [r for r in report["lessons"] if r["ok"]]
     if args.device.startswith("cuda") and ran:
         heaviest = max(ran, key=lambda r: r["peak_gib"])["lesson"]
-        log(f"T4 pass: {heaviest} in float16, capped to {T4_MEMORY_GIB} GiB")
+        log(f"T4 pass: {heaviest} in the T4's precision plan, capped to {T4_MEMORY_GIB} GiB")
+        # dtype float16 is the plan a T4 gets (rlcore.precision): float16 autocast with loss scaling for the trained
+        # models, float16 frozen models behind the verdict guard
         t4_env = {**env, "RLCORE_DTYPE": "float16", "GPU_CHECK_MEMORY_GIB": str(T4_MEMORY_GIB),
                   "RLCORE_COURSE_DIR": os.path.join(out, "course_t4")}
         report["t4_pass"] = run_lesson(heaviest, t4_env, os.path.join(out, "lessons"), args.lesson_timeout)

@@ -80,7 +80,25 @@ def test_the_lessons_ran_the_gpu_profiles_models_lengths_and_a_chat_template(che
         extra = sum((report["ppo_steps_full"] - r["steps"]) * r["step_seconds"] for r in ppo
                     if r["steps"] == report["ppo_steps_run"])
         assert lesson["projected_seconds"] == pytest.approx(lesson["seconds"] + extra, abs=0.11)
+        # its time split by kind of work: PPO samples (generation) and scores with frozen models (scoring)
+        phases = lesson["phases"]
+        assert phases["generation"] > 0 and phases["scoring"] > 0
+        assert sum(phases.values()) == pytest.approx(lesson["seconds"], abs=0.25)
+        assert lesson["projected_t4_range"] is None  # no factors are stated from a CPU
     text = (out / "gpu_check.md").read_text()
     assert "random weights" in text
     assert all(f"| {r['lesson']} | yes |" in text for r in report["lessons"])
     assert report["ppo_iteration"]["ok"] and report["ppo_iteration"]["results"][0]["side"] == "rlcore"
+
+
+def test_the_t4_range_is_each_phase_times_its_own_factors():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", os.path.join(ROOT, "scripts", "gpu_check.py"))
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    factors = {"generation": (1.5, 3.0), "scoring": (12.0, 15.0), "training": (5.0, 10.0)}
+    # 2 x (10 x 1.5 + 2 x 12 + 4 x 5) = 118; 2 x (10 x 3 + 2 x 15 + 4 x 10) = 200
+    assert gpu_check.t4_range({"generation": 10, "scoring": 2, "training": 4}, 2.0, factors) == (118, 200)
+    assert gpu_check.factors_for("NVIDIA H100 80GB HBM3") is gpu_check.PHASE_FACTORS
+    assert gpu_check.factors_for("NVIDIA A10G") is None and gpu_check.factors_for("CPU") is None

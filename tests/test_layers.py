@@ -15,7 +15,7 @@ import pytest
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rlcore")
 LAYERS = [
     # 0. settings and infrastructure: nothing of rlcore below them
-    {"config", "precision", "progress", "checkpoint", "formats", "plots", "annotate", "readings"},
+    {"config", "precision", "progress", "checkpoint", "formats", "plots", "annotate", "readings", "phases"},
     # 1. data, sampling and the training loop's machinery
     {"data", "rollout", "training", "gae"},
     # 2. the algorithms the course teaches, and the synthetic world
