@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from rlcore import memory, plots, stages
+from rlcore import memory, plots, precision, stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
 from rlcore.data import describe_truncation, truncation_counts
@@ -135,6 +135,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     runs = choose_runs(runs)
     seed_everything(profile.seed)
+    precision.forget_fallbacks()  # the report lists this run's float16 fallbacks only
     data = data or course_data(profile)
     profile, runs, report = plan(profile, data, runs, log)
     st = _Stages(out, progress, log, checkpoint_every, resume)
@@ -153,6 +154,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     report["seconds"] = {k: round(v, 1) for k, v in st.times.items()}
     report["seconds"]["total"] = round(sum(st.times.values()), 1)
     report["rl_final"] = {n: h[-1] for n, h in histories.items()}
+    report["precision"] = {"plan": profile.precision.describe(), "float16_fallbacks": precision.fallback_report()}
     with open(st.at("report.json"), "w") as f:
         json.dump(report, f, indent=1)
     write_report_md(report, histories, out)
@@ -249,6 +251,10 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
     lines += _win_rate_lines(report, runs, labels) + [""] + _policy_lines(report, labels)
     lines += [""] + _reward_model_lines(report, labels)
+    again = {n: c for n, c in report.get("precision", {}).get("float16_fallbacks", {}).items() if c["again"]}
+    lines += ["", report["precision"]["plan"].capitalize() + "." if "precision" in report else ""] + [
+        f"**{n} overflowed float16 on {c['again']} of {c['batches']} batches of verdicts; they were scored again in "
+        "float32** (a dtype of bfloat16 or float32 avoids it)." for n, c in again.items()]
     lines += ["", "Wall time per stage (s): " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), "",
               "![win rates](win_rates.png) ![harmless](harmless.png)", "", "![RL](rl_curves.png)", ""]
     with open(os.path.join(out, "report.md"), "w") as f:

@@ -111,6 +111,7 @@ def scaled_step(scaler: torch.amp.GradScaler, optimizer: torch.optim.Optimizer) 
 
 # --------------------------------------------------------------------------- float16 verdicts: the guard
 FALLBACK_WARN_SHARE = 0.05  # a frozen model re-run in float32 on more than this share of its batches says so
+_CHECKED: dict[str, dict] = {}  # every float16 model the guard checked in this process, by name: its counts
 
 
 def _bad(logits: torch.Tensor) -> bool:
@@ -125,6 +126,7 @@ def finite_or_again(model: torch.nn.Module, forward) -> torch.Tensor:
     if next(model.parameters()).dtype is not torch.float16:
         return forward()
     counts = model.__dict__.setdefault("rlcore_fallbacks", {"again": 0, "batches": 0, "warned": False})
+    _CHECKED[getattr(model.config, "_name_or_path", "") or type(model).__name__] = counts
     counts["batches"] += 1
     logits = forward()
     if not _bad(logits):
@@ -150,3 +152,13 @@ def fallbacks(model: torch.nn.Module) -> tuple[int, int]:
     """(batches run again in a wider dtype, batches checked) of a frozen float16 model; (0, 0) if none was checked."""
     counts = model.__dict__.get("rlcore_fallbacks", {"again": 0, "batches": 0})
     return counts["again"], counts["batches"]
+
+
+def fallback_report() -> dict[str, dict]:
+    """{model name: {"again", "batches"}} for every float16 model the guard checked in this process (a report's)."""
+    return {name: {"again": c["again"], "batches": c["batches"]} for name, c in _CHECKED.items()}
+
+
+def forget_fallbacks() -> None:
+    """Start counting afresh (a pipeline run reports its own models only)."""
+    _CHECKED.clear()

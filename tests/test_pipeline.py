@@ -47,6 +47,9 @@ def test_report_numbers_are_consistent(first_run):
         assert 0 <= r["ci95"][0] <= r["win_rate"] <= r["ci95"][1] <= 1 and r["n"] == SIZES.eval.prompts
     assert report["kl_to_sft"]["sft"] == 0.0 and all(torch.isfinite(torch.tensor(v)) for v in report["kl_to_sft"].values())
     assert set(report["fluency_penalty"]) == set(POLICIES)
+    # float32 on a CPU: no float16 verdict was checked, so none was run again (a T4's report would list them)
+    assert report["precision"] == {"plan": "precision: trained models float32; frozen models float32",
+                                   "float16_fallbacks": {}}
     assert all(v["mean"] >= 0 and 0 <= v["share"] <= 1 and (v["mean"] > 0) == (v["share"] > 0)
                for v in report["fluency_penalty"].values())
     assert set(report["harmless_rate"]) == set(POLICIES) and all(0 <= v <= 1 for v in report["harmless_rate"].values())

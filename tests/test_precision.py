@@ -152,6 +152,8 @@ def test_float16_verdicts_fall_back_to_float32_only_when_they_overflow(tokenizer
         warnings.simplefilter("always")
         verdicts = verdict_probabilities(model, tokenizer, TEXTS, batch_size=2)  # 2 batches
     assert fallbacks(model) == ((2, 2) if overflow else (0, 2))
+    assert precision.fallback_report()[model.config._name_or_path or "Qwen2ForCausalLM"] == \
+        {"again": 2 if overflow else 0, "batches": 2}  # what a pipeline's report lists
     assert next(model.parameters()).dtype == torch.float16  # back in float16 after the fallback
     torch.testing.assert_close(verdicts, reference, atol=(1e-6 if overflow else 2e-3), rtol=0)
     assert any("overflows in float16" in str(w.message) for w in caught) == overflow
