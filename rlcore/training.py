@@ -201,8 +201,11 @@ class TrainingRun:
     def update(self, name: str, loss: torch.Tensor, max_grad_norm: float = 1.0) -> None:
         """Guard, then one optimizer step of module ``name`` on ``loss``."""
         self.check_finite(**{f"{name} loss" if len(self.modules) > 1 else "loss": loss})
-        self.skipped_steps += optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm,
-                                             self.scalers[name])
+        scaler = self.scalers[name]
+        if scaler.is_enabled():  # float16: the loss scaled, an overflowing step skipped and counted
+            self.skipped_steps += optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm, scaler)
+        else:  # the update lesson 02's exercise writes: zero_grad, backward, clip, step
+            optimizer_step(self.modules[name], self.optimizers[name], loss, max_grad_norm)
 
     def end_step(self, loss: float | None = None) -> None:
         self.step += 1
