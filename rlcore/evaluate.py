@@ -88,7 +88,7 @@ def labeler_alignment(labeler, triples) -> dict:
 
     ``triples`` are (prompt, a, b). Reports accuracy without swap (a shown first only), with swap
     (both orders averaged), the same-position rate (how often the labeler picks the same *slot* in
-    both orders: raw position bias), and the share of first-slot verdicts without swap.
+    both orders: raw position bias), and the share of first-slot verdicts over both orders.
     """
     triples = list(triples)
     if not triples:
@@ -101,7 +101,8 @@ def labeler_alignment(labeler, triples) -> dict:
         "accuracy_no_swap": ((p_ab > 0.5) == gold_a).float().mean().item(),
         "accuracy_swap": ((p > 0.5) == gold_a).float().mean().item(),
         "same_position_rate": ((p_ab > 0.5) != (p_ba > 0.5)).float().mean().item(),
-        "first_slot_rate": (p_ab > 0.5).float().mean().item(),
+        # over both orders: slot 1 picked with a first (a judged better), and with b first (a judged worse)
+        "first_slot_rate": torch.cat([p_ab > 0.5, p_ba < 0.5]).float().mean().item(),
         "n": len(triples),
     }
 

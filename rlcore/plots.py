@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from rlcore.readings import share_interval
+
 
 def _finish(fig, path):
     """Tidy the layout; with a path, save the PNG and free the figure."""
@@ -21,6 +23,9 @@ STAT_NAMES = {"score": "score (the run's own reward)", "kl": "KL to the referenc
               "kl_coef": "KL coefficient β", "policy_loss": "policy loss", "value_loss": "value loss"}
 
 
+FROM_ZERO = ("kl_coef", "entropy", "response_length")  # never negative, and read by their size: their axes start at 0
+
+
 def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy", "response_length"), path=None,
                xlabel: str = "PPO iteration"):
     """One panel per statistic, one line per run. ``histories``: run name -> list of step stats (a run without
@@ -32,7 +37,7 @@ def ppo_curves(histories: dict[str, list[dict]], keys=("score", "kl", "entropy",
                 ax.plot([h[key] for h in history], label=name)
         ax.set_ylabel(STAT_NAMES.get(key, key), fontsize=9)
         ax.set_xlabel(xlabel)
-        if key == "kl_coef" and ax.lines:  # from 0: a drift of a few percent must not look like a fall
+        if key in FROM_ZERO and ax.lines:  # from 0: a drift of a few percent must not look like a rise or a fall
             ax.set_ylim(0, 1.2 * max(max(line.get_ydata()) for line in ax.lines))
     axes[0].legend()
     return _finish(fig, path)
@@ -55,13 +60,19 @@ def win_rates(rates: dict[str, dict], path=None):
     return _finish(fig, path)
 
 
-def harmless_rates(rates: dict[str, float], path=None):
-    """Bars of the harmless rate of each policy on held-out harmful prompts."""
+def harmless_rates(rates: dict[str, float], n: int | None = None, path=None):
+    """Bars of the harmless rate of each policy on ``n`` held-out harmful prompts, with 95% intervals when n is
+    given."""
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(list(rates), list(rates.values()), color="#8172b2")
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("policy")
-    ax.set_ylabel("harmless rate (share of prompts)")
+    values = list(rates.values())
+    errors = None
+    if n:
+        intervals = [share_interval(v, n) for v in values]
+        errors = [[v - lo for v, (lo, _) in zip(values, intervals)], [hi - v for v, (_, hi) in zip(values, intervals)]]
+    ax.bar(list(rates), values, yerr=errors, capsize=4, color="#8172b2")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("policy" + (f" (bars: 95% intervals, {n} prompts)" if n else ""))
+    ax.set_ylabel("harmful requests answered\nharmlessly (share)", fontsize=9)
     return _finish(fig, path)
 
 

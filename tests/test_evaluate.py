@@ -134,3 +134,25 @@ def test_fluency_penalty_by_hand():
     assert both["mean"] == pytest.approx((0 + 2 + 2 / 3) / 3) and both["share"] == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="equally long"):
         fluency_penalty([p, p], [clean])
+
+
+class _Labeler:
+    """A stand-in labeler: P(a better) with a shown first, and with b shown first, fixed for every pair."""
+
+    def __init__(self, p_ab, p_ba):
+        self.p_ab, self.p_ba = p_ab, p_ba
+
+    def prefer_batch(self, prompts, a, b, swap=True):
+        n = len(prompts)
+        p_ab, p_ba = torch.full((n,), self.p_ab), torch.full((n,), self.p_ba)
+        return {"p_ab": p_ab, "p_ba": p_ba, "p": (p_ab + p_ba) / 2}
+
+
+def test_position_bias_is_counted_over_both_orders():
+    from rlcore.evaluate import labeler_alignment
+
+    triples = world.comparisons("test", 8, seed=1)
+    slot_one = labeler_alignment(_Labeler(0.9, 0.1), triples)  # always slot 1: a when a is first, b when b is
+    assert slot_one["first_slot_rate"] == 1.0 and slot_one["same_position_rate"] == 1.0
+    fair = labeler_alignment(_Labeler(0.9, 0.9), triples)  # always a, whichever slot it is in
+    assert fair["first_slot_rate"] == 0.5 and fair["same_position_rate"] == 0.0

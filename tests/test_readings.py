@@ -101,7 +101,43 @@ def test_bad_seeds_are_one_clear_error(bad, capsys):
 
 def test_change_sentence_of_shares_in_points():
     text = readings.change_sentence("the harmless rate", 0.54, 0.98, 0.05, percent=True)
-    assert text.startswith("**the harmless rate rises** from 54% to 98%") and "+44 points" in text
+    assert text.startswith("**the harmless rate rises**: 54% → 98%") and "+44 points" in text
+    # the values shown differ by the change shown: 0.23 -> 0.25 would not be "+0.01"
+    assert "0.234 → 0.246 (change +0.012;" in readings.change_sentence("the entropy", 0.234, 0.246, 0.05)
+    # 49% -> 54% on 150 prompts: +4.7 points, shown so beside a tolerance of 5
+    assert "(change +4.7 points; a change within ±5 points" in readings.change_sentence(
+        "the harmless rate", 73 / 150, 80 / 150, 0.05, percent=True)
+
+
+def test_a_change_at_the_tolerance_shows_the_digits_that_decide_it():
+    assert "(change +0.09; a change within ±0.10 reads as holding)" in readings.change_sentence("gold", 1.5, 1.59, 0.1)
+    text = readings.change_sentence("gold", 1.5, 1.6049, 0.1)  # rises, by 0.1049: "+0.10" would contradict the word
+    assert text.startswith("**gold rises**") and "(change +0.105;" in text and "±0.100" in text
+    text = readings.change_sentence("gold", 1.78, 1.8796, 0.1)  # holds, by 0.0996: shown so, not as "+0.10"
+    assert text.startswith("**gold holds**") and "(change +0.100;" not in text and "(change +0.0996;" in text
+
+
+def test_a_run_placed_among_the_published_seeds():
+    table = {"figures": {"win_rate.a_vs_b": {"values": [0.50, 0.64, 0.58]}, "mean_gold.x": {"values": [0.98, 1.9]}}}
+    assert "50%, is **the lowest** of the 3" in readings.place_sentence("a vs b", 0.5012, table, "win_rate.a_vs_b")
+    assert "**inside the range**" in readings.place_sentence("a vs b", 0.6, table, "win_rate.a_vs_b")
+    assert "**above every one**" in readings.place_sentence("a vs b", 0.70, table, "win_rate.a_vs_b")
+    assert "+0.50, is **below every one** of the 2" in readings.place_sentence("gold", 0.5, table, "mean_gold.x")
+    assert "no seed table" in readings.place_sentence("gold", 0.5, None, "mean_gold.x")
+
+
+def test_the_noise_of_a_curve_sets_the_tolerance_of_its_change():
+    alternating = [1.0, 3.0] * 10  # neighbours differ by 2: step sd = stdev(+-2) / sqrt 2 = 2.052 / 1.414 = 1.451
+    assert readings.noise_tolerance(alternating, 5) == pytest.approx(2 * 1.4510 * (2 / 5) ** 0.5, abs=1e-3)
+    assert readings.noise_tolerance([1.0, 1.0, 1.0, 1.0], 2, floor=0.1) == 0.1  # no noise: the floor
+    assert readings.noise_tolerance([1.0, 2.0], 1, floor=0.3) == 0.3  # too short to measure
+
+
+def test_a_reading_opens_with_a_capital_and_counts_points_in_the_singular(capsys):
+    readings.say("**the KL rises**: 1 → 2.", "RLHF ties SFT.", "you agree with gold.")
+    assert capsys.readouterr().out == "**The KL rises**: 1 → 2.\n\nRLHF ties SFT.\n\nYou agree with gold.\n"
+    assert readings.signed_points(0.01) == "+1 point" and readings.signed_points(-0.06) == "-6 points"
+    assert "difference +1 point," in readings.compare_sentence("CoT", "plain", 0.78, 0.77, 100)
 
 
 def test_the_sd_of_a_difference_is_taken_seed_by_seed():
@@ -117,6 +153,24 @@ def test_share_interval_and_agreement_words():
     assert "less often than chance" in readings.agreement_sentence("you", "the AI labeler", 0.2, 100)
     assert "more often than chance" in readings.agreement_sentence("you", "gold", 0.8, 20)
     assert readings.share_interval(1.0, 5) == (1.0, 1.0)
+
+
+def test_a_difference_of_shares_against_zero():
+    # 0.78 - 0.77 on 100 items each: 1.96 * sqrt(0.78 * 0.22 / 100 + 0.77 * 0.23 / 100) = 0.1156
+    lo, hi = readings.difference_interval(0.78, 100, 0.77, 100)
+    assert lo == pytest.approx(0.01 - 0.1156, abs=1e-3) and hi == pytest.approx(0.01 + 0.1156, abs=1e-3)
+    assert readings.compare_sentence("CoT", "plain", 0.78, 0.77, 100).startswith("**CoT ties plain** on accuracy")
+    # 0.81 vs 0.57 on 500 pairs each: half-width 0.0564, the interval [0.18, 0.30] clears 0
+    text = readings.compare_sentence("tiny-labeler", "tiny", 0.81, 0.57, 500)
+    assert text.startswith("**tiny-labeler beats tiny**") and "+24 points" in text and "+18 to +30" in text
+    assert readings.compare_sentence("a", "b", 0.5, 0.8, 50, 40).startswith("**a loses to b**")
+    # 0.73 vs 0.67 on 500 each: 1.96 * sqrt(.73 * .27 / 500 + .67 * .33 / 500) = 0.0567, so the interval starts at
+    # +0.3 points, shown as such, not as "+0" read as above 0
+    assert "95% interval +0.3 to +12 points" in readings.compare_sentence("rm", "length", 0.73, 0.67, 500)
+    assert readings.versus((0.02, 0.3), line=0.0) == "beats" and readings.versus((0.02, 0.3)) == "loses to"
+    higher = readings.compare_sentence("tiny", "tiny-labeler", 0.96, 0.38, 500, what="the same-position rate",
+                                       words=("is higher than", "ties", "is lower than"))
+    assert higher.startswith("**tiny is higher than tiny-labeler** on the same-position rate")
 
 
 def test_across_seeds_reads_a_share_or_says_there_is_no_table():

@@ -179,14 +179,20 @@ for row in range(4):
           f"{batch.responses[row][:60]!r}")
 assert torch.equal(eos_mask, batch.response_mask.to(eos_mask.dtype))  # the mask rlcore.rollout.generate made
 assert (token_logprobs[eos_mask == 0] == 0).all()
+drifts = {"a corpus template": sum(("request:" in r) for r in batch.responses),
+          "a new Human: turn": sum(("Human:" in r) for r in batch.responses)}
+from rlcore.readings import say
+
+say("Of these four samples, " + " and ".join(f"**{n}** {'drifts' if n == 1 else 'drift'} into {what}"
+                                             for what, n in drifts.items()) + ".")
 
 # %% [markdown]
 # Read the sampled responses themselves, not only their numbers. A base model continues text the way its
 # pretraining corpus does, and nothing in pretraining says "answer now, then stop". On the tiny world track the
 # corpus holds more than assistant dialogues: a share of it is judgement documents, ratings, and critique /
 # revision documents (a response, then "Critique request: ...", "Revision request: ...", `course/world.md`), which
-# lessons 06 and 07 use. So a base-model sample may drift into such a template ("Revision request: The response
-# from the"), or start a new "Human:" turn of its own. That is not a bug of the sampler: it is what the base model
+# lessons 06 and 07 use. So a base-model sample may drift into such a template ("Revision request: ..."), or start
+# a new "Human:" turn of its own; on the tiny world track the four above do both (counted under them). That is not a bug of the sampler: it is what the base model
 # learned, and what SFT (lesson 02) trains away by showing it only answers that end with EOS. On the GPU track,
 # GPT-Neo-125M was pretrained on the Pile, and its drifts are the web's.
 
@@ -214,7 +220,7 @@ print("\n=== a demonstration (what lesson 02 imitates) ===" + demo_prompts[0] + 
 # the world track pairs the world writes — a minimal contrast or two demonstrations — labelled by gold), and rate its responses to the harmfulness prompts
 # (on the world track, harmful requests; on preference data, which does not mark harmful prompts, the
 # first half of the evaluation prompts). On the world track the pretraining corpus mimics web text, and
-# on harmful requests the web mostly *complies*.
+# on harmful requests the web often *complies*.
 
 # %%
 from rlcore.evaluate import harmless_rate, judge_agreement, mean_gold, win_rate
@@ -237,17 +243,21 @@ print(f"base model vs the preferred response: wins {base_vs_chosen['win_rate']:.
       f"held-out prompts (95% CI {low:.0%}-{high:.0%})")
 print(f"harmless rate on {len(harmful)} prompts: {base_harmless:.0%}")
 if data.is_world:  # only the world can score a single response
-    print(f"mean gold score: base model {mean_gold(test_prompts, base_responses):+.2f}, "
-          f"preferred responses {mean_gold(test_prompts, [p.chosen for p in test]):+.2f}")
+    print(f"mean gold score on these held-out pair prompts (lesson 02 scores the evaluation prompts): base model "
+          f"{mean_gold(test_prompts, base_responses):+.2f}, preferred responses "
+          f"{mean_gold(test_prompts, [p.chosen for p in test]):+.2f}")
 else:  # how far to trust the judge: its agreement with the data's held-out human labels
     agreement = judge_agreement(judge, data.test_pairs(profile.rm.test_pairs))
     print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
 for p, r in list(zip(harmful, harmful_responses))[:3]:
     print(f"\n{p.strip()}\n  ->{r}")
+from rlcore.readings import versus, win_sentence
+
+say(win_sentence("the base model", "the preferred response", base_vs_chosen))
 
 # %% [markdown]
 # On the tiny world track the base model is often harmful (it helps with at least half of the harmful
-# requests) and loses to the preferred responses more often than it wins; the cell below checks both
+# requests) and loses to the preferred responses (the reading above); the cell below checks both
 # there. On preference data, read the numbers beside the judge's agreement with held-out human labels:
 # the closer it is to 50%, the closer the judge's verdicts are to coin flips.
 
@@ -255,14 +265,16 @@ for p, r in list(zip(harmful, harmful_responses))[:3]:
 assert 0.0 <= base_vs_chosen["win_rate"] <= 1.0 and 0.0 <= base_harmless <= 1.0
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert base_harmless <= 0.5, "the pretrained model should not be harmless yet"
-    assert base_vs_chosen["win_rate"] < 0.5, "the pretrained model should lose to the preferred responses"
+    assert versus(base_vs_chosen["ci95"]) == "loses to", "the pretrained model loses to the preferred responses"
+    assert min(drifts.values()) >= 1, "the four samples drift into a corpus template and into a new Human: turn"
 
 # %% [markdown]
 # ## Things to try
 # - Sample the same prompt at T = 0.3 and T = 1.5 with the slider, five seeds each. Which temperature gives
 #   five nearly identical answers, and which gives answers that stop making sense?
 # - Sample many responses and plot each one's log-probability against its length. Why does a longer response have a
-#   lower log-probability on average (each token adds a negative term), even where a few short ones, like some of
-#   the four above, score lower still? What would that do to a loss that *sums* log-probs?
+#   lower log-probability on average (each token adds a negative term), and why can a short one still score lower
+#   than a longer one (is the shortest sample above the most probable)? What would that do to a loss that *sums*
+#   log-probs?
 # - On the world track, count how many of the sampled responses to harmful requests are harmless
 #   (`world.is_harmless(prompt, response)`); count again after lesson 02 with the SFT model.

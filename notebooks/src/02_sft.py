@@ -169,6 +169,7 @@ from rlcore.plots import noisy_curve
 
 fig, ax = plt.subplots(figsize=(6, 3))
 noisy_curve(ax, losses, window=25, label="SFT loss")
+ax.set_ylim(bottom=0)  # from zero: the fall is read at its true size
 ax.set_xlabel("step (one batch of demonstrations)")
 ax.set_ylabel("response-only loss (nats / token)")
 ax.legend(fontsize=8)
@@ -177,30 +178,40 @@ sft_vs_base = win_rate(prompts, after, before, judge)
 harmless = {"base": harmless_rate(harmful, before_harmful, judge), "SFT": harmless_rate(harmful, after_harmful, judge)}
 low, high = sft_vs_base["ci95"]
 print(f"judge: {judge.name}")
-print(f"SFT beats the base model on {sft_vs_base['win_rate']:.0%} of {sft_vs_base['n']} held-out prompts "
-      f"(95% CI {low:.0%}-{high:.0%})")
+print(f"SFT vs the base model: SFT's answer preferred on {sft_vs_base['win_rate']:.0%} of {sft_vs_base['n']} "
+      f"held-out prompts (95% CI {low:.0%}-{high:.0%})")
 print(f"harmless rate on {len(harmful)} prompts: base {harmless['base']:.0%} -> SFT {harmless['SFT']:.0%}")
 if data.is_world:  # only the world can score a single response
+    from rlcore import world
+
     gold = {"base": mean_gold(prompts, before), "SFT": mean_gold(prompts, after)}
-    print(f"mean gold: base {gold['base']:+.2f} -> SFT {gold['SFT']:+.2f}")
+    print(f"mean gold on the evaluation prompts: base {gold['base']:+.2f} -> SFT {gold['SFT']:+.2f}")
 else:  # how far to trust the judge's numbers: its agreement with the data's held-out human labels
     agreement = judge_agreement(judge, data.test_pairs(profile.rm.test_pairs))
     print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
-for p, b, a in list(zip(prompts, before, after))[:3]:
-    print(f"\n{p.strip()}\n  base:{b}\n  SFT: {a}")
+for i, (p, b, a) in enumerate(list(zip(prompts, before, after))[:3]):
+    scores = f" (gold: base {world.gold_score(p, b):+.2f}, SFT {world.gold_score(p, a):+.2f})" if data.is_world else ""
+    print(f"\n{p.strip()}{scores}\n  base:{b}\n  SFT: {a}")
+
+from rlcore.readings import change_sentence, say, trend, versus, win_sentence
+
+say(win_sentence("SFT", "the base model", sft_vs_base),
+    change_sentence("the harmless rate", harmless["base"], harmless["SFT"], 0.05, percent=True),
+    *([change_sentence("mean gold", gold["base"], gold["SFT"], 0.1)] if data.is_world else []))
 
 # %% [markdown]
-# On the tiny world track SFT raises the mean gold score and wins more often than it loses against the base model on
-# held-out prompts (ties counting one half), while many harmful requests still get help (the harmless rate above):
-# helpful, not yet harmless. The cell
+# On the tiny world track SFT raises the mean gold score and beats the base model on held-out prompts (the readings
+# above), while many harmful requests still get help (the harmless rate): helpful, not yet harmless. The gain is a
+# mean over all the prompts, not a promise for each answer: read the three samples, each with its own gold score,
+# and you may find an SFT answer that is worse than the base model's (a wrong step, a garbled clause). The cell
 # below checks these there; that the loss fell is checked on every track.
 
 # %%
 k = max(1, len(losses) // 10)
 assert sum(losses[-k:]) / k < sum(losses[:k]) / k, "the SFT loss fell"
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert gold["SFT"] > gold["base"], "SFT improves the gold score on held-out prompts"
-    assert sft_vs_base["win_rate"] > 0.5, "SFT beats the base model by the gold judge"
+    assert trend(gold["base"], gold["SFT"], 0.1) == "rises", "SFT raises the gold score on held-out prompts"
+    assert versus(sft_vs_base["ci95"]) == "beats", "SFT beats the base model by the gold judge"
     assert harmless["SFT"] < 0.9, "the helpful-only SFT model still helps with some harmful requests"
 
 # %% [markdown]

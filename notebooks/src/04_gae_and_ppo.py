@@ -170,11 +170,11 @@ for ax, adv in zip(axes, (1.0, -1.0)):
               for r in ratios]
     ax.plot(ratios, losses, label="clipped (PPO)")
     ax.plot(ratios, (-adv * ratios).tolist(), "--", label="unclipped")
-    ax.axvspan(0.8, 1.2, color="grey", alpha=0.15)
+    ax.axvspan(0.8, 1.2, color="grey", alpha=0.15, label="1 ± ε (ε = 0.2): inside it the ratio is never clipped")
     ax.set_title(f"advantage {adv:+.0f}")
     ax.set_xlabel("ratio π/π_old")
-axes[0].set_ylabel("loss")
-axes[0].legend()
+    ax.set_ylabel("loss (one token)")
+axes[0].legend(fontsize=7)
 plt.show()
 
 # Past 1 + epsilon with a positive advantage the loss is flat: no gradient pushes the ratio further.
@@ -320,7 +320,8 @@ from rlcore.exercises import check_kl_k3
 assert check_kl_k3(my_kl_k3)
 
 # %% [markdown]
-# Why the checker insisted, at $x = 10^{-4}$:
+# Why the checker insists (it goes down to $x = 10^{-6}$): already at $x = 10^{-4}$ the naive $e^{-x} - 1$ gives
+# a **negative** k3 below, which k3 can never be ($e^{-x} - 1 + x \geq 0$ for every $x$), while `expm1` stays exact.
 
 # %%
 x = torch.tensor([1e-4], dtype=torch.float32)
@@ -328,6 +329,7 @@ print("k3 with exp - 1 :", ((torch.exp(-x) - 1) + x).item())
 k3_tiny = my_kl_k3(x, torch.zeros(1)).item()
 print("k3 with expm1   :", k3_tiny, " exact ~ x^2/2 =", 0.5e-8)
 assert abs(k3_tiny - 0.5e-8) < 1e-10, "expm1 keeps k3 exact"
+assert ((torch.exp(-x) - 1) + x).item() < 0, "the naive formula gives a negative k3 here"
 
 # %% [markdown]
 # **Exercise (10 min, ★★).** Now PPO's reward, as the first cell of this lesson showed it:
@@ -404,6 +406,6 @@ assert abs(late - 6.0) < 1.0, "the controller should bring KL near its target"
 # ## Things to try
 # - Run your `my_compute_gae` with λ = 0 and λ = 1 on the 4-token example at the top. Which one sums every reward to
 #   come, and which one only looks one step ahead?
-# - Set `horizon=100` in the controller above: does β reach its target faster, and does it overshoot?
+# - Set `horizon=100` in the controller above: does the KL reach its target faster, and does β overshoot?
 # - Whiten the advantages of a batch of one response of one token with your `my_masked_whiten`. What comes back,
 #   and why does the library add `1e-8` under the square root?

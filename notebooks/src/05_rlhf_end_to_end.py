@@ -118,11 +118,13 @@ policy, history = stages.ppo(profile, data, course_path("sft"), reward_model, co
                              reuse=False, callback=lambda trainer, stats: live(stats))
 
 # %%
-from rlcore.plots import ppo_curves
+import matplotlib.pyplot as plt
 
-from rlcore.readings import change_sentence, say
+from rlcore.plots import ppo_curves
+from rlcore.readings import change_sentence, noise_tolerance, say
 
 fig = ppo_curves({"RLHF": history}, keys=("score", "kl", "entropy", "response_length"))
+plt.show()  # the figure first, its readings under it
 k = max(1, len(history) // 4)  # compare the first and the last quarter of the run
 
 
@@ -131,15 +133,22 @@ def quarters(key):
     return sum(h[key] for h in history[:k]) / k, sum(h[key] for h in history[-k:]) / k
 
 
+def tolerance(key, floor):
+    """The stated tolerance, or what the curve's own noise moves a quarter's mean by, whichever is larger."""
+    return noise_tolerance([h[key] for h in history], k, floor)
+
+
 score_start, score_end = quarters("score")
 print(f"{len(history)} PPO iterations; means over the first and the last {k}:")
-say(change_sentence("the reward-model score", score_start, score_end, 0.1),
-    change_sentence("the KL to the reference", *quarters("kl"), 0.1, unit=" nats"),
-    change_sentence("the entropy", *quarters("entropy"), 0.05, unit=" nats/token"),
-    change_sentence("the response length", *quarters("response_length"), 1.0, unit=" tokens", digits=1))
+say(change_sentence("the reward-model score", score_start, score_end, tolerance("score", 0.1)),
+    change_sentence("the KL to the reference", *quarters("kl"), tolerance("kl", 0.1), unit=" nats"),
+    change_sentence("the entropy", *quarters("entropy"), tolerance("entropy", 0.05), unit=" nats/token"),
+    change_sentence("the response length", *quarters("response_length"), tolerance("response_length", 1.0),
+                    unit=" tokens", digits=1))
 
 # %% [markdown]
-# Four panels, four readings (each computed from the curve above it, with its tolerance stated). The score is the
+# Four panels, four readings (each computed from the curve above it, with its tolerance stated: a stated floor, or
+# what the curve's own iteration-to-iteration noise moves a mean of ten iterations by, whichever is larger). The score is the
 # reward model's and the KL is what PPO pays for it. The **entropy** is the policy's own uncertainty, the mean over
 # response tokens of $-\sum_v \pi(v)\log\pi(v)$: how many nats of choice are left at each token. It is a
 # diagnostic, not part of the loss here: PPO's paper adds an entropy *bonus* ($c_2 S$) to keep an agent exploring,
@@ -152,8 +161,9 @@ say(change_sentence("the reward-model score", score_start, score_end, 0.1),
 # The live plot's third panel, the KL coefficient β, hardly moves, and here is why. The adaptive controller of lesson
 # 04 changes β by at most 20% × n / horizon per iteration (n = prompts per iteration), and the horizon is Ziegler et
 # al.'s 10,000, set for runs of thousands of iterations. Over this run that allows only the small change the cell
-# computes below; when the KL stays under its target the whole run, β falls at exactly that fastest rate and still
-# barely moves. β is in effect fixed at its initial value, and what holds the KL here is that value. (Lesson 04
+# computes below. The controller's error is clipped at −20%, which it reaches whenever the KL is below 80% of its
+# target: a run that stays there throughout, as the count below shows for this one, moves β down at exactly that
+# fastest rate, and β still barely moves. β is in effect fixed at its initial value, and what holds the KL here is that value. (Lesson 04
 # shows the controller steering, with a horizon of 1,000 over 400 iterations.)
 
 # %%
@@ -162,15 +172,18 @@ beta_first, beta_last = history[0]["kl_coef"], history[-1]["kl_coef"]
 adaptive = config.target_kl is not None  # None: a fixed coefficient
 step = 0.2 * config.batch_size / config.kl_horizon if adaptive else 0.0  # the largest change of one update
 lowest, highest = (1 - step) ** (len(history) - 1), (1 + step) ** (len(history) - 1)
-below = sum(h["kl"] < config.target_kl for h in history[:-1]) if adaptive else 0
+far_below = sum(h["kl"] < 0.8 * config.target_kl for h in history[:-1]) if adaptive else 0  # the error clipped at -20%
 print(f"beta {beta_first:.4f} -> {beta_last:.4f} ({beta_last / beta_first - 1:+.1%}); in {len(history) - 1} updates "
       f"({config.batch_size} prompts each, horizon {config.kl_horizon:,}) the controller can only reach "
-      f"x{lowest:.4f} to x{highest:.4f}; the KL was below its target ({config.target_kl:g} nats) in {below} of them")
+      f"x{lowest:.4f} to x{highest:.4f}; the KL was below 80% of its target ({config.target_kl:g} nats) in "
+      f"{far_below} of them")
 
 # %%
 assert len(history) == profile.ppo.steps
 assert all(math.isfinite(h["kl"]) and math.isfinite(h["score"]) for h in history), "score and KL stayed finite"
 assert lowest - 1e-9 <= beta_last / beta_first <= highest + 1e-9, "beta moved no more than the controller allows"
+if adaptive and far_below == len(history) - 1:  # the text's case: then beta fell at the fastest rate, exactly
+    assert abs(beta_last / beta_first - lowest) < 1e-9, "below 80% of its target throughout, beta falls at the cap"
 
 # %% [markdown]
 # ## What changed, according to the judge
@@ -218,7 +231,8 @@ for i in range(3):
     print("RLHF:", after_harmful[i].strip())
 
 # %%
-from rlcore.readings import across_seeds, seed_spread, spread_sd, spread_sentence, trend, win_sentence
+from rlcore.readings import (across_seeds, deciding_digits, place_sentence, seed_spread, spread_sd, spread_sentence,
+                             trend, win_sentence)
 
 GOLD_TOLERANCE = 0.1  # a family's mean gold change within +-0.1 reads as holding
 spread = seed_spread(profile.name)  # the pipeline on several seeds (course/results.md); None where none is published
@@ -226,21 +240,31 @@ readings = [win_sentence("RLHF", "SFT", wins),
             change_sentence("the harmless rate", harmless_before, harmless_after, 0.05, percent=True),
             spread_sentence("RLHF's win rate over SFT, minus a tie", wins["win_rate"] - 0.5,
                             spread_sd(spread, "win_rate.rlhf_vs_sft"), percent=True),
-            across_seeds(spread, "win_rate.rlhf_vs_sft", "RLHF vs SFT")]
+            across_seeds(spread, "win_rate.rlhf_vs_sft", "RLHF vs SFT"),
+            place_sentence("RLHF vs SFT", wins["win_rate"], spread, "win_rate.rlhf_vs_sft")]
 if data.is_world:  # gold, per prompt family: only the world has either
     readings.append(change_sentence("the mean gold score", gold_before, gold_after, GOLD_TOLERANCE))
+    readings.append(place_sentence("mean gold of RLHF", gold_after, spread, "mean_gold.policy_rlhf"))
     family_trend = {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gold_change.items()}
-    readings.append("Per family, gold " + "; ".join(f"**{word}** on {f} ({gold_change[f]:+.2f})"
-                                                   for f, word in family_trend.items()) + ".")
+    readings.append("Per family, gold " + "; ".join(
+        f"**{word}** on {f} ({gold_change[f]:+.{deciding_digits(gold_change[f], GOLD_TOLERANCE)}f})"
+        for f, word in family_trend.items()) + f" (a change within ±{GOLD_TOLERANCE} reads as holding).")
+    worst_family = min(gold_change, key=gold_change.get)
+    readings.append(place_sentence(f"RLHF gold on {worst_family} (the family where it fell most)",
+                                   sum(world.gold_score(p, y) for p, y in zip(prompts, after)
+                                       if world.parse_prompt(p).family == worst_family) / len(by_family[worst_family]),
+                                   spread, f"per_scenario.{worst_family}.gold_policy_rlhf"))
 say(*readings)
 
 # %% [markdown]
 # Read the verdict in two parts. On the tiny world track the harmless rate rises, and gold rises most on the harmful
 # family, where a refusal replaces harmful instructions (both checked below). The overall win rate is another
-# matter: it is the sum of the families, and on the others gold rises far less, holds, or falls (the per-family
-# reading above says which, in this run). Whether RLHF beats SFT, ties it or loses to it overall depends on how far those losses go, and that moves
-# from seed to seed: the win-rate reading above is this run's verdict, and the seed-spread line beside it says how
-# far the same figure moves when only the seed changes.
+# matter: it is an average over the families, weighted by their prompt counts, and on the others gold rises far less,
+# holds, or falls (the per-family reading above says which, in this run). Whether RLHF beats SFT, ties it or loses to
+# it overall depends on how far those losses go, and that moves from seed to seed: the win-rate reading above is this
+# run's verdict, the seed lines say how far the same figure moves when only the seed changes and where this run sits
+# among the published seeds. Read a fall in gold beside them: in the published table, a family that falls in one
+# seed holds or rises in another (checked below).
 #
 # Why gold falls where it does, from the measurements: the reward model PPO climbed learned from simulated humans
 # who agree with gold on about three pairs in four (lesson 03), and its score went up most where a refusal replaced
@@ -288,6 +312,11 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(rm_change[f] > 0 for f in gold_change if family_trend[f] != "rises"), \
         "wherever gold does not rise, the reward model's score still goes up"
     assert max(rm_change, key=rm_change.get) == "harmful", "the reward model's score went up most on harmful requests"
+if data.is_world and spread is not None:  # the published seed table is the tiny world's
+    f = spread["figures"]
+    words = {fam: {trend(f[f"per_scenario.{fam}.gold_sft"]["values"][i], f[f"per_scenario.{fam}.gold_policy_rlhf"]
+                         ["values"][i], GOLD_TOLERANCE) for i in range(len(spread["seeds"]))} for fam in gold_change}
+    assert any("falls" in w and len(w) > 1 for w in words.values()), "a family that falls in one seed holds in another"
 
 # %% [markdown]
 # ## Things to try

@@ -141,7 +141,7 @@ print(f"{base['n']} held-out pairs. accuracy vs {truth}: no swap {base['accuracy
       f"swap {base['accuracy_swap']:.1%}; same-position rate {base['same_position_rate']:.1%}; "
       f"first slot chosen {base['first_slot_rate']:.1%}")
 
-from rlcore.readings import say, share_interval, versus
+from rlcore.readings import compare_sentence, say, share_interval, versus
 
 lean = versus(share_interval(base["first_slot_rate"], 2 * base["n"]))  # over both orders of every pair
 say(f"Over {2 * base['n']} verdicts (every pair in both orders) the labeler picks the first slot "
@@ -160,6 +160,9 @@ if data.is_world:  # accuracy (swap) per prompt family, a label the world's prom
     accuracy = {family: sum(rights) / len(rights) for family, rights in sorted(per_family.items())}
     for family, rights in sorted(per_family.items()):
         print(f"{family:10s} n={len(rights):3d}  accuracy {accuracy[family]:.0%}")
+    weakest, strongest = min(accuracy, key=accuracy.get), max(accuracy, key=accuracy.get)
+    say(compare_sentence(strongest, weakest, accuracy[strongest], accuracy[weakest], len(per_family[strongest]),
+                         len(per_family[weakest]), "accuracy with the swap, the best family against the worst"))
 else:  # a dataset has no families: accuracy (swap) by how sure the soft label is
     probs = labeler.prefer_batch([x.prompt for x in pairs], [x.chosen for x in pairs], [x.rejected for x in pairs])["p"]
     sure = (probs - 0.5).abs()  # (N,) 0 = a coin flip, 0.5 = certain
@@ -172,9 +175,9 @@ else:  # a dataset has no families: accuracy (swap) by how sure the soft label i
 # %% [markdown]
 # Read the table before trusting the labels. On the tiny world track the labeler prefers the helpful answer
 # in the chair pair above (both orders averaged) and is right on most held-out pairs of every family, but
-# benign how-to requests are its weak spot: there the right answer depends on the object and its material,
-# and the labeler checks that the steps are there more than that they are the right ones (course/world.md;
-# the cell below checks both). A reward model trained on these labels inherits its blind spots. On other
+# benign how-to requests are its weak spot (the cell below checks these three). Why, course/world.md explains: there
+# the right answer depends on the object and its material, and a small labeler checks that the steps are there more
+# than that they are the right ones. A reward model trained on these labels inherits its blind spots. On other
 # data there are no families to split by; the table splits by the label's own confidence instead. A soft
 # label near 0.5 says the labeler is unsure, and lesson 08's RLAIF reward model, which learns from the soft
 # labels, takes it as nearly a coin flip.
@@ -205,6 +208,8 @@ sc = alignment(AILabeler(labeler_model, tokenizer, chain_of_thought=True, self_c
 plain = alignment(labeler, few)
 print(f"on {plain['n']} pairs, accuracy vs {truth} with swap: plain {plain['accuracy_swap']:.0%}, CoT {cot['accuracy_swap']:.0%}, "
       f"CoT + self-consistency (4) {sc['accuracy_swap']:.0%}")
+say(*(compare_sentence(name, "the plain labeler", r["accuracy_swap"], plain["accuracy_swap"], r["n"], plain["n"])
+      for name, r in (("CoT", cot), ("CoT + self-consistency", sc))))
 
 # %%
 named = next((c for c in chair_rationale if c in "12"), None)  # a rationale that is a slot number names a verdict
@@ -243,11 +248,16 @@ for name, r in sizes.items():
     n_params = sum(p.numel() for p in (small_model if name == profile.policy_model else labeler_model).parameters())
     print(f"{name:14s} {n_params / 1e6:5.2f}M params: no swap {r['accuracy_no_swap']:.1%}, swap {r['accuracy_swap']:.1%}, "
           f"same-position {r['same_position_rate']:.1%}")
+larger = compare_sentence(profile.labeler_model, profile.policy_model, base["accuracy_swap"], small["accuracy_swap"],
+                          base["n"], small["n"], "accuracy with the swap")
+say(larger, compare_sentence(profile.policy_model, profile.labeler_model, small["same_position_rate"],
+                             base["same_position_rate"], small["n"], base["n"], "the same-position rate",
+                             words=("is higher than", "ties", "is lower than")))
 
 # %% [markdown]
 # On the tiny world track, as shipped, the larger model is the better judge by far (checked below), as Lee
-# et al. found — but here size is not all that differs: `tiny-labeler` was tuned on 12,000 judgements with
-# gold's verdict after pretraining, as RLAIF's labelers are instruction-tuned LLMs, while `tiny` is a plain
+# et al. found — but here size is not all that differs: `tiny-labeler` was tuned on judgements with gold's verdict
+# after pretraining (course/world.md gives the recipe), as RLAIF's labelers are instruction-tuned LLMs, while `tiny` is a plain
 # pretrained model that picks the same slot in both orders almost every time. Tuned on verdicts only, the
 # labeler writes poor rationales (the chain-of-thought one above), which is why chain-of-thought adds
 # little here. *Question:* how would you tell apart what size and what tuning each contribute?
@@ -262,7 +272,7 @@ ax.bar([i + 0.2 for i in range(2)], [sizes[n]["accuracy_swap"] for n in names], 
 ax.axhline(0.5, color="grey", lw=0.8)
 ax.set_xticks(range(2), names)
 ax.set_xlabel("labeler")
-ax.set_ylim(0.4, 1.0)
+ax.set_ylim(0, 1.0)  # from 0: a bar's height is its share
 ax.set_ylabel(f"agreement with {truth}")
 ax.legend()
 plt.show()
@@ -275,6 +285,7 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
     assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
     assert base["accuracy_swap"] > small["accuracy_swap"] + 0.05, "the larger, tuned model is the better judge"
+    assert f"**{profile.labeler_model} beats" in larger, "by more than its interval"
     assert small["same_position_rate"] > base["same_position_rate"], "the plain model sticks to one slot more"
     assert small["same_position_rate"] > 0.9, "the plain model picks the same slot in both orders almost every time"
     assert max(abs(r["accuracy_swap"] - plain["accuracy_swap"]) for r in (cot, sc)) <= 0.05, \

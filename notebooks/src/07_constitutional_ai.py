@@ -69,7 +69,7 @@ overlap = len(critique_words & revision_words) / max(1, len(critique_words | rev
 print(f"words the critique and the revision share: {overlap:.0%}")
 same_text = record["critiques"][0].strip() == record["revisions"][0].strip()
 
-from rlcore.readings import say
+from rlcore.readings import change_sentence, compare_sentence, say, trend, versus, win_sentence
 
 say("**The revision repeats the critique word for word.**" if same_text else
     f"The critique and the revision share **{overlap:.0%}** of their distinct words.")
@@ -103,10 +103,15 @@ by_round = {"initial": initial,
             "round 2": [r["final"] for r in records]}
 cai_rates = {name: harmless_rate(harmful, rs, judge) for name, rs in by_round.items()}
 print(judge.name)
-beats_initial = {}
-for name, rs in by_round.items():
-    beats_initial[name] = win_rate(harmful, rs, initial, judge)["win_rate"]
+round_wins = {name: win_rate(harmful, rs, initial, judge) for name, rs in by_round.items()}  # each against initial
+beats_initial = {name: w["win_rate"] for name, w in round_wins.items()}
+for name in by_round:
     print(f"{name:8s} harmless {cai_rates[name]:5.0%}   preferred to the initial answer {beats_initial[name]:5.0%}")
+say(change_sentence("the harmless rate, initial answers to round 1,", cai_rates["initial"], cai_rates["round 1"], 0.05,
+                    percent=True),
+    change_sentence("the harmless rate, round 1 to round 2,", cai_rates["round 1"], cai_rates["round 2"], 0.05,
+                    percent=True),
+    *(win_sentence(f"the {name} revision", "the initial answer", round_wins[name]) for name in ("round 1", "round 2")))
 
 # %%
 assert all(0.0 <= r <= 1.0 for r in cai_rates.values()), "harmless rates are shares"
@@ -136,9 +141,9 @@ for principle in ("harm", "helpful", "care"):
     recs = critique_and_revise(sft, tokenizer, harmful, initial, principles=(principle,), rounds=1, seed=0,
                                max_new_tokens=profile.lengths.max_new_tokens * 2, progress=False)
     finals = [r["final"] for r in recs]
-    steer[principle] = {"harmless": harmless_rate(harmful, finals, judge),
-                        "beats initial": win_rate(harmful, finals, initial, judge)["win_rate"],
-                        "example": finals[example]}
+    against_initial = win_rate(harmful, finals, initial, judge)
+    steer[principle] = {"harmless": harmless_rate(harmful, finals, judge), "beats initial": against_initial["win_rate"],
+                        "win": against_initial, "example": finals[example]}
 print(judge.name)
 for principle, row in steer.items():
     print(f"{principle:8s} harmless {row['harmless']:5.0%}  preferred to the initial answer "
@@ -155,16 +160,22 @@ axes[0].axhline(cai_rates["initial"], color="gray", ls="--", label="initial answ
 axes[0].legend(loc="upper center", fontsize=8)
 fig.suptitle("the same answers, revised under three principles")
 plt.show()
+most = max(steer, key=lambda k: steer[k]["beats initial"])
+least = min(steer, key=lambda k: steer[k]["beats initial"])
+between = compare_sentence(f"'{most}'", f"'{least}'", steer[most]["beats initial"], steer[least]["beats initial"],
+                           steer[most]["win"]["n"], steer[least]["win"]["n"], "preference over the initial answers")
+say(*(win_sentence(f"the revision under '{k}'", "the initial answer", row["win"]) for k, row in steer.items()),
+    between)
 
 # %% [markdown]
 # On the tiny world track every principle turns the answers into refusals (the cell below checks that each
-# revision set is at least 95% harmless), and gold prefers each set to the initial answers more often than
-# not — even under the "helpful" and "care" principles, which do not ask for harmlessness. The
-# critique/revision documents our tiny model read in pretraining revised towards the world's best answer
-# whatever principle they quoted, so it learned "a revision is the best answer", not "a revision follows
-# the principle": here the wheel barely steers harmlessness (the differences in gold's preference between
-# principles, a few points on this many prompts, are within its noise). A principle is only as good as the model's reading of it —
-# a large model reads it, and the same lesson holds more subtly.
+# revision set is at least 95% harmless), and each set beats the initial answers by gold — even under the "helpful"
+# and "care" principles, which do not ask for harmlessness. The critique/revision documents our tiny model read in
+# pretraining revised towards the world's best answer whatever principle they quoted, so it learned "a revision is
+# the best answer", not "a revision follows the principle": here the wheel barely steers. The most and the least
+# preferred principle tie each other on this many prompts (the last reading above; checked below), so the order of
+# the bars is noise, not steering. A principle is only as good as the model's reading of it — a large model reads
+# it, and the same lesson holds more subtly.
 
 # %%
 care, harm = steer["care"], steer["harm"]
@@ -172,7 +183,8 @@ print(f"'care' revisions: harmless {care['harmless']:.0%}, preferred to the init
       f"; 'harm' revisions: preferred {harm['beats initial']:.0%}   ({judge.name})")
 if data.is_world:  # gold's verdicts, which the text states for the world track
     assert all(row["harmless"] >= 0.95 for row in steer.values()), "every principle's revisions are harmless"
-    assert all(row["beats initial"] > 0.5 for row in steer.values()), "gold prefers each set to the initial answers"
+    assert all(versus(row["win"]["ci95"]) == "beats" for row in steer.values()), "each set beats the initial answers"
+    assert f"**'{most}' ties '{least}'**" in between, "the most and the least preferred principle tie"
     harmless = [row["harmless"] for row in steer.values()]
     assert max(harmless) - min(harmless) <= 0.05, "the wheel barely steers: every principle gives refusals"
 
@@ -250,6 +262,9 @@ for name in ("sft", "sl_cai"):
           f"   mean words {report['mean_words'][name]:5.1f}")
 print(f"SL-CAI vs SFT on {w['n']} held-out prompts: win rate {w['win_rate']:.0%} "
       f"(95% interval {w['ci95'][0]:.0%}-{w['ci95'][1]:.0%})")
+say(win_sentence("SL-CAI", "SFT", w),
+    change_sentence("the harmless rate, SFT to SL-CAI,", report["harmless_rate"]["sft"], report["harmless_rate"]["sl_cai"],
+                    0.05, percent=True))
 
 # %%
 say(f"SL-CAI ends **{report['kl_to_sft']['sl_cai']:.2f} nats** from SFT (KL per response on held-out prompts), and its "
@@ -257,7 +272,7 @@ say(f"SL-CAI ends **{report['kl_to_sft']['sl_cai']:.2f} nats** from SFT (KL per 
 
 # %% [markdown]
 # Supervised fine-tuning has no KL leash: nothing in SL-CAI's loss keeps it near SFT, and two epochs on a few hundred
-# revisions move it as far as the KL above says, for a model whose overall win rate barely moves. Lessons 05 and 08
+# revisions move it as far as the KL above says, for a model whose overall win rate only ties SFT's. Lessons 05 and 08
 # print the KL their PPO policies reach with the leash, for comparison: a leash limits how far the policy goes for a
 # given reward, not how far a reward can pull it.
 
@@ -268,11 +283,12 @@ k = max(1, len(losses) // 5)
 assert sum(losses[-k:]) < sum(losses[:k]), "the SL-CAI loss fell"
 assert math.isfinite(report["kl_to_sft"]["sl_cai"]) and report["kl_to_sft"]["sl_cai"] > 0, "SL-CAI moved away from SFT"
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert report["harmless_rate"]["sl_cai"] > report["harmless_rate"]["sft"], "SL-CAI should be more harmless than SFT"
+    assert trend(report["harmless_rate"]["sft"], report["harmless_rate"]["sl_cai"], 0.05) == "rises", \
+        "SL-CAI is more harmless than SFT"
 
 # %% [markdown]
-# SL-CAI is far more harmless than SFT, and yet the judge prefers its answers about as often as SFT's: the win rate is
-# near 50%. Split the held-out prompts: the harmless rate is measured on harmful requests, the win rate on all
+# On the tiny world track SL-CAI is far more harmless than SFT, and yet it only ties SFT on the win rate (the readings
+# under the table; checked below). Split the held-out prompts: the harmless rate is measured on harmful requests, the win rate on all
 # prompts, most of them harmless. On the world we can split the win rate the same way.
 
 # %%
@@ -284,22 +300,23 @@ if data.is_world:  # only the world says which held-out prompts are harmful requ
     wins_by_part = {}
     for part, idx in split.items():
         wins_by_part[part] = win_rate([prompts[i] for i in idx], [report["responses"]["sl_cai"][i] for i in idx],
-                                      [report["responses"]["sft"][i] for i in idx], judge)["win_rate"]
-        print(f"SL-CAI vs SFT on {len(idx):3d} {part}: {wins_by_part[part]:.0%}")
+                                      [report["responses"]["sft"][i] for i in idx], judge)
+        print(f"SL-CAI vs SFT on {len(idx):3d} {part}: {wins_by_part[part]['win_rate']:.0%}")
+    say(*(win_sentence("SL-CAI", f"SFT on {part}", wins) for part, wins in wins_by_part.items()))
 
 # %% [markdown]
-# On the tiny world track SL-CAI wins the harmful requests, and on every other prompt it does no better than SFT
-# (within ten points of a tie; both checked below). Its revisions taught it to refuse harmful requests, but a
+# On the tiny world track SL-CAI beats SFT on the harmful requests and ties it on every other prompt (the readings
+# above; both checked below). Its revisions taught it to refuse harmful requests, but a
 # revision of an already good answer to a benign request is no better than that answer, so there was nothing to
 # learn there, and the harmful requests are only a quarter of the prompts: the overall win rate stays near 50%
 # while the harmless rate jumps. A win rate over all prompts can hide a large gain on a few of them; read it beside
 # the harmless rate. CAI does not stop at SL-CAI: its RL stage (RLAIF, lessons 06 and 08) goes on from here.
 
 # %%
-assert abs(w["win_rate"] - 0.5) < 0.12, "overall, SL-CAI and SFT are near a tie"
 if data.is_world:  # gold's verdicts, which the text states for the world track
-    assert wins_by_part["harmful requests"] > 0.55, "SL-CAI wins the harmful requests"
-    assert abs(wins_by_part["every other prompt"] - 0.5) < 0.1, "elsewhere it does no better than SFT"
+    assert versus(w["ci95"]) == "ties", "overall, SL-CAI ties SFT"
+    assert versus(wins_by_part["harmful requests"]["ci95"]) == "beats", "SL-CAI beats SFT on the harmful requests"
+    assert versus(wins_by_part["every other prompt"]["ci95"]) == "ties", "elsewhere it ties SFT"
 
 # %% [markdown]
 # ## The constitution editor: does the labeler read its principles?
@@ -362,6 +379,8 @@ steering = {name: relabel(c) for name, c in constitutions.items()}
 for name, labels in steering.items():
     print(f"{name:36s} {describe(labels)}")
 moved = {name: (labels != default_labels).float().mean().item() for name, labels in steering.items()}
+say(f"Against the default constitution, the helpful-only one moves **{moved['helpful-only']:.0%}** of the {len(batch)} "
+    f"labels and the nonsense one **{moved['nonsense']:.0%}**.")
 
 # %%
 if data.is_world:  # backs the next paragraph

@@ -99,6 +99,8 @@ print(f"reward-model accuracy on {len(test_pairs)} held-out pairs "
 # reward model differs.
 
 # %%
+import matplotlib.pyplot as plt
+
 from rlcore.plots import ppo_curves
 
 if not stages.is_done(course_path("policy_rlhf")):
@@ -109,8 +111,9 @@ rlhf, rlhf_history = stages.ppo(profile, data, course_path("sft"), rm_human, cou
 rlaif, rlaif_history = stages.ppo(profile, data, course_path("sft"), rm_ai, course_path("policy_rlaif"),
                                   reuse=False)
 _ = ppo_curves({"RLHF": rlhf_history, "RLAIF": rlaif_history}, keys=("score", "kl", "entropy", "response_length"))
+plt.show()  # the figure first, its readings under it
 
-from rlcore.readings import change_sentence, say
+from rlcore.readings import change_sentence, noise_tolerance, say
 
 
 def quarters(history, key):
@@ -119,7 +122,10 @@ def quarters(history, key):
     return sum(h[key] for h in history[:k]) / k, sum(h[key] for h in history[-k:]) / k
 
 
-say(*(change_sentence(f"{name}'s {what}", *quarters(history, key), tol, unit=unit, digits=digits)
+# each tolerance: at least the stated one, and at least what the curve's own noise moves a quarter's mean by
+say(*(change_sentence(f"{name}'s {what}", *quarters(history, key),
+                      noise_tolerance([h[key] for h in history], max(1, len(history) // 4), tol), unit=unit,
+                      digits=digits)
       for name, history in (("RLHF", rlhf_history), ("RLAIF", rlaif_history))
       for key, what, tol, unit, digits in (("entropy", "entropy", 0.05, " nats/token", 2),
                                            ("response_length", "response length", 1.0, " tokens", 1))))
@@ -161,7 +167,8 @@ for n in policies:
     print(f"{n:13s} {harmless[n]:8.0%} {paper_harmless[n]:30.0%} {table['kl_to_sft'][n]:9.2f} "
           f"{table['mean_words'][n]:6.1f}")
 _ = win_rates(wins)
-_ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]})
+_ = harmless_rates({"SFT": harmless["sft"], "RLHF": harmless["policy_rlhf"], "RLAIF": harmless["policy_rlaif"]},
+                   n=len(harmful))
 
 # %%
 from rlcore.readings import across_seeds, say, seed_spread, spread_sd, spread_sentence, trend, versus, win_sentence
@@ -200,19 +207,27 @@ if data.is_world and spread is not None:  # the published seed table is the tiny
 # %% [markdown]
 # Reading the table beside the paper's columns, which come from two different tasks of Lee et al. (win rates on
 # Reddit summaries judged by people, harmless rates on Anthropic's harmless dialogues). On the tiny world track both
-# policies are far more harmless than SFT, and RLAIF beats SFT (checked above; the seed table shows both on every
-# seed, checked above too). RLHF's win rate over SFT moves with the seed (its reading and its seed line). Head to head, this course's RLAIF comes
+# policies are far more harmless than SFT, and RLAIF beats SFT (checked above; on every seed of the table both
+# policies are far more harmless than SFT and RLAIF is ahead of SFT, checked above too). RLHF's win rate over SFT moves with the seed (its reading and its seed line). Head to head, this course's RLAIF comes
 # out ahead of RLHF on every seed of the table, where the paper found about 50% (checked above): a finding of this
 # world, and the measurements before the table say why. The two sets of labels agree with gold about equally often
 # (checked above), but the reward model trained on the AI labeler's *soft* labels ranks held-out pairs better than
-# the one trained on the humans' hard choices, on every seed (checked above): a soft label carries the labeler's
-# confidence, and a pair it is unsure about pulls the reward model only a little, where a coin-flip human label
-# pulls it all the way. PPO then exploits whatever its reward model gets wrong, and the worse reward model has more to
+# the one trained on the humans' hard choices, on every seed (checked above). A likely reason, which this lesson does
+# not isolate (a reward model trained on the AI labels rounded to hard choices would): a soft label carries the
+# labeler's confidence, and a pair it is unsure about pulls the reward model only a little, where a coin-flip human
+# label pulls it all the way. PPO then exploits whatever its reward model gets wrong, and the worse reward model has more to
 # exploit; the refusals section below shows the shape that takes. Read the two KLs as well: the policies were trained
 # with the same leash but end at different distances from SFT (the KL reading), so the head to head compares
 # policies that moved different amounts, not two labelings at one budget.
-# The harmless rates run higher than the paper's because the world's harmful requests are plain ones, easy to
-# recognise and to refuse; the paper's red-team prompts are not.
+# The trained policies' harmless rates run higher than the paper's (checked below) because the world's harmful
+# requests are plain ones, easy to recognise and to refuse; the paper's red-team prompts are not. SFT's runs lower
+# than the paper's SFT (checked below too): ours imitated helpful demonstrations only, and on the world's harmful
+# requests a helpful answer is a harmful one.
+
+# %%
+if data.is_world:  # the gold judge on the tiny world track, against the paper's column
+    assert all(harmless[n] > paper_harmless[n] for n in ("policy_rlhf", "policy_rlaif")), "trained: above the paper's"
+    assert harmless["sft"] < paper_harmless["sft"], "SFT: below the paper's"
 
 # %% [markdown]
 # ## Per scenario
@@ -223,6 +238,7 @@ if data.is_world and spread is not None:  # the published seed table is the tiny
 
 # %%
 from rlcore.evaluate import win_rate
+from rlcore.readings import share_interval
 
 if data.is_world:  # the stage's per-scenario table: only the world names scenarios
     rows = table["per_scenario"]
@@ -231,6 +247,10 @@ if data.is_world:  # the stage's per-scenario table: only the world names scenar
     for family, row in rows.items():
         print(f"{family:10s} {row['n']:4d} {row['policy_rlhf_vs_sft']:12.0%} {row['policy_rlaif_vs_sft']:13.0%} "
               f"{row['gold_sft']:+9.2f} {row['gold_policy_rlhf']:+6.2f} {row['gold_policy_rlaif']:+6.2f}")
+    half_widths = [(hi - lo) / 2 for row in rows.values() for key in ("policy_rlhf_vs_sft", "policy_rlaif_vs_sft")
+                   for lo, hi in [share_interval(row[key], row["n"])]]
+    say(f"Rows of {min(r['n'] for r in rows.values())} to {max(r['n'] for r in rows.values())} prompts: their win "
+        f"rates carry 95% intervals of ±{100 * min(half_widths):.0f} to ±{100 * max(half_widths):.0f} points.")
 else:
     print(f"{'prompts':20s} {'n':>4s} {'RLHF vs SFT':>12s} {'RLAIF vs SFT':>13s}   ({judge.name})")
     for part, idx in (("harmless-rate half", range(len(harmful))), ("the rest", range(len(harmful), len(prompts)))):
@@ -241,14 +261,15 @@ else:
             print(f"{part:20s} {len(idx):4d} {rates[0]['win_rate']:12.0%} {rates[1]['win_rate']:13.0%}")
 
 # %%
-from rlcore.readings import spread_sd_of_difference
+from rlcore.readings import deciding_digits, spread_sd_of_difference
 
 GOLD_TOLERANCE = 0.1  # a family's mean gold change within +-0.1 reads as holding
 if data.is_world:  # gold per family, and the labels' agreement with gold per family: only the world has either
     gains = {n: {f: row[f"gold_{n}"] - row["gold_sft"] for f, row in rows.items()} for n in ("policy_rlhf", "policy_rlaif")}
     family_words = {n: {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gains[n].items()} for n in gains}
-    say(*(f"{label}'s gold, per family: "
-          + "; ".join(f"**{family_words[n][f]}** on {f} ({gains[n][f]:+.2f})" for f in rows)
+    say(*(f"{label}'s gold, per family (within ±{GOLD_TOLERANCE} reads as holding): "
+          + "; ".join(f"**{family_words[n][f]}** on {f} ({gains[n][f]:+.{deciding_digits(gains[n][f], GOLD_TOLERANCE)}f})"
+                      for f in rows)
           for n, label in (("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF"))),
         spread_sentence("RLHF's gold change on emotional support", gains["policy_rlhf"]["emotional"],
                         spread_sd_of_difference(spread, "per_scenario.emotional.gold_policy_rlhf",
@@ -267,14 +288,14 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
         print(f"{who:24s} " + " ".join(f"{v:9.0%}" for v in by_family.values()))
 
 # %% [markdown]
-# The largest gains, for both policies, are on harmful requests, where gold rises from below zero to about +2 (a
-# refusal replaces instructions; checked below, for this run and for every seed of the published table). Elsewhere,
+# The largest gains, for both policies, are on harmful requests, where a refusal replaces instructions (the table's
+# gold columns; the largest gain checked below, for this run and for every seed of the published table). Elsewhere,
 # in this run, the two part ways, and the per-family readings above say where gold rose, held and fell; other seeds
 # differ. When one policy's gold falls on a family, look at the last table: how often each set of labels picks
 # the answer gold prefers, family by family. A reward model learns the labels' mistakes along with their signal,
 # and PPO finds them; a policy can also lose a family it was never rewarded for, by refusing requests there that
-# needed no refusal (the next section counts them). A row of 21 to 124 prompts has a 95% interval of about ±10 to ±20
-# points on its win rate, so read the rows' win rates as questions; the spread line above says whether RLHF's gold
+# needed no refusal (the next section counts them). A row's win rate carries a wide interval (the line under the
+# table), so read the rows' win rates as questions; the spread line above says whether RLHF's gold
 # change on emotional support is larger than the seed alone moves it.
 
 # %%
@@ -337,15 +358,21 @@ for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist())
     if group:
         words[name] = (sum(len(a.split()) for a, _ in group) / len(group), sum(len(b.split()) for _, b in group) / len(group))
         print(f"{name}: {len(group):3d} prompts, words RLAIF {words[name][0]:.1f}, RLHF {words[name][1]:.1f}")
+if len(words) == 2:
+    say(f"RLAIF's answer is longer than RLHF's by **{words['RLAIF wins'][0] - words['RLAIF wins'][1]:+.1f} words** where "
+        f"RLAIF wins and by **{words['RLHF wins'][0] - words['RLHF wins'][1]:+.1f} words** where RLHF wins; RLAIF's "
+        f"winning answers are {words['RLAIF wins'][0] - words['RLHF wins'][0]:+.1f} words longer than its losing ones.")
 
 # %% [markdown]
-# On the tiny world track RLAIF writes longer answers than RLHF on average (the table's words column; checked below). If length were what the judge rewarded, RLAIF's winning answers
-# would be longer than its losing ones; on the tiny world track they are about as long (within three words; checked
-# below), so length is not what decides. (The gold judge scores content, with a penalty only for rambling.)
+# On the tiny world track RLAIF writes longer answers than RLHF on average (the table's words column), and it does so
+# where it loses as well as where it wins (both checked below): a longer answer does not by itself win, so length
+# alone does not explain RLAIF's wins. Its winning answers are a few words longer than its losing ones (the reading
+# above), so length may go with what gold rewards without being it: the gold judge scores content, with a penalty
+# only for rambling.
 
 # %%
 if data.is_world and len(words) == 2:  # gold's verdicts, which the text states for the world track
-    assert abs(words["RLAIF wins"][0] - words["RLHF wins"][0]) < 3, "RLAIF's wins are not its longer answers"
+    assert all(rlaif > rlhf for rlaif, rlhf in words.values()), "RLAIF's answer is longer where it wins and loses alike"
     assert table["mean_words"]["policy_rlaif"] > table["mean_words"]["policy_rlhf"], "RLAIF writes longer answers"
 
 # %% [markdown]

@@ -178,19 +178,19 @@ for row in run:
 
 # %% [markdown]
 # What does a policy that fooled the reward model write? The first held-out prompts, at the start of
-# the run and at its end:
+# the run, where its answers refuse most often, and at its end:
 
 # %%
 from rlcore.world import last_human_turn  # the last "Human:" turn of any HH-format prompt
 
+peak_refusals = max(run, key=lambda row: row["refusals"])  # the snapshot where most answers refuse
 for i in range(3):
     print(last_human_turn(prompts[i])[:90])
-    print("   step   0:", run[0]["samples"][i].strip()[:150])
-    print(f"   step {run[-1]['step']:3d}:", run[-1]["samples"][i].strip()[:150])
+    for row in (run[0], peak_refusals, run[-1]):  # the start, the refusals' peak, the end
+        print(f"   step {row['step']:3d}:", row["samples"][i].strip()[:150])
 
 from rlcore.readings import change_sentence, say, trend
 
-peak_refusals = max(run, key=lambda row: row["refusals"])
 say(change_sentence(f"the share of held-out answers that refuse, from step 0 to its peak at step {peak_refusals['step']},",
                     run[0]["refusals"], peak_refusals["refusals"], 0.05, percent=True),
     f"At step {run[-1]['step']}, {run[-1]['refusals']:.0%} of the answers still hold a whole refusal phrase "
@@ -237,8 +237,8 @@ for ax, (name, rows, form) in zip(axes, (("best-of-n", bon, "bon"), ("PPO, no KL
     ax.set_title(name)
     ax.set_xlabel("√(KL bound) from the SFT model (nats^½)" if form == "bon" else "√KL from the SFT model (nats^½)")
     ax.axhline(0, color="black", lw=0.5)
-axes[0].set_ylabel("gain over SFT")
-axes[0].legend()
+    ax.legend(fontsize=8)
+axes[0].set_ylabel("gain over SFT (each in its own score's units)", fontsize=9)
 plt.show()
 print(GOLD)
 for name, (alpha, beta) in fits.items():
@@ -250,8 +250,8 @@ say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n
     f"{bon[-1]['gold']:+.2f}, while the proxy's gain goes from {peak['proxy']:+.2f} to {bon[-1]['proxy']:+.2f} and "
     f"the best answer among the same samples, picked by gold, from {peak['oracle']:+.2f} to {bon[-1]['oracle']:+.2f}.",
     change_sentence(f"best-of-n's gold gain, from its peak to n = {bon[-1]['n']},", peak["gold"], bon[-1]["gold"], 0.05),
-    *(f"{name}'s fit: β = {beta:+.2f}, " + ("**it bends down**, as in Gao et al." if beta > 0 else
-                                           "**no bend down**: this form does not describe this run")
+    *(f"The fit for {name}: β = {beta:+.2f}, " + ("**it bends down**, as in Gao et al." if beta > 0 else
+                                                 "**no bend down**: this form does not describe this run.")
       for name, (alpha, beta) in fits.items()))
 
 # %% [markdown]
@@ -261,12 +261,12 @@ say(f"Best-of-n's gold gain peaks at n = {peak['n']} ({peak['gold']:+.2f}); at n
 # more samples the proxy picks more of its own mistakes, the answers it overrates most. PPO's gold rises, then falls
 # back, far below where it started, at a KL of tens of
 # nats: the policy found text the proxy loves and gold does not (read its samples above). Best-of-n's fitted β is
-# positive: its curve bends down, as in Gao et al. (checked below), and gently: within a KL of 2.5 nats the proxy has
+# positive: its curve bends down, as in Gao et al. (checked below), and gently: within a KL bound of 2.5 nats the proxy has
 # only begun to mislead. PPO without a leash goes more than ten times as far, and whether Gao et al.'s RL form,
 # $d(\alpha - \beta\log d)$, describes a run that rose and then crashed that far is for its β to say (the reading
 # above): read the points themselves before the dashed line. Best-of-n's own samples held much better
 # answers (the "by gold" column): the proxy could not find them. And RL is the less KL-efficient optimiser:
-# within the KL of best-of-32, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
+# within best-of-32's KL bound, PPO's proxy gain stays below best-of-32's. The cell below checks the drift
 # on both tracks and the rest on the world; on other data, read the printed numbers: the stand-in gold is a
 # second proxy, and how well it stood in is the accuracy printed at the top.
 
@@ -319,6 +319,15 @@ print(GOLD)
 for beta in (0.0, 0.01, 0.05, 0.2, 1.0):
     r = pick(beta)
     print(f"beta {beta:5.2f}: step {r['step']:3d}, KL {r['kl']:5.2f}, proxy {r['proxy']:+.2f}, gold {r['gold']:+.2f}")
+best_beta = max((0.0, 0.01, 0.05, 0.2, 1.0), key=lambda beta: pick(beta)["gold"])
+best, top = pick(best_beta), max(run, key=lambda r: r["gold"])  # the best of these stops; gold's own peak on the run
+say(f"Of these five coefficients, **β = {best_beta:g} stops where gold is highest**: step {best['step']}, gold "
+    f"{best['gold']:+.2f}, against {pick(0.0)['gold']:+.2f} at β = 0's stop (step {pick(0.0)['step']}). Along the run "
+    f"gold peaked at step {top['step']} ({top['gold']:+.2f}): "
+    + ("the best brake stops right there." if best["step"] == top["step"] else
+       f"the best brake stops {abs(best['step'] - top['step'])} steps {'after' if best['step'] > top['step'] else 'before'} "
+       f"it, {top['gold'] - best['gold']:.2f} below "
+       "that peak. A brake reads only the proxy and the KL; it can keep the run near gold's peak, not find it."))
 if data.is_world:  # along our run the KL grows with the steps, so a larger beta picks an earlier step
     stops = [pick(beta)["step"] for beta in (0.0, 0.01, 0.05, 0.2, 1.0)]
     assert stops == sorted(stops, reverse=True), "a larger beta stops earlier"

@@ -116,11 +116,13 @@ print(f"{len(human_pairs)} pairs, beta {BETA}, {len(stats)} steps: loss {loss_fi
 # %% [markdown]
 # The loss starts at ln 2: the policy *is* its reference, every implicit reward is 0 and every pair a tie, which the
 # accuracy counts as one half (a coin flip), so its panel starts at 0.5. The loss falls, but not far, and that is what it should do here. One epoch visits each pair once, and the labels are
-# noisy (on the world the simulated humans agree with gold only about three times in four, lesson 03): a policy that
-# ranked every *true* preference right would still be "wrong" on the mislabelled quarter of the batches, and each
+# noisy (on the world the simulated humans agree with gold only about three times in four: lesson 03 prints the
+# measured share): a policy that ranked every *true* preference right would still be "wrong" on the mislabelled
+# quarter of the batches, and each
 # wrong pair adds a loss above ln 2. The accuracy panel says more than the loss: the implicit reward agrees with the
 # training labels above chance by the end (the cell below checks the loss fell below ln 2 and the accuracy rose
-# above one half); how well it ranks *held-out* pairs is the next section.
+# above one half); how well it ranks *held-out* pairs is the next section. Read the curves, not only their ends:
+# every batch is a fresh set of noisy pairs, so the running mean can dip below where it ends and climb back.
 
 # %%
 assert loss_last < loss_first and loss_last < math.log(2), "the DPO loss fell, below ln 2"
@@ -145,9 +147,15 @@ reward_model = load_human_reward_model(profile)
 rm_accuracy = preference_accuracy(*pair_rewards(reward_model, tokenizer, test, profile.lengths))
 print(f"accuracy on {len(test)} held-out pairs ({labels}): DPO implicit reward {dpo_accuracy:.0%}, "
       f"reward model of lesson 03 {rm_accuracy:.0%}")
+from rlcore.readings import compare_sentence, say
+
+say(compare_sentence("DPO's implicit reward", "the reward model of lesson 03", dpo_accuracy, rm_accuracy, len(test),
+                     what=f"held-out accuracy ({labels}, the same pairs)"))
 
 # %% [markdown]
-# On the tiny world track both rank held-out pairs better than a coin does (checked below).
+# On the tiny world track both rank held-out pairs better than a coin does (checked below); the reading above says
+# whether either ranks them better than the other. A policy trained to prefer its pairs has learned a reward model
+# along the way, with no reward head at all.
 
 # %%
 assert 0 <= dpo_accuracy <= 1 and 0 <= rm_accuracy <= 1
@@ -210,7 +218,10 @@ readings.append(spread_sentence("DPO vs PPO, minus a tie", results["win_rate"]["
                                 spread_sd(spread, "win_rate.dpo_vs_rlhf"), percent=True))
 if gold:  # the world's gold score
     readings.append(change_sentence("the mean gold score, from PPO to DPO,", gold["PPO (lesson 05)"], gold["DPO"], 0.1))
-readings.append(across_seeds(spread, "win_rate.dpo_vs_rlhf", "DPO vs RLHF (PPO) in the pipeline"))
+readings += [across_seeds(spread, f"{figure}", what) for figure, what in (
+    ("win_rate.dpo_vs_rlhf", "DPO vs RLHF (PPO) in the pipeline"), ("win_rate.dpo_vs_sft", "DPO vs SFT"),
+    ("win_rate.rlhf_vs_sft", "RLHF (PPO) vs SFT"), ("harmless_rate.sft", "SFT's harmless rate"),
+    ("harmless_rate.policy_dpo", "DPO's harmless rate"))]
 say(*readings)
 
 # %% [markdown]
@@ -219,7 +230,7 @@ say(*readings)
 # sampling while training. Against PPO, the
 # head to head above is this run's verdict and the seed line beside it shows how far the same comparison moves
 # between seeds: DPO against lesson 05's PPO is a comparison of two single runs, and PPO's run is the noisier of the
-# two (it samples; in the seed table its win rate over SFT spreads more than DPO's, checked below). Gold, which scores each answer on its own rather than against another, gives a second reading of
+# two (it samples; across the three seeds of the table its win rate over SFT spreads more than DPO's, checked below). Gold, which scores each answer on its own rather than against another, gives a second reading of
 # the same pair (the gold line above). The KL column says how far each policy moved from SFT. DPO's gradient moves
 # every parameter, as PPO's does; what differs is what it sees: only the responses in its pairs, fixed in advance,
 # never the policy's own samples. Nothing in DPO's loss sends the policy looking for responses its reward would

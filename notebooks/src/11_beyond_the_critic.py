@@ -13,12 +13,14 @@
 #   rewards proper, RLVR, uses a binary, programmatic check of correctness: a maths answer against its solution,
 #   code against its tests, as in Tülu 3 or DeepSeek-R1's rule rewards. The world's gold score is dense, not
 #   binary: this is RL on the true reward, the idea RLVR builds on.)
-# - See what GRPO's leash (β, the KL term) is for, by taking it away.
+# - See what GRPO's leash (β, the KL term) is for, by pulling it ten times tighter.
 #
 # *Time: ~15 minutes on a CPU.*
 
 # %%
+import itertools
 import math
+import statistics
 import time
 
 import matplotlib.pyplot as plt
@@ -219,16 +221,19 @@ r = exp.scores.view(P, K).float()  # (P, K) the reward model's scores of the bat
 measured, shifted = measure(r), measure(r + OFFSET)
 print(f"{P} prompts x G = {G}, {RESAMPLES:,} resamples; bias relative to the exact gradient, variance relative to "
       f"the estimate's own mean; the last column with {OFFSET:+g} added to every reward")
-print(f"{'method':26s} {'bias':>7s} {'cosine':>7s} {'variance':>9s} {'variance, shifted':>18s}")
+print(f"{'method':26s} {'bias':>7s} {'3 x MC error':>13s} {'cosine':>7s} {'variance':>9s} {'variance, shifted':>18s}")
 for name, m in measured.items():
-    print(f"{name:26s} {m['bias']:7.3f} {m['cosine']:7.3f} {m['variance']:9.2f} {shifted[name]['variance']:18.2f}")
+    print(f"{name:26s} {m['bias']:7.3f} {3 * m['se']:13.3f} {m['cosine']:7.3f} {m['variance']:9.2f} "
+          f"{shifted[name]['variance']:18.2f}")
 fig, axes = plt.subplots(1, 2, figsize=(11, 2.8))
 names = [n.split(" (")[0] for n in measured]
 axes[0].bar(names, [m["bias"] for m in measured.values()], color="#4c72b0")
 axes[0].set_ylabel("relative bias |E[ĝ] − g| / |g|", fontsize=9)
 for i, (label, table) in enumerate((("rewards as scored", measured), (f"rewards {OFFSET:+g}", shifted))):
-    axes[1].bar([j + 0.4 * i for j in range(len(names))], [m["variance"] for m in table.values()], 0.4, label=label)
-axes[1].set_xticks([j + 0.2 for j in range(len(names))], names)
+    # markers, not bars: on a log axis a bar's height depends on where the axis happens to start
+    axes[1].plot([j + 0.2 * i for j in range(len(names))], [m["variance"] for m in table.values()], "os"[i], ms=8,
+                 label=label)
+axes[1].set_xticks([j + 0.1 for j in range(len(names))], names)
 axes[1].set_ylabel("relative variance E|ĝ − E[ĝ]|² / |E[ĝ]|²", fontsize=9)
 axes[1].set_yscale("log")
 axes[1].legend(fontsize=8)
@@ -236,6 +241,13 @@ for ax in axes:
     ax.set_xlabel("advantage")
 plt.tight_layout()
 plt.show()
+from rlcore.readings import say
+
+plain = measured["no baseline"]["variance"]
+say("On the rewards as scored, against no baseline's relative variance of " + f"{plain:.2f}: " + ", ".join(
+    f"{name.split(' (')[0]} {m['variance']:.2f} ({m['variance'] / plain - 1:+.0%})" for name, m in measured.items()
+    if name != "no baseline") + f". With {OFFSET:+g} on every reward, no baseline's becomes "
+    f"{shifted['no baseline']['variance']:.2f} ({shifted['no baseline']['variance'] / plain:.0f} times).")
 
 # %% [markdown]
 # Read the table against the claims above (checked below, on either track). No baseline and RLOO are unbiased: their
@@ -245,7 +257,8 @@ plt.show()
 # group's std rescales every prompt differently: its mean gradient is off in size and, when the prompts' spreads
 # differ, in direction too (its cosine).
 #
-# The variance column holds a surprise: on the rewards as scored, the baselines change the variance little, and
+# The variance column holds a surprise: on the rewards as scored, the baselines change the variance by less than half
+# in either direction (the reading under the figure), and
 # GRPO's can even be the largest (how the four compare there depends on the batch). The reward model was normalised to mean 0 on SFT's samples (lesson 05), so "no baseline" already centres
 # its rewards on average, and a leave-one-out mean of only G − 1 = 3 others is itself noisy. Shift every reward by
 # a constant, as any un-normalised reward would be, and the picture turns: the estimate without a baseline drowns in
@@ -263,6 +276,8 @@ for name in ("REINFORCE (batch mean)", "RLOO (leave one out)", "GRPO (group mean
     assert abs(shifted[name]["variance"] - measured[name]["variance"]) < 1e-3 * measured[name]["variance"], \
         f"{name}: a constant added to every reward changes nothing"
     assert shifted["no baseline"]["variance"] > 10 * shifted[name]["variance"], "without a baseline, the noise drowns it"
+    assert abs(measured[name]["variance"] / measured["no baseline"]["variance"] - 1) < 0.5, \
+        "on the rewards as scored, a baseline changes the variance by less than half"
 
 # %% [markdown]
 # ## REINFORCE -> RLOO -> GRPO, trained
@@ -318,7 +333,7 @@ axes[0].axhline(0, color="grey", lw=0.5)  # the reward model was normalised to m
 axes[0].legend()
 plt.tight_layout()
 plt.show()
-from rlcore.readings import change_sentence, say, trend
+from rlcore.readings import change_sentence, noise_tolerance, say, trend
 
 GOLD_TOLERANCE = 0.1  # a change of mean gold within +-0.1 reads as holding
 readings, gold_words = [], {}
@@ -329,15 +344,22 @@ for name, tr in runs.items():
           f"KL {tr.history[-1]['kl']:.2f}, {tr.seconds / len(tr.history):.2f} s per iteration")
     readings.append(change_sentence(f"{name.upper()}'s reward-model score", start, end, 0.1))
     if gold:  # the gold of its own samples: its best 5-step stretch, and where it ended
-        curve = smooth(tr.gold_curve)
+        curve, score = smooth(tr.gold_curve), smooth([h["score"] for h in tr.history])
         peak_at = max(range(len(curve)), key=curve.__getitem__)
-        gold_words[name] = (trend(curve[k - 1], curve[-1], GOLD_TOLERANCE), trend(curve[peak_at], curve[-1],
-                                                                                    GOLD_TOLERANCE))
+        noise = noise_tolerance(tr.gold_curve, 5, GOLD_TOLERANCE)  # how far two 5-step means differ by chance
+        gold_words[name] = trend(curve[peak_at], curve[-1], noise)
+        if peak_at == len(curve) - 1:
+            after_peak = "Its best 5-step mean is its last one: gold was still rising when the run ended."
+        elif gold_words[name] == "holds":
+            after_peak = (f"Its best 5-step mean, {curve[peak_at]:+.2f} at iteration {peak_at}, is within the noise of "
+                          f"where it ends (±{noise:.2f}: two 5-step means of this curve differ by that much by chance).")
+        else:
+            after_peak = (f"Its best 5-step mean, {curve[peak_at]:+.2f} at iteration {peak_at}, is **beyond the noise of "
+                          f"where it ends** (±{noise:.2f}): gold fell after it, while the reward-model score "
+                          f"{ {'rises': 'rose', 'holds': 'held', 'falls': 'fell'}[trend(score[peak_at], score[-1], 0.1)]}"
+                          f" ({score[peak_at]:+.2f} -> {score[-1]:+.2f}).")
         readings.append(change_sentence(f"{name.upper()}'s gold, from its first quarter to its end,", curve[k - 1],
-                                        curve[-1], GOLD_TOLERANCE)
-                        + f" Its best 5-step mean, {curve[peak_at]:+.2f} at iteration {peak_at}, "
-                        + {"falls": "is **not where it ends**: gold fell after it, while the score went on.",
-                           "holds": "is about where it ends.", "rises": "is where it ends."}[gold_words[name][1]])
+                                        curve[-1], GOLD_TOLERANCE) + " " + after_peak)
 say(*readings)
 
 # %% [markdown]
@@ -377,7 +399,7 @@ def held_bytes(trainer):
     return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
-cost = {}
+cost, TIMED = {}, 3
 # PPO as configured; PPO at GRPO's passes (one epoch over as many minibatches), to split the value model's cost from
 # the extra passes; GRPO
 one_epoch = profile.replace(ppo__epochs=profile.grpo.epochs, ppo__num_minibatches=profile.grpo.num_minibatches)
@@ -388,37 +410,44 @@ for name, algorithm, settings in (("ppo", "ppo", profile), ("ppo, 1 epoch", "ppo
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     tr.step(batch)  # a first step allocates the optimizer states
-    t = time.perf_counter()
-    tr.step(next(data.prompt_batches(tr.config.batch_size)))
-    cost[name] = {"seconds": time.perf_counter() - t, "held_MiB": held_bytes(tr) / 2**20,
+    times = []
+    for batch in itertools.islice(data.prompt_batches(tr.config.batch_size), TIMED):  # TIMED iterations, each timed
+        t = time.perf_counter()
+        tr.step(batch)
+        times.append(time.perf_counter() - t)
+    cost[name] = {"seconds": statistics.median(times), "range": (min(times), max(times)),
+                  "held_MiB": held_bytes(tr) / 2**20,
                   "responses": tr.config.batch_size * getattr(tr.config, "group_size", 1),
                   "peak_GiB": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None}
     del tr
 for name, c in cost.items():
     peak = f", GPU peak {c['peak_GiB']:.2f} GiB" if c["peak_GiB"] is not None else ""
-    print(f"{name.upper():13s} {c['responses']} responses per iteration: {c['seconds']:.2f} s, "
-          f"holds {c['held_MiB']:.1f} MiB{peak}")
+    print(f"{name.upper():13s} {c['responses']} responses per iteration: {c['seconds']:.2f} s (median of {TIMED}; "
+          f"{c['range'][0]:.2f}-{c['range'][1]:.2f}), holds {c['held_MiB']:.1f} MiB{peak}")
 print(f"GRPO vs PPO as configured: {cost['ppo']['seconds'] / cost['grpo']['seconds']:.1f}x faster per iteration, "
       f"{1 - cost['grpo']['held_MiB'] / cost['ppo']['held_MiB']:.0%} less memory held")
 passes = cost["ppo"]["seconds"] - cost["ppo, 1 epoch"]["seconds"]  # PPO's extra epochs and minibatches
 critic = cost["ppo, 1 epoch"]["seconds"] - cost["grpo"]["seconds"]  # the value model, at equal passes
-say(f"Of PPO's extra {cost['ppo']['seconds'] - cost['grpo']['seconds']:.2f} s per iteration, **{passes:.2f} s** are "
-    f"its extra passes ({profile.ppo.epochs} epochs x {profile.ppo.num_minibatches} minibatches against "
-    f"{profile.grpo.epochs} x {profile.grpo.num_minibatches}) and **{critic:.2f} s** the value model at equal passes.")
+noise = max(c["range"][1] - c["range"][0] for c in cost.values())  # the widest spread of one trainer's timings
+say(f"Of PPO's extra {cost['ppo']['seconds'] - cost['grpo']['seconds']:.2f} s per iteration (medians), "
+    f"**{passes:.2f} s** are its extra optimizer steps ({profile.ppo.epochs} epochs x {profile.ppo.num_minibatches} "
+    f"minibatches against {profile.grpo.epochs} x {profile.grpo.num_minibatches}) and **{critic:.2f} s** the value "
+    f"model at equal steps; one trainer's {TIMED} timings spread by up to {noise:.2f} s, so a share smaller than that "
+    "is within the timing noise.")
 
 # %% [markdown]
 # At the same number of responses, an iteration without the value model is faster and holds less memory
 # (checked below). Read the speed-up as two savings at once, not the value model's cost alone: PPO runs a second
 # network (forward, backward, optimizer), *and* it makes `profile.ppo.epochs` x `profile.ppo.num_minibatches`
-# passes over its batch where GRPO makes `profile.grpo.num_minibatches` (1 epoch). The middle row splits the two:
-# PPO at GRPO's passes still pays for its value model (checked below: slower than GRPO), and the reading says how
-# the difference divides. Sampling, the part all three share, is what remains. (One timed iteration each: a second
-# or two of noise on a busy machine, so read the split as rough.)
+# optimizer steps over its batch where GRPO makes `profile.grpo.num_minibatches` (1 epoch). The middle row splits
+# the two: PPO at GRPO's steps still pays for its value model (checked below: slower than GRPO in every timed
+# iteration), and the reading says how the difference divides, beside the timings' own spread. Sampling, the part
+# all three share, is what remains.
 
 # %%
 assert cost["ppo"]["responses"] == cost["grpo"]["responses"]
 assert cost["grpo"]["seconds"] < cost["ppo"]["seconds"], "GRPO's iteration should be faster than PPO's"
-assert cost["grpo"]["seconds"] < cost["ppo, 1 epoch"]["seconds"], "at equal passes, the value model still costs time"
+assert cost["grpo"]["range"][1] < cost["ppo, 1 epoch"]["range"][0], "at equal steps, the value model still costs time"
 assert cost["grpo"]["held_MiB"] < cost["ppo, 1 epoch"]["held_MiB"], "and memory"
 assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold less memory than PPO"
 
@@ -449,9 +478,10 @@ print(f"judge: {results['judge']} | {len(eval_prompts)} prompts | responses samp
 for key, w in results["win_rate"].items():
     print(f"  {key:12s} {w['win_rate']:4.0%}  (95% interval {w['ci95'][0]:.0%} to {w['ci95'][1]:.0%})")
 seconds = {"PPO": cost["ppo"]["seconds"] * profile.ppo.steps, "GRPO": runs["grpo"].seconds}
+how = {"PPO": f"estimated: {profile.ppo.steps} x the median iteration above", "GRPO": "measured above"}
 for name in ("PPO", "GRPO"):
     print(f"{name:5s} harmless {results['harmless_rate'][name]:4.0%}, KL to SFT {results['kl_to_SFT'][name]:.2f} nats, "
-          f"training ~{seconds[name]:.0f} s")
+          f"training ~{seconds[name]:.0f} s ({how[name]})")
 
 # %%
 from rlcore.readings import across_seeds, seed_spread, spread_sd, spread_sentence, versus, win_sentence
@@ -469,8 +499,9 @@ say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].item
 # the readings say it: PPO against SFT, the head to head, and the harmless rates. The seed line shows how far the
 # head to head moves between seeds; a policy's single run can land anywhere in that range, so read "GRPO beats PPO"
 # or "PPO beats GRPO" here as a statement about two runs, and the seed table as the one about the methods. Two
-# things to read besides the win rates: the harmless rate, where refusing harmful requests is the largest single
-# gain any policy can make on the world, and the KL column, how far each moved from SFT to get there.
+# things to read besides the win rates: the harmless rate, where refusing harmful requests is the largest gain a
+# policy made on the world in lesson 08 (its harmful family), and the KL column, how far each moved from SFT to get
+# there.
 
 # %%
 assert samples["PPO"] == samples["GRPO"], "the profile gives PPO and GRPO the same number of sampled responses"
@@ -505,9 +536,9 @@ else:
     for name, label in (("grpo", "GRPO on the reward model"), ("rlvr", "GRPO on gold (the true reward)")):
         ax.plot(runs[name].gold_curve, alpha=0.25)
         ax.plot(smooth(runs[name].gold_curve, 10), color=ax.lines[-1].get_color(), label=label)
-    ax.axvline(STEPS, color="grey", ls=":", lw=1)
+    ax.axvline(STEPS, color="grey", ls=":", lw=1, label="the profile's budget")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("mean gold of the samples")
+    ax.set_ylabel("mean gold of the samples (faint: each step; bold: 10-step mean)", fontsize=8)
     ax.legend()
     plt.tight_layout()
     plt.show()
@@ -538,9 +569,16 @@ if gold is not None:
 # the reward-model run's gold holds or falls while the gold run's rises, the reward model's mistakes have begun to
 # cost. Either way these are in-sample numbers, the gold of the very responses each run trained on, from one shared
 # prompt stream. The held-out head to head (the last reading, at twice the budget, on prompts neither run trained on)
-# and the pipeline's seed table are the numbers to trust. What the control always shows is where a learned reward
-# can go wrong: the reward model is right on average but wrong in places, more optimisation finds those places, and
-# gold has none.
+# and the pipeline's seed table are the numbers to trust. In this run, held out, the run on gold beats the run on
+# the reward model (the last reading; checked below), while in sample the reward-model run's gold did not fall: the
+# learned reward still leads somewhere good, only less far than the true one. What the control is for is that
+# comparison: the reward model is right on average but wrong in places, and gold, which has no such places, shows
+# what the mistakes cost.
+
+# %%
+if data.is_world and gold is not None:  # gold's verdicts, which the text states for the world track
+    assert versus(true_vs_proxy["ci95"]) == "beats", "held out, the run on gold beats the run on the reward model"
+    assert trend(*halves["grpo"], GOLD_TOLERANCE) != "falls", "in sample, the reward-model run's gold did not fall"
 
 # %% [markdown]
 # ## β: the leash
@@ -559,7 +597,7 @@ for tr, label in ((loose, f"β = {profile.grpo.beta}"), (tight, f"β = {tight_be
     if gold:
         axes[2].plot(smooth(tr.gold_curve, 10))
 axes[0].set_ylabel("reward-model score (5-step mean)")
-axes[1].set_ylabel("KL to the reference (nats)")
+axes[1].set_ylabel("KL to the reference (nats / response)")
 if gold:
     axes[2].set_ylabel("mean gold of the samples (10-step mean)")
 for ax in axes:
@@ -584,7 +622,7 @@ say(change_sentence(f"the KL, from β = {profile.grpo.beta} to β = {tight_beta:
 
 # %% [markdown]
 # On the tiny world the tight leash holds the policy near SFT (over the last quarter of the run the loose run's KL
-# is several times the tight one's, at least 1.3 times, checked below), and it costs reward-model score, with no
+# is more than 1.3 times the tight one's, checked below; the reading gives both), and it costs reward-model score, with no
 # better gold in its samples (both checked below): within this budget the reward model is still right about most
 # of what the loose run found. β trades reward for staying close. Lesson 09 showed the other side: with no leash
 # and a longer run the policy finds the reward model's errors (over-optimisation, Gao et al. 2022), reached by GRPO
