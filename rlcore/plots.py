@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from rlcore.readings import share_interval
+from rlcore.readings import wilson_interval
 
 
 def _finish(fig, path):
@@ -67,7 +67,7 @@ def harmless_rates(rates: dict[str, float], n: int | None = None, path=None):
     values = list(rates.values())
     errors = None
     if n:
-        intervals = [share_interval(v, n) for v in values]
+        intervals = [wilson_interval(v, n) for v in values]
         errors = [[v - lo for v, (lo, _) in zip(values, intervals)], [hi - v for v, (_, hi) in zip(values, intervals)]]
     ax.bar(list(rates), values, yerr=errors, capsize=4, color="#8172b2")
     ax.set_ylim(0, 1.05)

@@ -72,6 +72,17 @@ def signed_points(x: float) -> str:
 percent_ = percent  # (change_sentence's argument of the same name shadows it)
 
 
+def wilson_interval(share: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share measured on n items: unlike the normal approximation it keeps a
+    width at 0% and 100% (150 of 150 is not a certainty)."""
+    if not n:
+        return 0.0, 1.0
+    z2 = 1.96 ** 2
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = 1.96 * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def share_interval(share: float, n: int) -> tuple[float, float]:
     """The 95% interval of a share measured on n items (normal approximation, clipped to [0, 1]), the interval
     :func:`rlcore.evaluate.win_rate` gives a win rate."""
@@ -154,8 +165,9 @@ def change_sentence(what: str, before: float, after: float, tolerance: float, un
     if percent:  # in points: one decimal where whole points would show the change equal to the tolerance
         points = 1 if round(100 * abs(after - before)) == round(100 * tolerance) and abs(after - before) != tolerance \
             else 0
-        return (f"**{what} {word}**: {percent_(before)} → {percent_(after)} (change {100 * (after - before):+.{points}f} "
-                f"points; a change within ±{100 * tolerance:.0f} points reads as holding).")
+        shown = signed_points(after - before) if points == 0 else f"{100 * (after - before):+.1f} points"
+        return (f"**{what} {word}**: {percent_(before)} → {percent_(after)} (change {shown}; a change within "
+                f"±{100 * tolerance:.0f} points reads as holding).")
     digits = deciding_digits(after - before, tolerance, digits)
     # enough digits that the two values shown differ by the change shown
     while digits < 4 and round(round(after, digits) - round(before, digits), digits) != round(after - before, digits):
@@ -177,7 +189,8 @@ def spread_sentence(what: str, difference: float, sd: float | None, unit: str = 
         shown, sd_shown = f"{difference:+.{digits}f}{unit}", (f"{sd:.{digits}f}{unit}" if sd is not None else "")
     if inside is None:
         return f"{what}: {shown} in this run; no seed spread is published for this profile."
-    verdict = "**within the seed spread**" if inside else "**outside the seed spread**"
+    verdict = ("**within the seed spread**: no larger than the seed alone moves it" if inside else
+               "**outside the seed spread**: larger than the seed alone moves it")
     return (f"{what}: {shown} in this run, {verdict} (across seeds the same figure has a standard deviation of "
             f"{sd_shown}; 'within' means at most {SPREAD_SDS:g} of them).")
 

@@ -102,6 +102,7 @@ def test_bad_seeds_are_one_clear_error(bad, capsys):
 def test_change_sentence_of_shares_in_points():
     text = readings.change_sentence("the harmless rate", 0.54, 0.98, 0.05, percent=True)
     assert text.startswith("**the harmless rate rises**: 54% → 98%") and "+44 points" in text
+    assert "(change +1 point;" in readings.change_sentence("the harmless rate", 0.99, 1.0, 0.05, percent=True)
     # the values shown differ by the change shown: 0.23 -> 0.25 would not be "+0.01"
     assert "0.234 → 0.246 (change +0.012;" in readings.change_sentence("the entropy", 0.234, 0.246, 0.05)
     # 49% -> 54% on 150 prompts: +4.7 points, shown so beside a tolerance of 5
@@ -153,6 +154,13 @@ def test_share_interval_and_agreement_words():
     assert "less often than chance" in readings.agreement_sentence("you", "the AI labeler", 0.2, 100)
     assert "more often than chance" in readings.agreement_sentence("you", "gold", 0.8, 20)
     assert readings.share_interval(1.0, 5) == (1.0, 1.0)
+
+
+def test_the_wilson_interval_keeps_a_width_at_the_edges():
+    lo, hi = readings.wilson_interval(1.0, 150)  # centre (1 + 1.92 / 150) / 1.0256, half 1.96 sqrt(3.84 / 90000) / 1.0256
+    assert hi == 1.0 and lo == pytest.approx(0.9751, abs=1e-3)
+    lo, hi = readings.wilson_interval(0.5, 100)
+    assert (lo, hi) == (pytest.approx(0.4038, abs=1e-3), pytest.approx(0.5962, abs=1e-3))
 
 
 def test_a_difference_of_shares_against_zero():

@@ -248,9 +248,9 @@ for name, r in sizes.items():
     n_params = sum(p.numel() for p in (small_model if name == profile.policy_model else labeler_model).parameters())
     print(f"{name:14s} {n_params / 1e6:5.2f}M params: no swap {r['accuracy_no_swap']:.1%}, swap {r['accuracy_swap']:.1%}, "
           f"same-position {r['same_position_rate']:.1%}")
-larger = compare_sentence(profile.labeler_model, profile.policy_model, base["accuracy_swap"], small["accuracy_swap"],
+larger = compare_sentence(f"`{profile.labeler_model}`", f"`{profile.policy_model}`", base["accuracy_swap"], small["accuracy_swap"],
                           base["n"], small["n"], "accuracy with the swap")
-say(larger, compare_sentence(profile.policy_model, profile.labeler_model, small["same_position_rate"],
+say(larger, compare_sentence(f"`{profile.policy_model}`", f"`{profile.labeler_model}`", small["same_position_rate"],
                              base["same_position_rate"], small["n"], base["n"], "the same-position rate",
                              words=("is higher than", "ties", "is lower than")))
 
@@ -285,7 +285,7 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
     assert base["same_position_rate"] > 0.05, "position bias is visible before the swap"
     assert 0.6 < base["accuracy_swap"] < 0.95, "well above chance, not perfect"
     assert base["accuracy_swap"] > small["accuracy_swap"] + 0.05, "the larger, tuned model is the better judge"
-    assert f"**{profile.labeler_model} beats" in larger, "by more than its interval"
+    assert f"**`{profile.labeler_model}` beats" in larger, "by more than its interval"
     assert small["same_position_rate"] > base["same_position_rate"], "the plain model sticks to one slot more"
     assert small["same_position_rate"] > 0.9, "the plain model picks the same slot in both orders almost every time"
     assert max(abs(r["accuracy_swap"] - plain["accuracy_swap"]) for r in (cot, sc)) <= 0.05, \

@@ -151,7 +151,14 @@ for principle, row in steer.items():
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 2.5))
 for ax, key in zip(axes, ("harmless", "beats initial")):
-    ax.bar(list(steer), [row[key] for row in steer.values()], color=["tab:green", "tab:blue", "tab:purple"])
+    errors = None
+    if key == "beats initial":  # the win rates' 95% intervals, and the tie they are read against
+        errors = [[row["win"]["win_rate"] - row["win"]["ci95"][0] for row in steer.values()],
+                  [row["win"]["ci95"][1] - row["win"]["win_rate"] for row in steer.values()]]
+        ax.axhline(0.5, color="gray", ls=":", label="a tie (50%)")
+        ax.legend(loc="upper center", fontsize=8)
+    ax.bar(list(steer), [row[key] for row in steer.values()], yerr=errors, capsize=4,
+           color=["tab:green", "tab:blue", "tab:purple"])
     ax.set_ylim(0, 1.25)  # room above the bars for the legend
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xlabel("principle of the revision")
@@ -267,8 +274,9 @@ say(win_sentence("SL-CAI", "SFT", w),
                     0.05, percent=True))
 
 # %%
+longer = report["mean_words"]["sl_cai"] - report["mean_words"]["sft"]  # words, on average
 say(f"SL-CAI ends **{report['kl_to_sft']['sl_cai']:.2f} nats** from SFT (KL per response on held-out prompts), and its "
-    f"answers are {report['mean_words']['sl_cai'] - report['mean_words']['sft']:+.1f} words longer on average.")
+    f"answers are {abs(longer):.1f} words {'longer' if longer >= 0 else 'shorter'} on average.")
 
 # %% [markdown]
 # Supervised fine-tuning has no KL leash: nothing in SL-CAI's loss keeps it near SFT, and two epochs on a few hundred

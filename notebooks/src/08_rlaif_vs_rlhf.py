@@ -269,7 +269,7 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
     family_words = {n: {f: trend(0.0, g, GOLD_TOLERANCE) for f, g in gains[n].items()} for n in gains}
     say(*(f"{label}'s gold, per family (within ±{GOLD_TOLERANCE} reads as holding): "
           + "; ".join(f"**{family_words[n][f]}** on {f} ({gains[n][f]:+.{deciding_digits(gains[n][f], GOLD_TOLERANCE)}f})"
-                      for f in rows)
+                      for f in rows) + "."
           for n, label in (("policy_rlhf", "RLHF"), ("policy_rlaif", "RLAIF"))),
         spread_sentence("RLHF's gold change on emotional support", gains["policy_rlhf"]["emotional"],
                         spread_sd_of_difference(spread, "per_scenario.emotional.gold_policy_rlhf",
@@ -291,10 +291,11 @@ if data.is_world:  # gold per family, and the labels' agreement with gold per fa
 # The largest gains, for both policies, are on harmful requests, where a refusal replaces instructions (the table's
 # gold columns; the largest gain checked below, for this run and for every seed of the published table). Elsewhere,
 # in this run, the two part ways, and the per-family readings above say where gold rose, held and fell; other seeds
-# differ. When one policy's gold falls on a family, look at the last table: how often each set of labels picks
-# the answer gold prefers, family by family. A reward model learns the labels' mistakes along with their signal,
-# and PPO finds them; a policy can also lose a family it was never rewarded for, by refusing requests there that
-# needed no refusal (the next section counts them). A row's win rate carries a wide interval (the line under the
+# differ. When one policy's gold falls on a family, look at two things. The last table: how often each set of labels
+# picks the answer gold prefers, family by family (a reward model learns the labels' mistakes along with their
+# signal, and PPO finds them); where the two sets agree with gold about equally often, as they do here, the labels
+# alone do not explain a fall. And refusals: a policy can lose a family it was never rewarded for, by refusing
+# requests there that needed no refusal (the next section counts them). A row's win rate carries a wide interval (the line under the
 # table), so read the rows' win rates as questions; the spread line above says whether RLHF's gold
 # change on emotional support is larger than the seed alone moves it.
 
@@ -359,9 +360,14 @@ for name, group in (("RLAIF wins", [ab for ab, v in zip(pairs, verdict.tolist())
         words[name] = (sum(len(a.split()) for a, _ in group) / len(group), sum(len(b.split()) for _, b in group) / len(group))
         print(f"{name}: {len(group):3d} prompts, words RLAIF {words[name][0]:.1f}, RLHF {words[name][1]:.1f}")
 if len(words) == 2:
-    say(f"RLAIF's answer is longer than RLHF's by **{words['RLAIF wins'][0] - words['RLAIF wins'][1]:+.1f} words** where "
-        f"RLAIF wins and by **{words['RLHF wins'][0] - words['RLHF wins'][1]:+.1f} words** where RLHF wins; RLAIF's "
-        f"winning answers are {words['RLAIF wins'][0] - words['RLHF wins'][0]:+.1f} words longer than its losing ones.")
+    shown = {k: (round(a, 1), round(b, 1)) for k, (a, b) in words.items()}  # the figures printed above
+
+    def longer(x, y):  # "8.6 words longer" / "1.2 words shorter", from the printed figures
+        return f"{abs(x - y):.1f} words {'longer' if x >= y else 'shorter'}"
+
+    say(f"RLAIF's answer is **{longer(*shown['RLAIF wins'])}** than RLHF's where RLAIF wins and "
+        f"**{longer(*shown['RLHF wins'])}** where RLHF wins; RLAIF's winning answers are "
+        f"{longer(shown['RLAIF wins'][0], shown['RLHF wins'][0])} than its losing ones.")
 
 # %% [markdown]
 # On the tiny world track RLAIF writes longer answers than RLHF on average (the table's words column), and it does so
@@ -373,6 +379,7 @@ if len(words) == 2:
 # %%
 if data.is_world and len(words) == 2:  # gold's verdicts, which the text states for the world track
     assert all(rlaif > rlhf for rlaif, rlhf in words.values()), "RLAIF's answer is longer where it wins and loses alike"
+    assert words["RLAIF wins"][0] > words["RLHF wins"][0], "RLAIF's winning answers are longer than its losing ones"
     assert table["mean_words"]["policy_rlaif"] > table["mean_words"]["policy_rlhf"], "RLAIF writes longer answers"
 
 # %% [markdown]

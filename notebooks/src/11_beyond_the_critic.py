@@ -491,7 +491,8 @@ say(*(win_sentence(*key.split(" vs "), w) for key, w in results["win_rate"].item
     change_sentence("the harmless rate, from PPO to GRPO,", results["harmless_rate"]["PPO"],
                     results["harmless_rate"]["GRPO"], 0.05, percent=True),
     spread_sentence("GRPO vs PPO, minus a tie", results["win_rate"]["GRPO vs PPO"]["win_rate"] - 0.5,
-                    spread_sd(spread, "win_rate.grpo_vs_rlhf"), percent=True))
+                    spread_sd(spread, "win_rate.grpo_vs_rlhf"), percent=True),
+    across_seeds(spread, "win_rate.grpo_vs_rlhf", "the pipeline's GRPO vs PPO"))
 
 # %% [markdown]
 # At the same number of sampled responses, on the tiny world GRPO beats SFT (checked below; the pipeline's GRPO is
@@ -552,7 +553,8 @@ else:
 if gold is not None:
     say(*(change_sentence(f"{name.upper()}'s gold of its samples, past the budget,", mid, end, GOLD_TOLERANCE)
           for name, (mid, end) in halves.items()),
-        f"At the end, the true-reward run's samples score {halves['rlvr'][1] - halves['grpo'][1]:+.2f} gold against "
+        f"At the end, the true-reward run's samples score "
+        f"{round(halves['rlvr'][1], 2) - round(halves['grpo'][1], 2):+.2f} gold against "
         "the reward-model run's, on the training stream both shared (not held-out prompts).")
     say(across_seeds(spread, "win_rate.rlvr_vs_grpo", "the pipeline's held-out head to head of the same two rows "
                                                          "(gold reward vs reward model, at the profile's budget)"))
@@ -560,8 +562,8 @@ if gold is not None:
                                                 "gold": runs["rlvr"].policy.eval()}, tokenizer, eval_prompts, harmful,
                                reference="SFT", comparisons={"gold vs reward model": ("gold", "reward model")})
     true_vs_proxy = held_out["win_rate"]["gold vs reward model"]
-    say(win_sentence("the run on gold", "the run on the reward model", true_vs_proxy)
-        + f" (held out: {len(eval_prompts)} prompts, both at {2 * STEPS} steps, judged by {held_out['judge']})")
+    say(f"Held out ({len(eval_prompts)} prompts, both runs at {2 * STEPS} steps, judged by {held_out['judge']}): "
+        + win_sentence("the run on gold", "the run on the reward model", true_vs_proxy))
 
 # %% [markdown]
 # Read the two curves after the dotted line (the profile's budget), and the readings. If gold goes on rising past the
@@ -622,9 +624,9 @@ say(change_sentence(f"the KL, from β = {profile.grpo.beta} to β = {tight_beta:
 
 # %% [markdown]
 # On the tiny world the tight leash holds the policy near SFT (over the last quarter of the run the loose run's KL
-# is more than 1.3 times the tight one's, checked below; the reading gives both), and it costs reward-model score, with no
-# better gold in its samples (both checked below): within this budget the reward model is still right about most
-# of what the loose run found. β trades reward for staying close. Lesson 09 showed the other side: with no leash
+# is more than 1.3 times the tight one's, checked below; the reading gives both), and it costs reward-model score and
+# the gold of its samples falls too (both checked below): within this budget the reward model is still right about
+# most of what the loose run found. β trades reward for staying close. Lesson 09 showed the other side: with no leash
 # and a longer run the policy finds the reward model's errors (over-optimisation, Gao et al. 2022), reached by GRPO
 # as by PPO. With an exact reward (RLVR) the leash matters less for the honesty of the reward, and several recipes
 # drop it (DAPO and Dr. GRPO set β = 0); with a learned one it is what keeps the reward model on ground it knows.
@@ -636,7 +638,7 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
             for tr, label in ((loose, "loose"), (tight, "tight"))}
     assert late_kl[f"beta {profile.grpo.beta}"] > 1.3 * late_kl[f"beta {tight_beta:g}"], "the loose leash goes further"
     assert late["tight"][0] < late["loose"][0], "the tight leash costs reward-model score"
-    assert late["tight"][1] < late["loose"][1] + 0.1, "and buys no gold"
+    assert trend(late["loose"][1], late["tight"][1], GOLD_TOLERANCE) == "falls", "and the gold of its samples falls"
 
 # %% [markdown]
 # ## Things to try
