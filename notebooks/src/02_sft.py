@@ -190,14 +190,16 @@ else:  # how far to trust the judge's numbers: its agreement with the data's hel
     agreement = judge_agreement(judge, data.test_pairs(profile.rm.test_pairs))
     print(f"the judge agrees with the data's held-out human labels on {agreement:.0%} of pairs (chance: 50%)")
 for i, (p, b, a) in enumerate(list(zip(prompts, before, after))[:3]):
-    scores = f" (gold: base {world.gold_score(p, b):+.2f}, SFT {world.gold_score(p, a):+.2f})" if data.is_world else ""
+    scores = (f" (gold: base {world.gold_score(p, b):+.2f}, SFT {world.gold_score(p, a):+.2f})"
+              if data.is_world else "")  # only the world scores a single answer
     print(f"\n{p.strip()}{scores}\n  base:{b}\n  SFT: {a}")
 
 from rlcore.readings import change_sentence, say, trend, versus, win_sentence
 
 say(win_sentence("SFT", "the base model", sft_vs_base),
     change_sentence("the harmless rate", harmless["base"], harmless["SFT"], 0.05, percent=True),
-    *([change_sentence("mean gold", gold["base"], gold["SFT"], 0.1)] if data.is_world else []))
+    *([change_sentence("mean gold", gold["base"], gold["SFT"], 0.1)]
+      if data.is_world else []))  # only the world scores a single answer
 
 # %% [markdown]
 # On the tiny world track SFT raises the mean gold score and beats the base model on held-out prompts (the readings

@@ -440,14 +440,14 @@ say(f"Of PPO's extra {cost['ppo']['seconds'] - cost['grpo']['seconds']:.2f} s pe
 # (checked below). Read the speed-up as two savings at once, not the value model's cost alone: PPO runs a second
 # network (forward, backward, optimizer), *and* it makes `profile.ppo.epochs` x `profile.ppo.num_minibatches`
 # optimizer steps over its batch where GRPO makes `profile.grpo.num_minibatches` (1 epoch). The middle row splits
-# the two: PPO at GRPO's steps still pays for its value model (checked below: slower than GRPO in every timed
-# iteration), and the reading says how the difference divides, beside the timings' own spread. Sampling, the part
+# the two: PPO at GRPO's steps still pays for its value model (checked below: its median iteration is slower than
+# GRPO's), and the reading says how the difference divides, beside the timings' own spread. Sampling, the part
 # all three share, is what remains.
 
 # %%
 assert cost["ppo"]["responses"] == cost["grpo"]["responses"]
 assert cost["grpo"]["seconds"] < cost["ppo"]["seconds"], "GRPO's iteration should be faster than PPO's"
-assert cost["grpo"]["range"][1] < cost["ppo, 1 epoch"]["range"][0], "at equal steps, the value model still costs time"
+assert cost["grpo"]["seconds"] < cost["ppo, 1 epoch"]["seconds"], "at equal steps, the value model still costs time"
 assert cost["grpo"]["held_MiB"] < cost["ppo, 1 epoch"]["held_MiB"], "and memory"
 assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold less memory than PPO"
 
@@ -539,7 +539,8 @@ else:
         ax.plot(smooth(runs[name].gold_curve, 10), color=ax.lines[-1].get_color(), label=label)
     ax.axvline(STEPS, color="grey", ls=":", lw=1, label="the profile's budget")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("mean gold of the samples (faint: each step; bold: 10-step mean)", fontsize=8)
+    ax.set_ylabel("mean gold of the samples")
+    ax.set_title("faint: each step; bold: the mean of the last 10", fontsize=9)
     ax.legend()
     plt.tight_layout()
     plt.show()
