@@ -257,8 +257,8 @@ say("On the rewards as scored, against no baseline's relative variance of " + f"
 # group's std rescales every prompt differently: its mean gradient is off in size and, when the prompts' spreads
 # differ, in direction too (its cosine).
 #
-# The variance column holds a surprise: on the rewards as scored, the baselines change the variance by less than half
-# in either direction (the reading under the figure), and
+# The variance column holds a surprise: on the rewards as scored, how much a baseline changes the variance depends on
+# the batch (the reading under the figure gives each change in this run), and
 # GRPO's can even be the largest (how the four compare there depends on the batch). The reward model was normalised to mean 0 on SFT's samples (lesson 05), so "no baseline" already centres
 # its rewards on average, and a leave-one-out mean of only G − 1 = 3 others is itself noisy. Shift every reward by
 # a constant, as any un-normalised reward would be, and the picture turns: the estimate without a baseline drowns in
@@ -276,8 +276,6 @@ for name in ("REINFORCE (batch mean)", "RLOO (leave one out)", "GRPO (group mean
     assert abs(shifted[name]["variance"] - measured[name]["variance"]) < 1e-3 * measured[name]["variance"], \
         f"{name}: a constant added to every reward changes nothing"
     assert shifted["no baseline"]["variance"] > 10 * shifted[name]["variance"], "without a baseline, the noise drowns it"
-    assert abs(measured[name]["variance"] / measured["no baseline"]["variance"] - 1) < 0.5, \
-        "on the rewards as scored, a baseline changes the variance by less than half"
 
 # %% [markdown]
 # ## REINFORCE -> RLOO -> GRPO, trained
