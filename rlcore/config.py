@@ -40,7 +40,6 @@ import torch
 
 from rlcore.precision import DTYPES, PrecisionPlan, precision_plan
 
-_DTYPES = DTYPES
 SCALES = ("group", "batch", "none")  # GRPO's advantage scaling
 LOSS_TYPES = ("grpo", "dr_grpo")  # GRPO's loss aggregation
 BASELINES = ("rloo", "mean")  # REINFORCE's baseline
@@ -288,8 +287,8 @@ class Profile:
                 raise ValueError(f"Profile.{name} must be a {kind.__name__}, got {getattr(self, name)!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"Profile.seed must be a non-negative integer, got {self.seed!r}")
-        if self.dtype not in _DTYPES:
-            raise ValueError(f"Profile.dtype must be one of {_DTYPES}, got {self.dtype!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"Profile.dtype must be one of {DTYPES}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise ValueError(f"Profile.device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', got {self.device!r}")
 
