@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import time
 from contextlib import contextmanager
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 PHASE_LOG = "RLCORE_PHASE_LOG"
 _open: list[list] = []  # the phases being timed, outermost first: [name, start, seconds of the phases inside it]
@@ -72,3 +74,77 @@ def read_phases(path: str) -> dict[str, float]:
         return {}
     with open(path) as f:
         return json.load(f)
+
+
+def current() -> str:
+    """The kind of work running now: the innermost open phase, or "training" (training and the rest) outside them."""
+    return _open[-1][0] if _open else "training"
+
+
+# --------------------------------------------------------------------------- counting the work itself
+# Counting the operations rather than timing them projects a run onto a card it never ran on, from any device: an
+# operation's time on a GPU is about the largest of its launch (and the host's work around it), its arithmetic
+# at the card's throughput and its bytes at the card's bandwidth (a roofline), whatever it took here.
+
+def _attention_flops(query: torch.Tensor, key: torch.Tensor, backward: bool) -> int:
+    """CPU's fused attention (absent from torch's FLOP table): QK^T and PV, 2 x 2 x b.h.q.k.d; its backward twice that."""
+    *batch, q, d = query.shape
+    return (2 if backward else 1) * 4 * math.prod(batch) * q * key.shape[-2] * d
+
+
+def _flops(func, args, kwargs, out) -> int:
+    from torch.utils.flop_counter import flop_registry
+
+    packet = func.overloadpacket
+    if packet in flop_registry:
+        from torch.utils._pytree import tree_map
+
+        shapes = tree_map(lambda x: x.shape if isinstance(x, torch.Tensor) else x, (args, kwargs, out))
+        return int(flop_registry[packet](*shapes[0], **shapes[1], out_val=shapes[2]))
+    name = packet.__name__
+    if name.startswith("_scaled_dot_product_flash_attention_for_cpu"):
+        backward = name.endswith("backward")  # (grad_out, query, key, value, ...) or (query, key, value, ...)
+        return _attention_flops(args[1] if backward else args[0], args[2] if backward else args[1], backward)
+    return 0
+
+
+def _bytes_16bit(tensor: torch.Tensor) -> int:
+    """A tensor's bytes as a 16-bit run moves them: floating-point numbers at 2 bytes each, the rest as they are."""
+    return tensor.numel() * (2 if tensor.is_floating_point() else tensor.element_size())
+
+
+class WorkCounter(TorchDispatchMode):
+    """Inside ``with WorkCounter(cost):`` every tensor operation is counted in the phase running it (:func:`current`):
+    ``ops``, ``flops``, ``bytes`` (read and written, at 16 bits per floating-point number), ``cost``'s two
+    figures summed (``cost(flops, nbytes) -> (low, high)`` seconds of one operation on some card), the seconds the
+    operations took here (``op_seconds``) and the counter's own (``counting_seconds``, to take off the run's time).
+    Views and empty allocations launch no kernel and cost nothing."""
+
+    FREE = ("empty", "empty_like", "empty_strided", "lift_fresh", "detach", "alias")
+
+    def __init__(self, cost):
+        super().__init__()
+        self.cost = cost
+        self.totals: dict[str, dict[str, float]] = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        start = time.perf_counter()
+        out = func(*args, **kwargs)
+        ran = time.perf_counter()
+        row = self.totals.setdefault(current(), dict.fromkeys(
+            ("ops", "flops", "bytes", "low", "high", "op_seconds", "counting_seconds"), 0.0))
+        if not (func.is_view or func.overloadpacket.__name__ in self.FREE):
+            from torch.utils._pytree import tree_leaves
+
+            flops = _flops(func, args, kwargs, out)
+            nbytes = sum(_bytes_16bit(t) for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor))
+            low, high = self.cost(flops, nbytes)
+            row["ops"] += 1
+            row["flops"] += flops
+            row["bytes"] += nbytes
+            row["low"] += low
+            row["high"] += high
+        row["op_seconds"] += ran - start
+        row["counting_seconds"] += time.perf_counter() - ran
+        return out

@@ -58,7 +58,23 @@ T4_MEMORY_GIB = 15.0
 #   but far from either card's peak at these sizes: 5-10x (float32 training would be 20-40x: the T4 has 8 TFLOPS
 #   of float32).
 PHASE_FACTORS = {"generation": (1.5, 3.0), "scoring": (12.0, 15.0), "training": (5.0, 10.0)}
-FACTORS_FROM = ("H100", "H200")  # the cards the factors are stated for; from any other device, no T4 projection
+FACTORS_FROM = ("H100", "H200")  # the cards the factors are stated for
+# From any other device (a CPU: CI's toy pass), the T4 time is projected from the work counted instead
+# (rlcore.phases.WorkCounter, on by default off a GPU): each tensor operation takes the largest of its launch and the
+# host's work around it, its arithmetic at a share of the T4's 65 TFLOPS of 16-bit tensor throughput, and its bytes
+# (16-bit) at a share of its 320 GB/s, low to high: eager PyTorch spends about 5-15 us of host time per operation
+# (Colab's CPUs at the slow end); large matrix products reach 25-60% of peak; streaming kernels 50-85% of bandwidth.
+# The run's time outside tensor operations (Python, tokenising, the world's judge) is the host's: 1-2x this host's.
+T4_OPERATION = {"launch_s": (5e-6, 15e-6), "share_of_65_tflops": (0.60, 0.25), "share_of_320_gbs": (0.85, 0.50)}
+HOST_FACTORS = (1.0, 2.0)
+
+
+def t4_operation_seconds(flops: float, nbytes: float) -> tuple[float, float]:
+    """(low, high) seconds of one tensor operation on a T4: the largest of launch, arithmetic and memory traffic."""
+    return tuple(max(launch, flops / (65e12 * compute), nbytes / (320e9 * bandwidth))
+                 for launch, compute, bandwidth in zip(*T4_OPERATION.values()))
+
+
 # --toy: sizes that run every lesson in a few minutes on 2 CPU cores. Learning rates of the tiny profile: the
 # GPU profile's are for 125M parameters, and a toy-width model learns nothing at them in a dozen steps.
 TOY_SIZES = {"RLCORE_PPO__BATCH_SIZE": "8", "RLCORE_PPO__NUM_MINIBATCHES": "2",
@@ -75,17 +91,25 @@ TOY_SIZES = {"RLCORE_PPO__BATCH_SIZE": "8", "RLCORE_PPO__NUM_MINIBATCHES": "2",
              "RLCORE_CAI__PROMPTS": "48", "RLCORE_EVAL__BON_PROMPTS": "16", "RLCORE_EVAL__BON_SAMPLES": "8"}
 # Runs a lesson in this process and reports its time and peak memory (the process is the lesson's "kernel").
 RUNNER = """
-import json, os, resource, runpy, sys, time
+import contextlib, json, os, resource, runpy, sys, time
 import torch
 cap = float(os.environ.get("GPU_CHECK_MEMORY_GIB") or 0)
 if cap and torch.cuda.is_available():
     torch.cuda.set_per_process_memory_fraction(min(1.0, cap * 2**30 / torch.cuda.get_device_properties(0).total_memory))
+counter = None
+if os.environ.get("GPU_CHECK_COUNT_WORK"):  # every tensor operation counted, with its time on a T4
+    sys.path.insert(0, os.environ["GPU_CHECK_COUNT_WORK"])
+    from gpu_check import t4_operation_seconds
+    from rlcore.phases import WorkCounter
+    counter = WorkCounter(t4_operation_seconds)
 start = time.perf_counter()
-runpy.run_path(sys.argv[1], run_name="__main__")
+with counter or contextlib.nullcontext():
+    runpy.run_path(sys.argv[1], run_name="__main__")
 cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
 peak = torch.cuda.max_memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 with open(sys.argv[2], "w") as f:
-    json.dump({"seconds": time.perf_counter() - start, "peak_bytes": peak, "peak_is": "cuda" if cuda else "rss"}, f)
+    json.dump({"seconds": time.perf_counter() - start, "peak_bytes": peak, "peak_is": "cuda" if cuda else "rss",
+               "work": counter.totals if counter else None}, f)
 """
 
 
@@ -175,11 +199,19 @@ def run_lesson(name: str, env: dict, folder: str, timeout: float, edition: str =
         return row
     with open(result_file) as f:
         measured = json.load(f)
-    row.update(seconds=round(measured["seconds"], 1), peak_gib=round(measured["peak_bytes"] / 2**30, 2),
+    work = measured["work"] or {}
+    counting = {name: w["counting_seconds"] for name, w in work.items()}  # the counter's own time, taken off
+    seconds = measured["seconds"] - sum(counting.values())
+    row.update(seconds=round(seconds, 1), peak_gib=round(measured["peak_bytes"] / 2**30, 2),
                peak_is=measured["peak_is"], training_runs=step_runs(step_log))
-    timed = read_phases(phase_log)
+    timed = {name: t - counting.get(name, 0.0) for name, t in read_phases(phase_log).items()}
     row["phases"] = {"generation": round(timed.get("generation", 0.0), 1), "scoring": round(timed.get("scoring", 0.0), 1)}
-    row["phases"]["training"] = round(max(0.0, measured["seconds"] - sum(timed.values())), 1)  # and everything else
+    row["phases"]["training"] = round(max(0.0, seconds - sum(timed.values())), 1)  # and everything else
+    if work:
+        row["work"] = {name: {"operations": int(w["ops"]), "gflops": round(w["flops"] / 1e9, 2),
+                              "gb": round(w["bytes"] / 1e9, 2), "t4_seconds": [round(w["low"], 1), round(w["high"], 1)]}
+                       for name, w in work.items()}
+        row["host_seconds"] = round(max(0.0, seconds - sum(w["op_seconds"] for w in work.values())), 1)
     return row
 
 
@@ -206,20 +238,28 @@ FULL_STEPS = {"PPO": "ppo.steps", "GRPO": "grpo.steps", "RLOO": "rloo.steps", "R
 def project(row: dict, steps_run: int, profile, factors: dict | None) -> None:
     """Add the lesson's projected full time: each RL run cut to ``steps_run`` steps (or k times that, for a run a
     lesson continues) would have taken its profile's steps (k times), at its median step time. Other loops ran
-    in full. With ``factors`` (PHASE_FACTORS), the T4 range: each phase's share of the projected time times its
-    own range of factors."""
+    in full. Then the T4 range, scaled alike: with ``factors`` (PHASE_FACTORS), each phase's time times its own
+    range of factors; else from the work counted, if it was."""
     extra = sum((r["steps"] // steps_run) * (profile.get(FULL_STEPS[r["run"]]) - steps_run) * r["step_seconds"]
                 for r in row["training_runs"]
                 if r["run"] in FULL_STEPS and r["steps"] % steps_run == 0 and r["step_seconds"])
     row["projected_seconds"] = round(row["seconds"] + extra, 1)
-    row["projected_t4_range"] = t4_range(row["phases"], row["projected_seconds"] / row["seconds"], factors) \
-        if factors and row["seconds"] else None
+    scale = row["projected_seconds"] / row["seconds"] if row["seconds"] else 0.0
+    row["projected_t4_range"] = (t4_range(row["phases"], scale, factors) if factors else
+                                 t4_range_counted(row["work"], row["host_seconds"], scale) if "work" in row else None)
 
 
 def t4_range(phases: dict, scale: float, factors: dict) -> tuple[float, float]:
     """(low, high) seconds on a T4: every phase scaled to the projected full run (``scale``: the longer RL runs
     repeat what the cut ones did), times its factors."""
     return tuple(round(scale * sum(seconds * factors[name][i] for name, seconds in phases.items()))
+                 for i in (0, 1))
+
+
+def t4_range_counted(work: dict, host_seconds: float, scale: float) -> tuple[float, float]:
+    """(low, high) seconds on a T4 from the work counted: every operation's T4 time, plus the host's time outside
+    them (HOST_FACTORS), scaled to the projected full run."""
+    return tuple(round(scale * (sum(w["t4_seconds"][i] for w in work.values()) + host_seconds * HOST_FACTORS[i]))
                  for i in (0, 1))
 
 
@@ -265,8 +305,13 @@ def write_report(report: dict, out: str) -> None:
              "full time projected from the median step time. Each lesson's time is split into generation, scoring "
              "(frozen forward passes) and the rest, mostly training (`rlcore.phases`); T4: "
              + ("each part times its own factor, " + ", ".join(f"{k} {lo:g}-{hi:g}x" for k, (lo, hi) in factors.items())
-                + " (the sources are stated in scripts/gpu_check.py)." if factors
-                else f"not projected from this device (the factors are stated for {' and '.join(FACTORS_FROM)})."), "",
+                + " (the sources are stated in scripts/gpu_check.py)." if factors else
+                "from the work counted: each tensor operation at the largest of its launch, its arithmetic and its bytes "
+                "on a T4, plus the time outside tensor operations at 1-2x this host's (the figures are stated in "
+                "scripts/gpu_check.py)." + (" At toy width the work is tiny: the range says what the toy run would "
+                "take there, a check of the method, not the course's time." if report["toy"] else "")
+                if report["t4_from"] == "counted work" else
+                f"not projected (no work counted, and the factors are stated for {' and '.join(FACTORS_FROM)})."), "",
              f"| lesson | ok | seconds | generation s | scoring s | training and the rest s | {peak} | projected full s "
              "| projected T4 s |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in report["lessons"]:
@@ -313,6 +358,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=None, help="HH-format rows (default: 6,000; --toy 200)")
     parser.add_argument("--lessons", default="", help="comma-separated lesson prefixes (default: all)")
     parser.add_argument("--lesson-timeout", type=float, default=1800.0)
+    parser.add_argument("--count-work", choices=["auto", "yes", "no"], default="auto",
+                        help="count every tensor operation for the T4 projection (auto: where no factors are "
+                             "stated for the device, e.g. a CPU; the counting slows a GPU's host)")
     parser.add_argument("--edition", choices=["solutions", "student"], default="solutions",
                         help="student: run the student copies, every exercise an unfilled stub (CI's CPU pass: "
                              "\"Run All\" must reach the end on rlcore's answers)")
@@ -340,11 +388,15 @@ def main(argv=None) -> int:
     profile = get_profile(PROFILE, device=args.device)
     name = gpu_name(args.device)
     factors = factors_for(name) if args.device.startswith("cuda") else None
+    count_work = args.count_work == "yes" or (args.count_work == "auto" and not factors)
+    if count_work:
+        env["GPU_CHECK_COUNT_WORK"] = os.path.dirname(os.path.abspath(__file__))
     report = {"gpu": name, "device": args.device, "toy": args.toy, "edition": args.edition, "torch": torch.__version__,
               "transformers": transformers.__version__, "date": time.strftime("%Y-%m-%d"), "models": models,
               "model_kinds": {"policy": "GPT-Neo (global + local attention)", "labeler": "Qwen2 1.5B shape" if not args.toy
                               else "Qwen2 toy width", "judge": "Qwen2 3B shape" if not args.toy else "Qwen2 toy width"},
               "ppo_steps_run": args.ppo_steps, "ppo_steps_full": profile.ppo.steps, "t4_factors": factors,
+              "t4_from": "factors" if factors else "counted work" if count_work else None,
               "lessons": []}
     chosen = [n for n in LESSONS if not args.lessons or n[:2] in args.lessons.split(",")]
     for lesson in chosen:
@@ -360,7 +412,7 @@ def main(argv=None) -> int:
         log(f"T4 pass: {heaviest} in the T4's precision plan, capped to {T4_MEMORY_GIB} GiB")
         # dtype float16 is the plan a T4 gets (rlcore.precision): float16 autocast with loss scaling for the trained
         # models, float16 frozen models behind the verdict guard
-        t4_env = {**env, "RLCORE_DTYPE": "float16", "GPU_CHECK_MEMORY_GIB": str(T4_MEMORY_GIB),
+        t4_env = {**{k: v for k, v in env.items() if k != "GPU_CHECK_COUNT_WORK"}, "RLCORE_DTYPE": "float16", "GPU_CHECK_MEMORY_GIB": str(T4_MEMORY_GIB),
                   "RLCORE_COURSE_DIR": os.path.join(out, "course_t4")}
         report["t4_pass"] = run_lesson(heaviest, t4_env, os.path.join(out, "lessons"), args.lesson_timeout)
     else:

@@ -84,21 +84,46 @@ def test_the_lessons_ran_the_gpu_profiles_models_lengths_and_a_chat_template(che
         phases = lesson["phases"]
         assert phases["generation"] > 0 and phases["scoring"] > 0
         assert sum(phases.values()) == pytest.approx(lesson["seconds"], abs=0.25)
-        assert lesson["projected_t4_range"] is None  # no factors are stated from a CPU
+        # no factors are stated from a CPU: the T4 range comes from the work counted, every phase's operations
+        work = lesson["work"]
+        assert work["generation"]["operations"] > 0 and work["training"]["gflops"] > 0
+        scale = lesson["projected_seconds"] / lesson["seconds"]
+        low, high = lesson["projected_t4_range"]
+        assert low == pytest.approx(scale * (sum(w["t4_seconds"][0] for w in work.values()) + lesson["host_seconds"]), abs=1.5)
+        assert low < high
     text = (out / "gpu_check.md").read_text()
     assert "random weights" in text
     assert all(f"| {r['lesson']} | yes |" in text for r in report["lessons"])
     assert report["ppo_iteration"]["ok"] and report["ppo_iteration"]["results"][0]["side"] == "rlcore"
 
 
-def test_the_t4_range_is_each_phase_times_its_own_factors():
+def _script():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("gpu_check", os.path.join(ROOT, "scripts", "gpu_check.py"))
     gpu_check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gpu_check)
+    return gpu_check
+
+
+def test_the_t4_range_is_each_phase_times_its_own_factors():
+    gpu_check = _script()
     factors = {"generation": (1.5, 3.0), "scoring": (12.0, 15.0), "training": (5.0, 10.0)}
     # 2 x (10 x 1.5 + 2 x 12 + 4 x 5) = 118; 2 x (10 x 3 + 2 x 15 + 4 x 10) = 200
     assert gpu_check.t4_range({"generation": 10, "scoring": 2, "training": 4}, 2.0, factors) == (118, 200)
     assert gpu_check.factors_for("NVIDIA H100 80GB HBM3") is gpu_check.PHASE_FACTORS
     assert gpu_check.factors_for("NVIDIA A10G") is None and gpu_check.factors_for("CPU") is None
+
+
+def test_a_t4_operation_takes_the_largest_of_its_launch_its_arithmetic_and_its_bytes():
+    gpu_check = _script()
+    # 1 GFLOP reading 1 MB: compute-bound, 1e9 / (65e12 x 0.60) .. 1e9 / (65e12 x 0.25)
+    low, high = gpu_check.t4_operation_seconds(1e9, 1e6)
+    assert low == pytest.approx(1e9 / 39e12) and high == pytest.approx(1e9 / 16.25e12)
+    # 100 MB copied, no arithmetic: bandwidth-bound, 1e8 / (320e9 x 0.85) .. 1e8 / (320e9 x 0.5)
+    assert gpu_check.t4_operation_seconds(0, 1e8) == pytest.approx((1e8 / 272e9, 1e8 / 160e9))
+    # a small elementwise operation: its launch and the host's work around it
+    assert gpu_check.t4_operation_seconds(100, 800) == (5e-6, 15e-6)
+    # a lesson: the operations' T4 seconds of every phase, plus 10 s of host work at 1-2x, scaled 2x to the full run
+    work = {"generation": {"t4_seconds": [3.0, 9.0]}, "training": {"t4_seconds": [1.0, 2.0]}}
+    assert gpu_check.t4_range_counted(work, 10.0, 2.0) == (28, 62)
