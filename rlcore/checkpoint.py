@@ -100,6 +100,16 @@ def weights_fingerprint(folder: str) -> str:
     return digest.hexdigest()
 
 
+def tensor_fingerprint(state: dict) -> str:
+    """SHA-256 (16 hex digits) of a state dict's tensors in memory: names, dtypes, shapes and values."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def kept_with_weights(folder: str, key: str, make):
     """``make()`` (anything JSON can hold), kept in ``folder/derived.json`` under ``key`` and tied to the
     folder's weights: a later call (another lesson, a resumed run) re-reads it while the weights are the same;

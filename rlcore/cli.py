@@ -7,7 +7,8 @@ import sys
 
 from transformers.utils import logging as hf_logging
 
-from rlcore.config import get_profile
+from rlcore.config import env_name, get_profile, text_overrides, top_level_settings
+from rlcore.precision import DTYPES
 from rlcore.data import describe_skipped, describe_truncation, read_preferences, truncation_counts
 from rlcore.models import load_tokenizer
 from rlcore.pipeline import run_pipeline, run_seeds
@@ -39,7 +40,6 @@ def _pipeline_arguments(sub, name: str) -> None:
     pipe.add_argument("--profile", default=None,
                       help="the profile (default: $RLCORE_PROFILE, else gpt-neo-125m on a GPU and tiny on a CPU)")
     pipe.add_argument("--out", default="runs/pipeline")
-    pipe.add_argument("--seed", type=int, default=None, help="the seed (default: $RLCORE_SEED, else the profile's)")
     pipe.add_argument("--seeds", default=None, metavar="SEEDS",
                       help="run the whole table once per seed (0,1,2 or a count such as 3) into OUT/seed_N and "
                            "write OUT/seeds.json and OUT/seeds.md: every figure as mean +- sd with its per-seed values")
@@ -49,35 +49,38 @@ def _pipeline_arguments(sub, name: str) -> None:
     pipe.add_argument("--runs", default=None, metavar="KEYS",
                       help="rows of the run table to train and report, e.g. rlhf,rlaif (default: all of rlhf, rlaif, "
                            "hybrid, dpo, grpo, rlvr)")
-    pipe.add_argument("--policy-model", default=None, metavar="NAME_OR_PATH",
-                      help="replace the profile's policy base, e.g. a model made by `rlcore pretrain`")
-    pipe.add_argument("--data", default=None, metavar="FILE_OR_SOURCE",
-                      help="preference data instead of the profile's: 'world', a local .jsonl/.json/.csv/.parquet "
-                           "file (raw HH transcripts or prompt/chosen/rejected), or a hub source such as "
-                           "Anthropic/hh-rlhf/harmless-base")
-    pipe.add_argument("--judge-model", default=None, metavar="NAME_OR_PATH",
-                      help="the AI judge for data other than the world (default: the profile's judge_model)")
-    pipe.add_argument("--labeler-model", default=None, metavar="NAME_OR_PATH", help="the AI labeler of RLAIF")
-    pipe.add_argument("--device", default=None, help="auto, cpu, cuda[:N] or mps (default: the profile's)")
-    pipe.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"],
-                      help="compute dtype (default: the profile's)")
+    # every top-level setting of the profile is a flag (--policy-model, --device, ...; --data for the dataset) and any
+    # setting of a section is --set SECTION.FIELD=VALUE: the flags come from the config tree, never a copy of it
+    for path, kind in top_level_settings().items():
+        pipe.add_argument(TOP_LEVEL_FLAGS.get(path, "--" + path.replace("_", "-")), dest=path, default=None,
+                          metavar=kind.split(" ")[0].upper(), choices=DTYPES if path == "dtype" else None,
+                          help=f"the profile's {path}{ABOUT.get(path, '')} (default: ${env_name(path)}, else the "
+                               "profile's)")
+    pipe.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                      help="any other setting, e.g. --set ppo.steps=5 (repeatable; as $RLCORE_PPO__STEPS would)")
+    pipe.add_argument("--fresh", action="store_true",
+                      help="train every stage anew, re-using nothing already in OUT")
+
+
+TOP_LEVEL_FLAGS = {"dataset": "--data"}  # a top-level setting whose flag is not its name
+ABOUT = {"dataset": ": 'world', a local .jsonl/.json/.csv/.parquet file (raw HH transcripts or prompt/chosen/rejected) "
+                    "or a hub source such as Anthropic/hh-rlhf/harmless-base",
+         "policy_model": ": a shipped name, a hub id or a local path (e.g. a model made by `rlcore pretrain`)",
+         "device": ": auto, cpu, cuda[:N] or mps", "dtype": ": auto, float32, bfloat16 or float16"}
 
 
 def _pipeline(args) -> None:
-    overrides = {"seed": args.seed, "policy_model": args.policy_model, "dataset": args.data,
-                 "judge_model": args.judge_model, "labeler_model": args.labeler_model, "device": args.device,
-                 "dtype": args.dtype}  # a flag left out leaves the environment's setting, then the profile's
-    profile = get_profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})
+    # a flag left out leaves the environment's setting, then the profile's
+    given = [f"{path}={getattr(args, path)}" for path in top_level_settings() if getattr(args, path) is not None]
+    profile = get_profile(args.profile, **text_overrides(given + args.set))
     if args.seeds is not None:
         run_seeds(args.out, parse_seeds(args.seeds), profile=profile, checkpoint_every=args.checkpoint_every,
-                  resume=args.resume, runs=args.runs)
+                  resume=args.resume, runs=args.runs, fresh=args.fresh)
         with open(f"{args.out}/seeds.md") as f:
             print(f.read())
         return
     run_pipeline(args.out, profile=profile, checkpoint_every=args.checkpoint_every, resume=args.resume,
-                 runs=args.runs)
-    with open(f"{args.out}/report.md") as f:
-        print(f.read())
+                 runs=args.runs, fresh=args.fresh)
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -457,6 +457,26 @@ def env_overrides(environ=os.environ) -> dict:
     return out
 
 
+def top_level_settings() -> dict[str, str]:
+    """The profile's top-level settings (``seed``, ``dataset``, ``device``, ...) -> their type names."""
+    return {path: kind for path, kind in _paths().items() if "." not in path}
+
+
+def text_overrides(assignments: list[str]) -> dict:
+    """Settings written as text, ``["ppo.steps=5", "lengths.max_new_tokens=32"]`` (the command line's ``--set``),
+    converted to their types; an unknown path names the closest, as for the environment."""
+    paths, out = _paths(), {}
+    for text in assignments:
+        path, sep, raw = text.partition("=")
+        path = path.strip().replace("__", ".")
+        if not sep or path not in paths:
+            close = difflib.get_close_matches(path, list(paths), n=3, cutoff=0.6)
+            raise ValueError(f"--set {text!r}: " + ("write SECTION.FIELD=VALUE, e.g. ppo.steps=5" if not sep else
+                             f"{path!r} names no profile setting" + (f"; did you mean {close}?" if close else "")))
+        out[path.replace(".", "__")] = _convert(raw.strip(), paths[path], f"--set {path}")
+    return out
+
+
 def get_profile(name: str | None = None, **overrides) -> Profile:
     """The profile called ``name``; default ``$RLCORE_PROFILE``, else "tiny" on CPU, "gpt-neo-125m" on GPU.
 

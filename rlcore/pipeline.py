@@ -79,8 +79,8 @@ def comparisons(runs) -> dict[str, tuple[str, str]]:
 class _Stages:
     """Where a run keeps its stages, how long each took, and the arguments every stage call shares."""
 
-    def __init__(self, out: str, progress: bool, log, checkpoint_every: int, resume: bool):
-        self.out, self.progress, self.log, self.times = out, progress, log, {}
+    def __init__(self, out: str, progress: bool, log, checkpoint_every: int, resume: bool, fresh: bool):
+        self.out, self.progress, self.log, self.times, self.reuse = out, progress, log, {}, not fresh
         self.checkpoints = {"checkpoint_every": checkpoint_every, "resume": resume}
         os.makedirs(out, exist_ok=True)
 
@@ -94,7 +94,7 @@ class _Stages:
         return result
 
     def args(self, name: str) -> dict:
-        return {"progress": self.progress, "say": self.log,
+        return {"progress": self.progress, "say": self.log, "reuse": self.reuse,
                 "checkpoint_dir": self.at(os.path.join("checkpoints", name)), **self.checkpoints}
 
 
@@ -123,12 +123,13 @@ def plan(profile: Profile, data, runs, log) -> tuple[Profile, tuple, dict]:
 
 
 def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool = True, log=print,
-                 checkpoint_every: int = 0, resume: bool = False, runs=None, data=None) -> dict:
+                 checkpoint_every: int = 0, resume: bool = False, runs=None, data=None, fresh: bool = False) -> dict:
     """Run (or resume) every stage of the rows ``runs`` of :data:`RUNS` (keys such as "rlhf,grpo"; default all);
     returns the report dict (also written to ``out``). ``data``: any :class:`rlcore.course_data.CourseData`
     (default: the profile's dataset, ``course_data(profile)``).
 
-    A finished stage (its HF checkpoint under ``out``) is always re-used. With ``checkpoint_every``
+    A finished stage (its HF checkpoint under ``out``) is re-used if it was made with the same settings and inputs
+    (``rlcore.stages.stage_key``), else trained again; ``fresh=True`` trains every stage anew. With ``checkpoint_every``
     the SFT, reward-model, RL and DPO loops also write checkpoints under ``out/checkpoints/<stage>`` every
     N steps, and ``resume=True`` continues an interrupted stage from its latest one.
     """
@@ -138,7 +139,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     precision.forget_fallbacks()  # the report lists this run's float16 fallbacks only
     data = data or course_data(profile)
     profile, runs, report = plan(profile, data, runs, log)
-    st = _Stages(out, progress, log, checkpoint_every, resume)
+    st = _Stages(out, progress, log, checkpoint_every, resume, fresh)
 
     # 1. SFT on demonstrations ------------------------------------------------------------------
     sft, tokenizer = st.timed("sft", lambda: stages.sft(profile, data, st.at("sft"), **st.args("sft")))
@@ -158,7 +159,24 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     with open(st.at("report.json"), "w") as f:
         json.dump(report, f, indent=1)
     write_report_md(report, histories, out)
+    for line in summary(report, out, [st.at(n) for n in ("sft", *REWARD_MODELS.values(), *(r.name for r in runs))]):
+        log(line)
     return report
+
+
+def summary(report: dict, out: str, folders: list[str]) -> list[str]:
+    """The run's last words: its win rates and harmless rates in a few lines, and where its files are."""
+    labels = {"sft": "SFT", **{r["name"]: r["label"] for r in report["runs"]}}
+    keys = {r["key"]: r["label"] for r in report["runs"]}
+    wins = [f"{keys[a]} vs {keys.get(b, 'SFT')} {ci(r)}"
+            for a, b, r in ((*k.split("_vs_"), r) for k, r in report["win_rate"].items()) if a in keys]
+    harmless = [f"{labels[n]} {percent(v)}" for n, v in report["harmless_rate"].items() if n in labels]
+    return [f"[done] {report['profile']} on {report['data']}, judged by {report['judge']}, "
+            f"{report['seconds']['total']:.0f} s",
+            "  win rates (95% intervals): " + "; ".join(wins),
+            "  harmless rate: " + ", ".join(harmless),
+            f"  report: {os.path.join(out, 'report.md')} (and report.json), plots beside it (*.png)",
+            "  checkpoints (Hugging Face folders): " + ", ".join(f for f in folders if stages.is_done(f))]
 
 
 def preferences(profile: Profile, data, runs, st: _Stages, tokenizer, report: dict) -> tuple[dict, dict, list]:
@@ -169,7 +187,7 @@ def preferences(profile: Profile, data, runs, st: _Stages, tokenizer, report: di
     test_pairs = st.timed("test_pairs", lambda: data.test_pairs(profile.rm.test_pairs, policy=policy))
     human = st.timed("human_pairs", lambda: data.human_pairs(profile.rm.pairs, policy=policy))
     ai = functools.cache(lambda: stages.ai_labels(profile, data, st.at("ai_labels.json"), progress=st.progress,
-                                                  say=st.log, policy=policy))  # labelled once, when first needed
+                                                  say=st.log, reuse=st.reuse, policy=policy))  # labelled once, when first needed
     labelled = {"human": (lambda: human, False), "ai": (ai, True),
                 "hybrid": (lambda: hybrid_pairs(human, ai(), profile.rm.hybrid_human_pairs), True)}
     reward_models = {labels: st.timed(REWARD_MODELS[labels], lambda: stages.reward_model(

@@ -1,9 +1,10 @@
 """The course stages, driven by one Profile: SFT, reward model, AI labels, PPO, DPO, evaluation.
 
 The pipeline (``rlcore pipeline``), every notebook and every script call these functions; nothing else in
-the course trains a stage. Each stage saves a Hugging Face checkpoint in a folder and re-uses it when the
-folder already holds one (``reuse=False`` trains again), so a notebook can pick up what an earlier
-lesson made and an interrupted run continues where it stopped.
+the course trains a stage. Each stage saves a Hugging Face checkpoint in a folder, with the settings and inputs
+that made it (``stage.json``: :func:`stage_key`), and re-uses it when asked for the same stage again
+(``reuse=False`` trains again), so a notebook can pick up what an earlier lesson made; a folder made with other
+settings, or from another SFT model or other pairs, is trained again, never silently re-used.
 
 Models go where the profile says (:attr:`Profile.torch_device`) in its dtype policy
 (:mod:`rlcore.precision`): a model being trained keeps float32 weights and computes under autocast;
@@ -15,11 +16,13 @@ compute dtype. Sizes (how many examples, pairs, steps) come from the profile; th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 
 import torch
 
+from rlcore.checkpoint import tensor_fingerprint, weights_fingerprint
 from rlcore.config import Profile, seed_everything
 from rlcore.dpo import train_dpo
 from rlcore.evaluate import harmless_rate, kl_to_reference, win_rate
@@ -35,6 +38,7 @@ from rlcore.sft import train_sft
 from rlcore.training import guard_memory
 
 LOG = "training_log.json"  # beside each checkpoint: the losses (or PPO's per-step statistics)
+KEY = "stage.json"  # beside each checkpoint: the settings and inputs that made it
 
 
 def is_done(path: str) -> bool:
@@ -48,18 +52,70 @@ def training_log(path: str) -> list:
         return json.load(f)
 
 
-def _save(path: str, model, tokenizer, log: list) -> None:
+def stage_key(profile: Profile, sections: dict, **inputs) -> dict:
+    """What makes a stage: the seed, the profile's sections it reads (``{"sft": profile.sft, ...}``) and its inputs
+    (a model's weights or a list of pairs by their fingerprint, a model id, a number). A folder made with another
+    key is never re-used."""
+    def fingerprint(value):
+        if isinstance(value, torch.nn.Module):
+            return tensor_fingerprint(value.state_dict())
+        if isinstance(value, list):  # pairs: dicts or PreferencePair rows
+            text = json.dumps(value, sort_keys=True, default=lambda row: dataclasses.asdict(row))
+            return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return value
+
+    return {"seed": profile.seed, **{name: dataclasses.asdict(section) for name, section in sections.items()},
+            "inputs": {name: fingerprint(value) for name, value in inputs.items()}}
+
+
+def _weights(path: str) -> str:
+    """A finished stage's weights, by their fingerprint."""
+    return weights_fingerprint(path)[:16]
+
+
+def _key_file(path: str) -> str:
+    return os.path.join(path, KEY) if not path.endswith(".json") else path[:-len(".json")] + "." + KEY
+
+
+def _save(path: str, model, tokenizer, log: list, key: dict) -> None:
     model.save_pretrained(path)
     if tokenizer is not None:
         tokenizer.save_pretrained(path)
     with open(os.path.join(path, LOG), "w") as f:
         json.dump(log, f)
+    _record(path, key)
 
 
-def _reusing(path: str, reuse: bool, say) -> bool:
-    if reuse and is_done(path):
-        say(f"[{os.path.basename(os.path.normpath(path))}] found in {path}, re-using it")
+def _record(path: str, key: dict) -> None:
+    with open(_key_file(path), "w") as f:
+        json.dump(key, f, indent=1)
+
+
+def _first_difference(made, wanted, where: str = "") -> str:
+    """The first setting or input that differs between two keys, e.g. "sft.examples 100 -> 200"."""
+    if isinstance(made, dict) and isinstance(wanted, dict):
+        for name in [*wanted, *(n for n in made if n not in wanted)]:  # in the key's order: upstream first
+            if made.get(name) != wanted.get(name):
+                return _first_difference(made.get(name), wanted.get(name), f"{where}.{name}" if where else name)
+        return ""
+    shown = (lambda v: f"{v[:8]}..." if isinstance(v, str) and len(v) == 16 else repr(v))
+    return f"{where.removeprefix('inputs.')} {shown(made)} -> {shown(wanted)}"
+
+
+def _reusing(path: str, reuse: bool, say, key: dict) -> bool:
+    """Re-use the stage in ``path`` if it is finished and was made by the same ``key``; say which."""
+    name = os.path.basename(os.path.normpath(path)).removesuffix(".json")
+    if not (reuse and os.path.exists(path) and (is_done(path) or path.endswith(".json"))):
+        return False
+    made = None
+    if os.path.exists(_key_file(path)):
+        with open(_key_file(path)) as f:
+            made = json.load(f)
+    if made == key:
+        say(f"[{name}] found in {path}, re-using it")
         return True
+    why = _first_difference(made, key) if made else "no record of its settings"
+    say(f"[{name}] {path} was made with other settings ({why}): training it again (--fresh starts every stage anew)")
     return False
 
 
@@ -68,12 +124,14 @@ def _reusing(path: str, reuse: bool, say) -> bool:
 def sft(profile: Profile, data, path: str, reuse: bool = True, progress: bool = True, say=print, **checkpoints):
     """Supervised fine-tuning of ``profile.policy_model`` on ``profile.sft.examples`` demonstrations.
     Returns (model, tokenizer), the model frozen in the profile's compute dtype."""
-    if not _reusing(path, reuse, say):
+    key = stage_key(profile, {"sft": profile.sft, "lengths": profile.lengths}, policy_model=profile.policy_model,
+                    data=data.name)
+    if not _reusing(path, reuse, say, key):
         model, tokenizer = load_trainable(profile.policy_model, profile)
         prompts, responses = data.demonstrations(profile.sft.examples)
         losses = train_sft(model, tokenizer, prompts, responses, profile.sft, profile.lengths, profile.seed,
                            progress=progress, **checkpoints)
-        _save(path, model, tokenizer, losses)
+        _save(path, model, tokenizer, losses, key)
     return load_frozen(path, profile)
 
 
@@ -83,9 +141,11 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
                  reuse: bool = True, progress: bool = True, say=print, **checkpoints):
     """A reward model from the SFT body, trained on ``pairs`` (hard labels, or soft ones for AI labels),
     then normalised on SFT samples so the PPO reward starts at mean 0 / std 1. Returns it frozen.
-    ``pairs`` may be a function that returns them: it is called only if the model must be trained."""
-    if not _reusing(path, reuse, say):
-        pairs = pairs() if callable(pairs) else pairs
+    ``pairs`` may be a function that returns them."""
+    pairs = pairs() if callable(pairs) else pairs
+    key = stage_key(profile, {"rm": profile.rm, "lengths": profile.lengths}, sft=_weights(sft_path),
+                    pairs=list(pairs), soft_labels=soft_labels)
+    if not _reusing(path, reuse, say, key):
         policy, tokenizer = load_trainable(sft_path, profile)
         torch.manual_seed(profile.seed)
         rm = reward_model_from(policy)
@@ -93,7 +153,7 @@ def reward_model(profile: Profile, data, pairs, sft_path: str, path: str, soft_l
                                     seed=profile.seed, progress=progress, **checkpoints)
         norm_prompts = data.normalisation_prompts(profile.rm.normalisation_prompts)
         rm.normalise_on_samples(policy, tokenizer, norm_prompts, profile.lengths, seed=profile.seed)
-        _save(path, rm, None, losses)
+        _save(path, rm, None, losses, key)
     return load_reward_model(path, profile)
 
 
@@ -104,7 +164,9 @@ def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: b
     """The AI labeler's soft labels, both orders averaged (Lee et al. 2023), for the same
     ``profile.rm.pairs`` comparisons the humans labelled; kept as JSON in ``path``. ``policy`` (model,
     tokenizer): the SFT policy, for data whose comparisons are its samples (the world)."""
-    if not (reuse and os.path.exists(path)):
+    key = stage_key(profile, {}, labeler_model=profile.labeler_model, pairs=profile.rm.pairs, data=data.name,
+                    sft=_weights(policy) if isinstance(policy, str) else None)
+    if not _reusing(path, reuse, say, key):
         comparisons = data.comparisons(profile.rm.pairs, policy=policy)
         model, tokenizer = load_frozen(profile.labeler_model, profile)
         labeler = AILabeler(model, tokenizer, swap=True, seed=profile.seed)
@@ -115,8 +177,7 @@ def ai_labels(profile: Profile, data, path: str, reuse: bool = True, progress: b
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(rows, f)
-    else:
-        say(f"[AI labels] found in {path}, re-using them")
+        _record(path, key)
     with open(path) as f:
         return json.load(f)
 
@@ -192,10 +253,14 @@ def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str =
                                 steps=steps or trainer.config.steps, progress=progress,
                                 callback=None if callback is None else (lambda s: callback(trainer, s)), **checkpoints)
         if path is not None:
-            _save(path, trainer.policy, trainer.tokenizer, history)
+            _save(path, trainer.policy, trainer.tokenizer, history, key)
         return trainer.policy, history
 
-    if path is not None and _reusing(path, reuse, say):
+    key = stage_key(profile, {algorithm: rl_config(profile, algorithm), "lengths": profile.lengths},
+                    sft=_weights(sft_path), data=data.name, steps=steps or rl_config(profile, algorithm).steps,
+                    reward_model=reward_model,
+                    reward_fn=getattr(reward_fn, "__qualname__", None))
+    if path is not None and _reusing(path, reuse, say, key):
         return load_frozen(path, profile)[0], training_log(path)
     return train(profile)
 
@@ -211,14 +276,16 @@ def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, re
         progress: bool = True, say=print, **checkpoints):
     """DPO (Rafailov et al. 2023) from the SFT checkpoint on ``pairs``: no reward model, no sampling.
     Returns the policy. ``path=None`` trains without saving."""
-    if path is not None and _reusing(path, reuse, say):
+    key = stage_key(profile, {"dpo": profile.dpo, "lengths": profile.lengths}, sft=_weights(sft_path),
+                    pairs=list(pairs))
+    if path is not None and _reusing(path, reuse, say, key):
         return load_frozen(path, profile)[0]
     seed_everything(profile.seed)
     policy, tokenizer = load_trainable(sft_path, profile)
     losses = train_dpo(policy, reference_model(policy, profile.compute_dtype), tokenizer, pairs, profile.dpo,
                        profile.lengths, profile.seed, progress=progress, **checkpoints)
     if path is not None:
-        _save(path, policy, tokenizer, losses)
+        _save(path, policy, tokenizer, losses, key)
     return policy
 
 

@@ -82,6 +82,33 @@ def test_finished_stages_are_reused_and_a_second_run_is_identical(first_run, tmp
         assert {k: v for k, v in r.items() if k != "seconds"} == {k: v for k, v in report.items() if k != "seconds"}
 
 
+def test_a_changed_setting_trains_its_stage_and_every_stage_after_it_again(first_run, tmp_path):
+    import shutil
+
+    out, _ = first_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    said = []
+    run_pipeline(str(run), SIZES.replace(sft__examples=40), progress=False, log=said.append, runs="rlhf")
+    # SFT saw other demonstrations: it is trained again, and so is every stage made from it (the human pairs are
+    # its samples), each saying what differs
+    assert any(m.startswith("[sft] ") and "(sft.examples 32 -> 40)" in m for m in said), said
+    assert any(m.startswith("[rm_human] ") and "other settings (sft " in m for m in said), said
+    assert any(m.startswith("[policy_rlhf] ") and "other settings (sft " in m for m in said), said
+    assert not any("re-using" in m for m in said)
+    # a PPO setting changed: SFT and the reward model are re-used, the PPO run alone is trained again
+    said.clear()
+    run_pipeline(str(run), SIZES.replace(sft__examples=40, ppo__lr=2e-4), progress=False, log=said.append,
+                 runs="rlhf")
+    assert [m.split("]")[0][1:] for m in said if "re-using" in m] == ["sft", "rm_human"]
+    assert any(m.startswith("[policy_rlhf] ") and "(ppo.lr " in m for m in said), said
+    # --fresh: nothing re-used, nothing compared
+    said.clear()
+    run_pipeline(str(run), SIZES.replace(sft__examples=40, ppo__lr=2e-4), progress=False, log=said.append,
+                 runs="rlhf", fresh=True)
+    assert not any("re-using" in m or "other settings" in m for m in said)
+
+
 def test_hybrid_pairs_take_human_labels_first_then_ai_labels(first_run):
     from rlcore.pipeline import hybrid_pairs
 
@@ -158,8 +185,15 @@ def test_the_cli_takes_its_profile_and_seed_from_the_environment(tmp_path, monke
     assert cli.main(["pipeline", "--out", str(tmp_path)]) == 0
     assert (seen[-1].name, seen[-1].seed) == ("tiny", 3)  # no GPU here: get_profile's own choice, the tiny profile
     assert cli.main(["pipeline", "--out", str(tmp_path), "--seed", "5"]) == 0 and seen[-1].seed == 5  # a flag wins
+    # every section's setting through --set, converted to its type; the top-level ones are flags of their own
+    assert cli.main(["pipeline", "--out", str(tmp_path), "--set", "ppo.steps=5", "--set", "lengths.max_new_tokens=9",
+                     "--policy-model", "tiny-labeler", "--fresh"]) == 0
+    assert (seen[-1].ppo.steps, seen[-1].lengths.max_new_tokens, seen[-1].policy_model) == (5, 9, "tiny-labeler")
+    capsys.readouterr()
+    assert cli.main(["pipeline", "--out", str(tmp_path), "--set", "ppo.step=5"]) == 2 and len(seen) == 3
+    assert "'ppo.step' names no profile setting; did you mean ['ppo.steps'" in capsys.readouterr().err
     monkeypatch.setenv("RLCORE_PROFILE", "nosuch")
-    assert cli.main(["pipeline", "--out", str(tmp_path)]) == 2 and len(seen) == 2  # one error, before any stage
+    assert cli.main(["pipeline", "--out", str(tmp_path)]) == 2 and len(seen) == 3  # one error, before any stage
     assert capsys.readouterr().err.strip() == ("rlcore: error: ValueError: unknown profile 'nosuch'; choose one of "
                                                "['gpt-neo-125m', 'tiny']")
 
