@@ -49,7 +49,7 @@ def next_token_logprobs(model, tokenizer, texts: list[str], batch_size: int = 16
     order = sorted(range(len(texts)), key=lengths.__getitem__)
     out = []
     with left_padding(tokenizer):
-        for i in range(0, len(texts), batch_size):
+        for i in progress_bar(range(0, len(texts), batch_size), desc="verdicts"):
             enc = tokenizer([texts[k] for k in order[i:i + batch_size]], return_tensors="pt", padding=True,
                             truncation=True, max_length=max_length, add_special_tokens=False).to(device)
             # the last position only (logits_to_keep=1): a verdict needs one row of V logits, not T of them;

@@ -336,7 +336,7 @@ SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so
 
 
 def sample_rollouts(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                    seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = True,
                     max_prompt_tokens: int = 64) -> list:
     """One response per prompt, as a list of ``Rollout`` batches; batch ``i`` (its first prompt's index) is
     seeded ``seed + i``, so the same prompts and seed give the same samples everywhere in the course. A prompt
@@ -352,7 +352,7 @@ def responses_of(rollouts: list) -> list[str]:
 
 
 def sample_responses(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, batch_size: int = SAMPLE_BATCH,
-                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = False,
+                     seed: int = 0, do_sample: bool = True, temperature: float = 1.0, progress: bool = True,
                      max_prompt_tokens: int = 64) -> list[str]:
     """One response per prompt, in batches (seeded as ``sample_rollouts``)."""
     return responses_of(sample_rollouts(model, tokenizer, prompts, max_new_tokens, batch_size, seed, do_sample,
