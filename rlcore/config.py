@@ -420,7 +420,8 @@ def env_name(path: str) -> str:
 
 
 # RLCORE_* variables that are not profile settings
-OTHER_VARIABLES = ("RLCORE_PROFILE", "RLCORE_NOTEBOOKS", "RLCORE_COURSE_DIR", "RLCORE_STEP_LOG", "RLCORE_PHASE_LOG")
+OTHER_VARIABLES = ("RLCORE_PROFILE", "RLCORE_NOTEBOOKS", "RLCORE_COURSE_DIR", "RLCORE_STEP_LOG", "RLCORE_PHASE_LOG",
+                   "RLCORE_REQUIRE_BROWSER")
 
 
 def _convert(raw: str, kind: str, variable: str):

@@ -98,8 +98,11 @@ def _first_difference(made, wanted, where: str = "") -> str:
             if made.get(name) != wanted.get(name):
                 return _first_difference(made.get(name), wanted.get(name), f"{where}.{name}" if where else name)
         return ""
-    shown = (lambda v: f"{v[:8]}..." if isinstance(v, str) and len(v) == 16 else repr(v))
-    return f"{where.removeprefix('inputs.')} {shown(made)} -> {shown(wanted)}"
+    return f"{where.removeprefix('inputs.')} {_shown(made)} -> {_shown(wanted)}"
+
+
+def _shown(value) -> str:
+    return f"{value[:8]}..." if isinstance(value, str) and len(value) == 16 else repr(value)  # a fingerprint, cut
 
 
 def _reusing(path: str, reuse: bool, say, key: dict) -> bool:

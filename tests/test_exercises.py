@@ -454,7 +454,9 @@ def test_optimal_policy_checker(capsys):
         return w / w.sum()
 
     assert ex.check_optimal_policy(by_weights)
-    naive = lambda pi_ref, reward, beta: pi_ref * torch.exp(reward / beta) / (pi_ref * torch.exp(reward / beta)).sum()
+    def naive(pi_ref, reward, beta):
+        return pi_ref * torch.exp(reward / beta) / (pi_ref * torch.exp(reward / beta)).sum()
+
     _fails_on(ex.check_optimal_policy, naive, "beta = 0.001", capsys)  # inf / inf
     _fails_on(ex.check_optimal_policy, lambda p, r, b: torch.softmax(r / b, 0), "beta = 1000", capsys)  # no pi_ref
     _fails_on(ex.check_optimal_policy, lambda p, r, b: torch.softmax(torch.log(p) + r * b, 0), "beta = 0.001",

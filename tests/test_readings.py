@@ -1,6 +1,5 @@
 """The readings' verdict words, against the rule each states, and the seed table against a hand computation."""
 
-import json
 import statistics
 
 import pytest

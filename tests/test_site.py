@@ -37,7 +37,10 @@ def site():
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.fail("the browser test needs Debian's chromium and chromium-driver (see the README's install)")
+        why = "the browser test needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("RLCORE_REQUIRE_BROWSER"):  # CI: the browser must be there
+            pytest.fail(why)
+        pytest.skip(why)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
