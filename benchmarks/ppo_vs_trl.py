@@ -82,7 +82,8 @@ def build_policy(model_name: str, device: str):
     scores and samples from all 50257, as GPT-Neo-125M does; the sampled ids past the tokenizer decode
     to nothing readable, which does not change the amount of work.
     """
-    from rlcore.models import load_base, load_tokenizer, tiny_gpt_neo
+    from rlcore.builders import tiny_gpt_neo
+    from rlcore.models import load_base, load_tokenizer
 
     if model_name == "tiny":
         policy, tokenizer = load_base("tiny")

@@ -3,7 +3,7 @@
 :func:`course_data` turns ``profile.dataset`` into a :class:`WorldData` or a :class:`PreferenceData`. Both
 implement one interface, :class:`CourseData`, so the stages and the pipeline never ask which one they have; what
 only one of them can measure (the world's gold, fluency and per-scenario figures, its ceiling; a dataset's held-out
-human labels to check the judge against) comes back as data that the report prints when present:
+human labels to check the judge against) comes back as data, and each writes its own lines of the report:
 
 | need | world | preference data (HH-RLHF, rm-static, TL;DR, your file) |
 | --- | --- | --- |
@@ -33,6 +33,7 @@ from rlcore.data import PreferencePair, read_preferences
 from rlcore.evaluate import fluency_penalty, judge_agreement, mean_gold, win_rate
 from rlcore.judges import AIJudge, GoldJudge
 from rlcore.models import load_frozen
+from rlcore.readings import percent, with_interval
 from rlcore.rollout import SAMPLER, sample_responses
 
 TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preference file
@@ -66,6 +67,7 @@ class CourseData(Protocol):
     def label_checks(self, policy=None) -> dict: ...  # how good the human labels can be
     def policy_checks(self, prompts: list[str], responses: dict, judge) -> dict: ...  # beyond win rates
     def judge_checks(self, judge, test_pairs) -> dict: ...  # how far the judge can be trusted
+    def report_lines(self, report: dict, labels: dict) -> list[str]: ...  # those measurements, for report.md
 
 
 class WorldData:
@@ -181,6 +183,29 @@ class WorldData:
         """The gold judge is the truth, and never the labeler."""
         return {"judge_is_labeler": False}
 
+    def report_lines(self, report: dict, labels: dict) -> list[str]:
+        """report.md's lines on what gold measured: mean gold and fluency per policy, the ceiling, the figures per
+        prompt family, how good the human labels and the reward models are (``labels``: {policy: its label})."""
+        lines = ["| policy | mean gold | fluency penalty (share) |", "| --- | --- | --- |"]
+        lines += [f"| {labels[n]} | {report['mean_gold'][n]:+.2f} | {report['fluency_penalty'][n]['mean']:.3f} "
+                  f"({percent(report['fluency_penalty'][n]['share'])}) |" for n in report["mean_gold"]]
+        splits = [("test", report)] + [(s, report[s]) for s in self.splits[1:] if s in report]
+        lines += ["", "Ceiling, the world's best answer vs SFT (no policy can beat SFT more often): " + ", ".join(
+            f"{with_interval(r['win_rate']['best_vs_sft'])} ({split})" for split, r in splits) + "."]
+        others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
+        names = {**labels, "best": "ceiling"}
+        lines += ["", "| scenario | n | " + " | ".join(f"{names[n]} vs SFT" for n in others) + " |",
+                  "| --- | --- |" + " --- |" * len(others)]
+        lines += [f"| {family} | {row['n']} | " + " | ".join(percent(row[f"{n}_vs_sft"]) for n in others) + " |"
+                  for family, row in report["per_scenario"].items()]
+        kinds = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
+        ood = [k for k in kinds if f"rm_{k}_gold_accuracy_ood" in report]
+        lines += ["", f"Bayes limit of the human labels (how often they agree with gold) "
+                      f"{percent(report['human_label_bayes_limit'])}."
+                  + (" Reward models on held-out parts (out of distribution): " + ", ".join(
+                      f"{kinds[k]} {percent(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else "")]
+        return lines
+
     def human_temperature(self, policy=None) -> float:
         """The simulated humans' Bradley-Terry temperature: 75% agreement with gold on the train comparisons."""
         triples = self.comparisons(self.profile.rm.pairs, policy)
@@ -294,6 +319,13 @@ class PreferenceData:
         return {"judge_is_labeler": self.profile.judge_model == self.profile.labeler_model,
                 "judge_agreement_with_held_out_labels": judge_agreement(judge, test_pairs),
                 "judge_comparisons_cut_to_fit": judge.pairwise.cut + judge.rater.cut}
+
+    def report_lines(self, report: dict, labels: dict) -> list[str]:
+        """report.md's lines on the AI judge: how often it agrees with the data's held-out human labels, and how many
+        of its comparisons were cut to fit its context."""
+        return [f"The judge agrees with the held-out human labels on "
+                f"{percent(report['judge_agreement_with_held_out_labels'])} of the held-out pairs (how far to trust its "
+                f"win rates); {report['judge_comparisons_cut_to_fit']} of its comparisons were cut to fit its context."]
 
     def _check_split(self, split: str, splits: tuple) -> None:
         if split not in splits:

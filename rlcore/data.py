@@ -203,17 +203,17 @@ def detect_format(row: dict) -> str:
 
 
 def from_any(row: dict) -> PreferencePair:
-    return FORMATS[detect_format(row)](row)
+    return ROW_FORMATS[detect_format(row)](row)
 
 
-FORMATS = {"auto": from_any, "pairs": from_pairs, "hh": from_hh, "tldr": from_tldr}
+ROW_FORMATS = {"auto": from_any, "pairs": from_pairs, "hh": from_hh, "tldr": from_tldr}
 
 
 def converter(format: str):
     """The row -> PreferencePair function of a local file ``format``."""
-    if format not in FORMATS:
-        raise ValueError(f"unknown preference format {format!r}; use one of {sorted(FORMATS)}")
-    return FORMATS[format]
+    if format not in ROW_FORMATS:
+        raise ValueError(f"unknown preference format {format!r}; use one of {sorted(ROW_FORMATS)}")
+    return ROW_FORMATS[format]
 
 
 
@@ -221,7 +221,7 @@ def read_pairs(rows, format: str = "pairs", max_chars: int | None = None,
                what: str = "the rows") -> tuple[list[PreferencePair], dict[str, int]]:
     """PreferencePairs from PreferencePair objects or dicts, and the skip counts {reason: n}.
 
-    ``format`` (see :data:`FORMATS`): ``"pairs"``, chosen / rejected are the responses
+    ``format`` (see :data:`ROW_FORMATS`): ``"pairs"``, chosen / rejected are the responses
     only; ``"hh"``, they are whole conversations (cut at the prompt if the row has one, else split at
     the last shared "\\n\\nAssistant:"); ``"tldr"``, TL;DR summarisation comparisons; ``"auto"``, chosen
     per row from the columns it has.

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils.flop_counter import flop_registry
 
 PHASE_LOG = "RLCORE_PHASE_LOG"
 _open: list[list] = []  # the phases being timed, outermost first: [name, start, seconds of the phases inside it]
@@ -93,12 +95,8 @@ def _attention_flops(query: torch.Tensor, key: torch.Tensor, backward: bool) -> 
 
 
 def _flops(func, args, kwargs, out) -> int:
-    from torch.utils.flop_counter import flop_registry
-
     packet = func.overloadpacket
     if packet in flop_registry:
-        from torch.utils._pytree import tree_map
-
         shapes = tree_map(lambda x: x.shape if isinstance(x, torch.Tensor) else x, (args, kwargs, out))
         return int(flop_registry[packet](*shapes[0], **shapes[1], out_val=shapes[2]))
     name = packet.__name__
@@ -135,8 +133,6 @@ class WorkCounter(TorchDispatchMode):
         row = self.totals.setdefault(current(), dict.fromkeys(
             ("ops", "flops", "bytes", "low", "high", "op_seconds", "counting_seconds"), 0.0))
         if not (func.is_view or func.overloadpacket.__name__ in self.FREE):
-            from torch.utils._pytree import tree_leaves
-
             flops = _flops(func, args, kwargs, out)
             nbytes = sum(_bytes_16bit(t) for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor))
             low, high = self.cost(flops, nbytes)

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from rlcore import memory, plots, precision, stages
 from rlcore.config import Profile, get_profile, seed_everything
 from rlcore.course_data import course_data
-from rlcore.data import describe_truncation, truncation_counts
+from rlcore.data import describe_truncation
 from rlcore.models import load_frozen
-from rlcore.readings import SPREAD_SDS, is_share, percent, summarise
-from rlcore.reward import pair_rewards, preference_accuracy
+from rlcore.readings import SPREAD_SDS, is_share, percent, summarise, with_interval
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def run_pipeline(out: str, profile: Profile | str | None = None, progress: bool 
     report["precision"] = {"plan": profile.precision.describe(), "float16_fallbacks": precision.fallback_report()}
     with open(st.at("report.json"), "w") as f:
         json.dump(report, f, indent=1)
-    write_report_md(report, histories, out)
+    write_report_md(report, histories, out, data)
     for line in summary(report, out, [st.at(n) for n in ("sft", *REWARD_MODELS.values(), *(r.name for r in runs))]):
         log(line)
     return report
@@ -168,7 +167,7 @@ def summary(report: dict, out: str, folders: list[str]) -> list[str]:
     """The run's last words: its win rates and harmless rates in a few lines, and where its files are."""
     labels = {"sft": "SFT", **{r["name"]: r["label"] for r in report["runs"]}}
     keys = {r["key"]: r["label"] for r in report["runs"]}
-    wins = [f"{keys[a]} vs {keys.get(b, 'SFT')} {ci(r)}"
+    wins = [f"{keys[a]} vs {keys.get(b, 'SFT')} {with_interval(r)}"
             for a, b, r in ((*k.split("_vs_"), r) for k, r in report["win_rate"].items()) if a in keys]
     harmless = [f"{labels[n]} {percent(v)}" for n, v in report["harmless_rate"].items() if n in labels]
     return [f"[done] {report['profile']} on {report['data']}, judged by {report['judge']}, "
@@ -193,8 +192,8 @@ def preferences(profile: Profile, data, runs, st: _Stages, tokenizer, report: di
     reward_models = {labels: st.timed(REWARD_MODELS[labels], lambda: stages.reward_model(
         profile, data, pairs, policy, st.at(REWARD_MODELS[labels]), soft_labels=soft, **st.args(REWARD_MODELS[labels])))
         for labels, (pairs, soft) in labelled.items() if any(r.labels == labels and r.algorithm != "dpo" for r in runs)}
-    report.update(reward_model_accuracy(data, profile, reward_models, tokenizer, test_pairs, policy))
-    report["truncated"] = truncation(data, profile, tokenizer, human)
+    report.update(stages.reward_model_accuracy(data, profile, reward_models, tokenizer, test_pairs, policy))
+    report["truncated"] = stages.truncation(data, profile, tokenizer, human)
     if {"ai", "hybrid"} & set(reward_models):  # the labels were read (or made) for a reward model: count their cuts
         report["ai_labels_cut_to_fit"] = sum(bool(r.get("cut_to_fit")) for r in ai())
     return labelled, reward_models, test_pairs
@@ -216,59 +215,39 @@ def train_runs(profile: Profile, data, runs, st: _Stages, labelled: dict, reward
     return histories
 
 
-def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pairs, policy) -> dict:
-    """Each reward model's accuracy on held-out pairs (gold labels on the world, the data's own human labels
-    elsewhere), and on the world's out-of-distribution pairs (held-out parts) beside it."""
-    out = {}
-    for labels, rm in reward_models.items():
-        name = REWARD_MODELS[labels]
-
-        def accuracy(pairs, rm=rm):
-            return preference_accuracy(*pair_rewards(rm, tokenizer, pairs, profile.lengths))
-
-        out[f"{name}_test_accuracy"] = accuracy(test_pairs)
-        out.update({f"{name}_{k}": v for k, v in data.reward_model_checks(accuracy, profile.rm.test_pairs,
-                                                                          policy).items()})
-    out.update(data.label_checks(policy))
-    return out
-
-
-def truncation(data, profile, tokenizer, human) -> dict:
-    """What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads."""
-    lengths = {"max_length": profile.lengths.max_length, "max_prompt_tokens": profile.lengths.max_prompt_tokens}
-    return {"sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft.examples), **lengths),
-            "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
-                                                  [p["chosen"] for p in human] + [p["rejected"] for p in human],
-                                                  **lengths)}
-
-
-def ci(r: dict) -> str:
-    return f"{percent(r['win_rate'])} [{percent(r['ci95'][0])}, {percent(r['ci95'][1])}]"
-
-
-def write_report_md(report: dict, histories: dict, out: str) -> None:
+def write_report_md(report: dict, histories: dict, out: str, data) -> None:
     """report.md with the RLAIF-vs-RLHF table and PNG plots beside it; it names the judge of every number, and
-    prints each of the data's extra measurements where the report holds it."""
+    ends with what only this data measured (``data.report_lines``)."""
     runs = {r["name"]: r for r in report["runs"]}
-    labels = {"sft": "SFT", **{n: r["label"] for n, r in runs.items()}, "best": "ceiling"}
+    labels = {"sft": "SFT", **{n: r["label"] for n, r in runs.items()}}
     w, h = report["win_rate"], report["harmless_rate"]
     plots.win_rates({f"{r['label']} vs SFT": w[f"{r['key']}_vs_sft"] for r in runs.values()},
                     path=os.path.join(out, "win_rates.png"))
     plots.harmless_rates({labels[n]: h[n] for n in h}, path=os.path.join(out, "harmless.png"))
     plots.ppo_curves({labels[n]: hist for n, hist in histories.items()}, keys=("score", "kl", "response_length"),
                      xlabel="RL iteration", path=os.path.join(out, "rl_curves.png"))
-    skipped = ", ".join(f"{n} {why}" for why, n in report["skipped_rows"].items()) or "none"
+    skipped = ", ".join(f"{n} {why}" for why, n in report["skipped_rows"].items())
     lines = [
         f"# RLHF vs RLAIF on {report['data']} (profile {report['profile']}, seed {report['seed']})", "",
         f"Policy {report['models']['policy']}, AI labeler {report['models']['labeler']}. "
         f"**Judge: {report['judge']}**, on held-out prompts (95% intervals)."
-        + ("" if "per_scenario" in report else f" Rows of the data skipped: {skipped}."), "",
+        + (f" Rows of the data skipped: {skipped}." if skipped else ""), "",
         _lengths_line(report), "",
     ]
     if report.get("judge_is_labeler"):
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
-    lines += _win_rate_lines(report, runs, labels) + [""] + _policy_lines(report, labels)
-    lines += [""] + _reward_model_lines(report, labels)
+    lines += _win_rate_lines(report, runs, labels) + [""] + _policy_lines(report, labels) + [""]
+    names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
+    lines.append(f"Reward models, accuracy on held-out pairs ({data.test_labels}): " + ", ".join(
+        f"{names[k]} {percent(report[f'rm_{k}_test_accuracy'])}" for k in names if f"rm_{k}_test_accuracy" in report)
+        + ".")
+    for split in (s for s in data.splits[1:] if s in report):  # the other held-out splits, by the same judge
+        o = report[split]
+        lines += ["", f"On the {split} split, by the same judge: " + ", ".join(
+            f"{labels['policy_' + a]} vs {labels.get('policy_' + b, 'SFT')} {with_interval(r)}"
+            for a, b, r in ((*k.split("_vs_"), r) for k, r in o["win_rate"].items()) if "policy_" + a in labels)
+            + "; harmless rate " + ", ".join(f"{labels[n]} {percent(v)}" for n, v in o["harmless_rate"].items()) + "."]
+    lines += [""] + data.report_lines(report, labels)
     again = {n: c for n, c in report.get("precision", {}).get("float16_fallbacks", {}).items() if c["again"]}
     lines += ["", report["precision"]["plan"].capitalize() + "." if "precision" in report else ""] + [
         f"**{n} overflowed float16 on {c['again']} of {c['batches']} batches of verdicts; they were scored again in "
@@ -280,33 +259,25 @@ def write_report_md(report: dict, histories: dict, out: str) -> None:
 
 
 def _win_rate_lines(report: dict, runs: dict, labels: dict) -> list[str]:
-    """The table of win rates beside Lee et al.'s, the ceiling where the data measured one, the skipped rows."""
-    w = report["win_rate"]
+    """The table of win rates of the runs beside Lee et al.'s, and the skipped rows."""
+    keys = {r["key"]: r for r in runs.values()}
     lines = ["Lee et al. 2023 report RLAIF vs SFT 71%, RLHF vs SFT 73%, RLAIF vs RLHF 50%; harmless rate SFT 64%, "
              "RLHF 76%, RLAIF 88%.", "", "| comparison | trained on | win rate |", "| --- | --- | --- |"]
-    for key, r in w.items():
-        if key == "best_vs_sft":
-            continue
+    for key, r in report["win_rate"].items():
         a, b = key.split("_vs_")
-        run = next(x for x in runs.values() if x["key"] == a)
-        lines.append(f"| {run['label']} vs {labels.get('policy_' + b, 'SFT')} | {_trained_on(run, report)} | {ci(r)} |")
-    if "best_vs_sft" in w:
-        lines.append(f"| *ceiling: the world's best answer vs SFT* | | {ci(w['best_vs_sft'])} |")
+        if a in keys:  # (the data's own comparisons, such as the world's ceiling, are in its own lines)
+            run = keys[a]
+            lines.append(f"| {run['label']} vs {labels.get('policy_' + b, 'SFT')} | {_trained_on(run, report)} | "
+                         f"{with_interval(r)} |")
     return lines + [f"| *{runs_name} skipped* | {why} | |" for runs_name, why in report["runs_skipped"].items()]
 
 
 def _policy_lines(report: dict, labels: dict) -> list[str]:
-    """One row per policy: harmless rate, KL, length, and gold and fluency where the data measured them."""
-    gold = "mean_gold" in report
-    columns = ["harmless rate", "KL to SFT (nats)", "mean words"] + (["mean gold", "fluency penalty (share)"]
-                                                                     if gold else [])
-    lines = ["| policy | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    """One row per policy: harmless rate, KL to SFT, length."""
+    lines = ["| policy | harmless rate | KL to SFT (nats) | mean words |", "| --- | --- | --- | --- |"]
     for name, harmless in report["harmless_rate"].items():
-        row = [percent(harmless), f"{report['kl_to_sft'][name]:.2f}", f"{report['mean_words'][name]:.1f}"]
-        if gold:
-            row += [f"{report['mean_gold'][name]:+.2f}", f"{report['fluency_penalty'][name]['mean']:.3f} "
-                    f"({percent(report['fluency_penalty'][name]['share'])})"]
-        lines.append(f"| {labels[name]} | " + " | ".join(row) + " |")
+        lines.append(f"| {labels[name]} | {percent(harmless)} | {report['kl_to_sft'][name]:.2f} | "
+                     f"{report['mean_words'][name]:.1f} |")
     return lines
 
 
@@ -326,46 +297,10 @@ def _lengths_line(report: dict) -> str:
             f"{lengths['max_new_tokens']} tokens, training sequences hold {lengths['max_length']}. {cuts}.")
     if "ai_labels_cut_to_fit" in report:
         line += f" AI labels whose responses were cut to fit the labeler's context: {report['ai_labels_cut_to_fit']}."
-    if "judge_comparisons_cut_to_fit" in report:
-        line += f" Judge comparisons cut: {report['judge_comparisons_cut_to_fit']}."
     if report["sizes_scaled"]:
         line += " Sizes lowered to what the data holds: " + ", ".join(
             f"{k} {v}" for k, v in report["sizes_scaled"].items()) + "."
     return line
-
-
-def _reward_model_lines(report: dict, labels: dict) -> list[str]:
-    """The per-scenario table, the reward models' accuracy and the out-of-distribution line (the world), or the
-    judge's agreement with the data's held-out labels."""
-    names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
-    trained = [k for k in names if f"rm_{k}_test_accuracy" in report]
-    accuracy = ", ".join(f"{names[k]} {percent(report[f'rm_{k}_test_accuracy'])}" for k in trained)
-    lines = []  # each piece only where the data measured it (rlcore.course_data: its extra measurements)
-    if "per_scenario" in report:
-        others = [n for n in report["harmless_rate"] if n != "sft"] + ["best"]
-        lines += ["| scenario | n | " + " | ".join(f"{labels[n]} vs SFT" for n in others) + " |",
-                  "| --- | --- |" + " --- |" * len(others)]
-        lines += [f"| {family} | {row['n']} | " + " | ".join(percent(row[f"{n}_vs_sft"]) for n in others) + " |"
-                  for family, row in report["per_scenario"].items()]
-        lines.append("")
-    if "human_label_bayes_limit" in report:
-        ood = [k for k in trained if f"rm_{k}_gold_accuracy_ood" in report]
-        lines.append(f"Reward models, gold pairwise accuracy on held-out pairs: {accuracy}; "
-                     f"Bayes limit of the human labels {percent(report['human_label_bayes_limit'])}."
-                     + (" On held-out parts (out of distribution): " + ", ".join(
-                         f"{names[k]} {percent(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else ""))
-    else:
-        lines.append(f"Reward models, accuracy on the data's held-out human labels: {accuracy}."
-                     + (f" The judge agrees with those labels on {percent(report['judge_agreement_with_held_out_labels'])}"
-                        " of the held-out pairs (how far to trust its win rates)."
-                        if "judge_agreement_with_held_out_labels" in report else ""))
-    if "ood" in report:
-        o = report["ood"]
-        lines += ["", "Out of distribution (prompts with held-out parts), by the same judge: " + ", ".join(
-            f"{labels.get('policy_' + k.split('_vs_')[0], 'ceiling')} vs "
-            f"{labels.get('policy_' + k.split('_vs_')[1], 'SFT')} {ci(r)}" for k, r in o["win_rate"].items())
-            + "; harmless rate " + ", ".join(f"{labels[n]} {percent(v)}" for n, v in o["harmless_rate"].items()) + "."]
-    return lines
 
 
 # --------------------------------------------------------------------------- the same table on several seeds
@@ -389,15 +324,25 @@ def run_seeds(out: str, seeds: list[int], profile: Profile | str | None = None, 
     return table
 
 
-def seed_figures(report: dict) -> dict[str, float]:
-    """The figures of one report that the seed table follows, by a dotted name ("win_rate.rlaif_vs_rlhf")."""
-    out = {f"win_rate.{k}": r["win_rate"] for k, r in report["win_rate"].items()}
-    out.update({f"ood.win_rate.{k}": r["win_rate"] for k, r in report.get("ood", {}).get("win_rate", {}).items()})
-    for group in ("harmless_rate", "kl_to_sft", "mean_words", "mean_gold"):
-        out.update({f"{group}.{n}": v for n, v in report.get(group, {}).items()})
-    out.update({k: v for k, v in report.items() if k.endswith("_accuracy") and isinstance(v, (int, float))})
-    for family, row in report.get("per_scenario", {}).items():
-        out.update({f"per_scenario.{family}.{k}": v for k, v in row.items() if k != "n"})
+# What a report holds that is not a measured figure of its policies (settings, times, counts, samples)
+NOT_FIGURES = {"seed", "seconds", "sizes", "sizes_scaled", "lengths", "truncated", "rl_final", "samples", "precision",
+               "skipped_rows", "runs", "runs_skipped", "models", "n", "ai_labels_cut_to_fit", "judge_calls",
+               "judge_comparisons_cut_to_fit"}
+
+
+def seed_figures(report: dict, prefix: str = "") -> dict[str, float]:
+    """The figures of one report that the seed table follows, by a dotted name ("win_rate.rlaif_vs_rlhf",
+    "ood.harmless_rate.sft"): every number it measured, whatever the data (a win rate by its share)."""
+    out = {}
+    for key, value in report.items():
+        if key in NOT_FIGURES or isinstance(value, bool):
+            continue
+        if isinstance(value, dict) and "ci95" in value:  # a win rate with its interval: the share
+            out[prefix + key] = value["win_rate"]
+        elif isinstance(value, dict):
+            out.update(seed_figures(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)):
+            out[prefix + key] = value
     return out
 
 

@@ -15,39 +15,18 @@ prompts (B) -> rlcore.rollout.collect: responses (B, T), cut after the first EOS
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 
 from rlcore.config import Lengths, PPOConfig
 from rlcore.gae import compute_gae
 from rlcore.precision import scaled_step
-from rlcore.training import TrainingRun, make_optimizer, train_steps
-from rlcore.rollout import (check_prefix_mask, collect, masked_mean, masked_whiten, require_pad_token,
-                            response_logprobs, scorer)
+from rlcore.rollout import check_prefix_mask, kl_penalty, masked_mean, masked_whiten, response_logprobs, sequence_kl
+from rlcore.training import RLTrainer
 
 
-# --------------------------------------------------------------------------- KL estimators
-def kl_penalty(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
-    """Per-token estimate of KL(pi || pi_ref) on the sampled tokens. (B, T), (B, T) -> (B, T).
-
-    With log_ratio = log pi(a) - log pi_ref(a) and a sampled from pi (Schulman 2020, "Approximating
-    KL Divergence"):
-      k1 = log_ratio                      unbiased, can be negative per token
-      k3 = (r - 1) - log r, r = pi_ref/pi  unbiased, always >= 0, lower variance
-    k3 is computed as expm1(-log_ratio) + log_ratio: for a tiny log_ratio, exp(x) - 1 in float32
-    rounds to 0 or worse, while expm1 keeps full precision.
-    """
-    if logprobs.shape != ref_logprobs.shape:
-        raise ValueError(f"logprobs {tuple(logprobs.shape)} and ref_logprobs {tuple(ref_logprobs.shape)} differ")
-    log_ratio = logprobs - ref_logprobs
-    if estimator == "k1":
-        return log_ratio
-    if estimator == "k3":
-        return torch.expm1(-log_ratio) + log_ratio
-    raise ValueError(f"unknown KL estimator {estimator!r}; use 'k1' or 'k3'")
-
-
+# --------------------------------------------------------------------------- KL controllers
 class FixedKLController:
     """A constant KL coefficient beta."""
 
@@ -142,61 +121,39 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
 RewardFn = Callable[[list[str], list[str]], "torch.Tensor | list[float]"]
 
 
-class PPOTrainer:
+class PPOTrainer(RLTrainer):
     """Policy, frozen reference, value model, and a reward model *or* a reward function.
 
     ``reward_fn(prompts, responses) -> (B,)`` scores text; a ``reward_model`` (RewardModel) scores each
     prompt + response exactly as it was trained and normalised (``RewardModel.score``: the same lengths, EOS
-    appended), so it must share the policy's tokenizer.
+    appended), so it must share the policy's tokenizer. The set-up, guards and outer loop are
+    :class:`rlcore.training.RLTrainer`'s; PPO adds the value model and the KL controller.
     """
+
+    hint = "lower the learning rate or raise the KL coefficient (init_kl_coef)"
 
     def __init__(self, policy, ref_policy, value_model, tokenizer, config: PPOConfig, lengths: Lengths = Lengths(),
                  seed: int = 0, reward_model=None, reward_fn: RewardFn | None = None):
-        require_pad_token(tokenizer)
-        if tokenizer.eos_token_id is None:
-            raise ValueError("the tokenizer has no EOS token; responses could never end")
-        self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
-        self.tokenizer, self.config, self.lengths = tokenizer, config, lengths
-        # score(rollout) -> (B,): the reward model reads the text as it was trained (rlcore.rollout.scorer)
-        self.score = scorer(tokenizer, reward_model, reward_fn, lengths)
-        for frozen in (ref_policy, reward_model):
-            if frozen is not None:
-                frozen.eval()
-                frozen.requires_grad_(False)
-        self.policy_optimizer = make_optimizer(policy, config.lr)
-        self.value_optimizer = make_optimizer(value_model, config.value_lr or config.lr)
+        super().__init__(policy, ref_policy, tokenizer, config, lengths, seed, reward_model, reward_fn,
+                         trained={"value": (value_model, config.value_lr or config.lr)})
+        self.value_model, self.value_optimizer = value_model, self.optimizers["value"]
         self.kl_controller = (AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
                               if config.target_kl is not None else FixedKLController(config.init_kl_coef))
-        self.generator = torch.Generator().manual_seed(seed)
-        self.iteration = 0
-        self.history: list[dict] = []
-        # Guards and checkpoints (see rlcore.training.TrainingRun); train() turns checkpoints on.
-        self.run = TrainingRun("PPO", {"policy": policy, "value": value_model},
-                               {"policy": self.policy_optimizer, "value": self.value_optimizer},
-                               generators={"rollout": self.generator}, extra_state=self._extra_state,
-                               load_extra=self._load_extra, distributed=False,
-                               hint="lower the learning rate or raise the KL coefficient (init_kl_coef)")
 
     def _extra_state(self) -> dict:
-        return {"kl_coef": self.kl_controller.value, "iteration": self.iteration, "history": list(self.history)}
+        return {**super()._extra_state(), "kl_coef": self.kl_controller.value}
 
     def _load_extra(self, extra: dict) -> None:
+        super()._load_extra(extra)
         self.kl_controller.value = extra["kl_coef"]
-        self.iteration, self.history = extra["iteration"], list(extra["history"])
 
     def step(self, prompts: list[str]) -> dict:
         """One PPO iteration on a batch of prompts; returns statistics."""
         cfg = self.config
-        if len(prompts) != cfg.batch_size:
-            raise ValueError(f"step() got {len(prompts)} prompts; the config's batch_size is {cfg.batch_size}")
-        self.policy.eval()  # no dropout: the same forward pass for old and new log-probs
-        self.value_model.eval()
 
         # 1. Experience (rlcore.rollout.collect): responses cut after the first EOS, their log-probs under the
         #    sampling policy ("old", from generate's own logits) and the reference, and the score. No gradients.
-        sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
-                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, top_k=cfg.top_k, seed=sample_seed)
+        exp = self.experience(prompts, top_k=cfg.top_k)
         rollout, mask = exp.rollout, exp.mask  # mask: (B, T)
         ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_len  # (B, P+T)
         old_logprobs, ref_logprobs, scores = exp.logprobs, exp.ref_logprobs, exp.scores  # (B, T), (B, T), (B,)
@@ -219,58 +176,38 @@ class PPOTrainer:
         mb_size = cfg.batch_size // cfg.num_minibatches
         scalers = self.run.scalers  # loss scaling under float16 (rlcore.precision), else disabled
         logs = {"policy_loss": [], "value_loss": [], "entropy": [], "clip_fraction": [], "approx_kl": []}
-        for _ in range(cfg.epochs):
-            order = torch.randperm(cfg.batch_size, generator=self.generator)
-            for start in range(0, cfg.batch_size, mb_size):
-                mb = order[start:start + mb_size]
-                logprobs, entropy = response_logprobs(self.policy, ids[mb], attn[mb], P, return_entropy=True)
-                pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
-                self.run.check_finite(policy_loss=pg_loss)  # stop before a NaN update
-                self.policy_optimizer.zero_grad()
-                scalers["policy"].scale(pg_loss).backward()  # float16 (a T4): scaled so small gradients survive
-                scalers["policy"].unscale_(self.policy_optimizer)  # true gradients again, for the clip
-                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.run.skipped_steps += scaled_step(scalers["policy"], self.policy_optimizer)  # skips an overflow
+        for mb in self.minibatches(cfg.batch_size, mb_size, cfg.epochs):
+            logprobs, entropy = response_logprobs(self.policy, ids[mb], attn[mb], P, return_entropy=True)
+            pg_loss = policy_loss(logprobs, old_logprobs[mb], advantages[mb], mask[mb], cfg.clip_range)
+            self.run.check_finite(policy_loss=pg_loss)  # stop before a NaN update
+            self.optimizer.zero_grad()
+            scalers["policy"].scale(pg_loss).backward()  # float16 (a T4): scaled so small gradients survive
+            scalers["policy"].unscale_(self.optimizer)  # true gradients again, for the clip
+            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+            self.run.skipped_steps += scaled_step(scalers["policy"], self.optimizer)  # skips an overflow
 
-                values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
-                vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
-                self.run.check_finite(value_loss=vf_loss)
-                self.value_optimizer.zero_grad()
-                scalers["value"].scale(vf_loss).backward()
-                scalers["value"].unscale_(self.value_optimizer)
-                torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
-                self.run.skipped_steps += scaled_step(scalers["value"], self.value_optimizer)
+            values = self.value_model(ids[mb], attn[mb])[:, P - 1:-1]
+            vf_loss = value_loss(values, old_values[mb], returns[mb], mask[mb], cfg.clip_range_value)
+            self.run.check_finite(value_loss=vf_loss)
+            self.value_optimizer.zero_grad()
+            scalers["value"].scale(vf_loss).backward()
+            scalers["value"].unscale_(self.value_optimizer)
+            torch.nn.utils.clip_grad_norm_(self.value_model.parameters(), cfg.max_grad_norm)
+            self.run.skipped_steps += scaled_step(scalers["value"], self.value_optimizer)
 
-                with torch.no_grad():
-                    logs["policy_loss"].append(pg_loss.item())
-                    logs["value_loss"].append(vf_loss.item())
-                    logs["entropy"].append(masked_mean(entropy, mask[mb]).item())
-                    logs["clip_fraction"].append(clip_fraction(logprobs, old_logprobs[mb], mask[mb], cfg.clip_range))
-                    logs["approx_kl"].append(masked_mean(0.5 * (logprobs - old_logprobs[mb]) ** 2, mask[mb]).item())
+            with torch.no_grad():
+                logs["policy_loss"].append(pg_loss.item())
+                logs["value_loss"].append(vf_loss.item())
+                logs["entropy"].append(masked_mean(entropy, mask[mb]).item())
+                logs["clip_fraction"].append(clip_fraction(logprobs, old_logprobs[mb], mask[mb], cfg.clip_range))
+                logs["approx_kl"].append(masked_mean(0.5 * (logprobs - old_logprobs[mb]) ** 2, mask[mb]).item())
 
         # 6. Statistics, then let the KL controller move beta.
-        kl_per_sequence = kl.sum(1).mean().item()  # KL(pi || pi_ref) summed over the response, batch mean
+        kl_per_sequence = sequence_kl(old_logprobs, ref_logprobs, mask, cfg.kl_estimator).mean().item()  # nats
         stats = {k: sum(v) / len(v) for k, v in logs.items()}
         stats.update(iteration=self.iteration, score=scores.mean().item(), kl=kl_per_sequence,
                      kl_coef=self.kl_controller.value, response_length=mask.sum(1).mean().item(),
                      eos_rate=rollout.ended_with_eos.float().mean().item(),
-                     mean_return=masked_mean(returns, mask).item(),
-                     skipped_steps=self.run.skipped_steps)  # so far: float16 updates that overflowed (rlcore.precision)
+                     mean_return=masked_mean(returns, mask).item())
         self.kl_controller.update(kl_per_sequence, cfg.batch_size)
-        self.iteration += 1
-        self.history.append(stats)
-        self.last_rollout = rollout
-        self.run.end_step()  # counts the step; writes a checkpoint when one is due
-        return stats
-
-    def train(self, prompt_batches: Iterable[list[str]], steps: int, progress: bool = True,
-              callback: Callable[[dict], None] | None = None, checkpoint_dir: str | None = None,
-              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
-        """Run up to ``steps`` iterations in all, one batch of prompts per step; returns every step's stats.
-
-        With ``checkpoint_dir`` and ``checkpoint_every`` a checkpoint (policy, value model, both
-        optimizers, RNG states, KL coefficient, history) is written every N steps; ``resume=True``
-        continues from the latest one, skipping the prompt batches already used.
-        """
-        return train_steps(self, prompt_batches, steps, "PPO", progress, callback,
-                           checkpoint_dir, checkpoint_every, resume)
+        return self.finish(stats, exp)  # counts the step, keeps the stats; a checkpoint when one is due

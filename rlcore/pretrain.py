@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from rlcore.config import seed_everything
-from rlcore.models import load_base, tiny_gpt_neo
+from rlcore.builders import tiny_gpt_neo
+from rlcore.models import load_base
 from rlcore.progress import progress_bar
 from rlcore.training import optimizer_step
 from rlcore.world.corpus import corpus

@@ -63,6 +63,12 @@ def percent(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def with_interval(result: dict) -> str:
+    """A win rate and its 95% interval, as a report prints it: "64% [59%, 70%]"."""
+    low, high = result["ci95"]
+    return f"{percent(result['win_rate'])} [{percent(low)}, {percent(high)}]"
+
+
 def signed_points(x: float) -> str:
     """A difference of shares in whole points: "+6 points", "+1 point", "-0 points"."""
     shown = f"{100 * x:+.0f}"

@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import torch
 
-from rlcore.grpo import GroupTrainer, rloo_advantages
-from rlcore.ppo import kl_penalty
 from rlcore.precision import scaled_step
-from rlcore.rollout import collect, masked_sum, response_logprobs
+from rlcore.rollout import by_group, masked_sum, response_logprobs, sequence_kl
+from rlcore.training import RLTrainer
 
-class ReinforceTrainer(GroupTrainer):
+
+def rloo_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
+    """RLOO's advantages (Ahmadian et al. 2024): each reward minus the mean of the *other* G - 1 rewards of its
+    group, a baseline that does not depend on the sample it judges (so the gradient stays unbiased).
+    Equal to G / (G - 1) times the reward minus the group mean. rewards: (N,) group by group -> (N,)."""
+    if group_size < 2:
+        raise ValueError(f"RLOO needs at least two samples per prompt (group_size >= 2), got {group_size}")
+    r = by_group(rewards.float(), group_size)  # (P, G)
+    others = (r.sum(dim=1, keepdim=True) - r) / (group_size - 1)  # (P, G): mean of the other samples
+    return (r - others).flatten()
+
+
+class ReinforceTrainer(RLTrainer):
     """REINFORCE / RLOO: a policy, its frozen reference, and a reward model *or* a reward function. The set-up,
-    guards and outer loop are ``rlcore.grpo.GroupTrainer``'s; the algorithm is :meth:`step`."""
+    guards and outer loop are :class:`rlcore.training.RLTrainer`'s; the algorithm is :meth:`step`."""
+
+    hint = "lower the learning rate or raise beta"
 
     @property
     def name(self) -> str:
@@ -30,19 +43,13 @@ class ReinforceTrainer(GroupTrainer):
     def step(self, prompts: list[str]) -> dict:
         """One iteration on a batch of prompts; returns statistics."""
         cfg = self.config
-        if len(prompts) != cfg.batch_size:
-            raise ValueError(f"step() got {len(prompts)} prompts; the config's batch_size is {cfg.batch_size}")
-        self.policy.eval()  # no dropout
 
         # 1. Experience: group_size samples of every prompt, group by group, scored (rlcore.rollout.collect).
-        sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        exp = collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
-                      self.lengths.max_prompt_tokens, temperature=cfg.temperature, seed=sample_seed,
-                      group_size=cfg.group_size)
+        exp = self.experience(prompts, group_size=cfg.group_size)
         ids, attn, P = exp.rollout.input_ids, exp.rollout.attention_mask, exp.rollout.prompt_len  # (N, P+T)
 
         # 2. Sequence rewards with the KL inside, and the baseline.
-        kl = masked_sum(kl_penalty(exp.logprobs, exp.ref_logprobs, "k1"), exp.mask, dim=1)  # (N,) nats per response
+        kl = sequence_kl(exp.logprobs, exp.ref_logprobs, exp.mask)  # (N,) nats per response
         rewards = exp.scores - cfg.beta * kl  # (N,)
         self.run.check_finite(score=exp.scores, kl=kl)
         if cfg.baseline == "rloo":
@@ -54,27 +61,21 @@ class ReinforceTrainer(GroupTrainer):
         n = len(advantages)
         mb_size = n // cfg.num_minibatches
         scaler = self.run.scalers["policy"]  # loss scaling under float16 (rlcore.precision), else disabled
-        losses = []
-        order = torch.randperm(n, generator=self.generator)
-        for start in range(0, n, mb_size):
-            mb = order[start:start + mb_size]
+        losses, grad_norms = [], []
+        for mb in self.minibatches(n, mb_size):
             logprobs = response_logprobs(self.policy, ids[mb], attn[mb], P)  # (mb, T)
             loss = -(advantages[mb] * masked_sum(logprobs, exp.mask[mb], dim=1)).mean()
             self.run.check_finite(loss=loss)  # stop before a NaN update
             self.optimizer.zero_grad()
             scaler.scale(loss).backward()  # float16 (a T4): scaled so small gradients survive; else the identity
             scaler.unscale_(self.optimizer)  # true gradients again, for the clip
-            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+            norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)  # before the clip
             self.run.skipped_steps += scaled_step(scaler, self.optimizer)  # skips a step that overflowed
             losses.append(loss.item())
+            grad_norms.append(norm.item())  # the policy gradient's size: how noisy each estimate is
 
         # 4. Statistics.
         stats = {"iteration": self.iteration, "loss": sum(losses) / len(losses), "score": exp.scores.mean().item(),
-                 "kl": kl.mean().item(), "reward": rewards.mean().item(),
-                 "response_length": exp.mask.sum(1).mean().item(),
-                 "skipped_steps": self.run.skipped_steps}  # so far: float16 updates that overflowed (rlcore.precision)
-        self.iteration += 1
-        self.history.append(stats)
-        self.last_experience = exp
-        self.run.end_step()  # counts the step; writes a checkpoint when one is due
-        return stats
+                 "kl": kl.mean().item(), "reward": rewards.mean().item(), "grad_norm": sum(grad_norms) / len(grad_norms),
+                 "response_length": exp.mask.sum(1).mean().item()}
+        return self.finish(stats, exp)  # counts the step, keeps the stats; a checkpoint when one is due

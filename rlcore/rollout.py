@@ -331,6 +331,43 @@ def decode_responses(tokenizer, response_ids: torch.Tensor, response_mask: torch
     return texts
 
 
+# --------------------------------------------------------------------------- the KL to the reference, and groups
+def kl_penalty(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
+    """Per-token estimate of KL(pi || pi_ref) on the sampled tokens. (B, T), (B, T) -> (B, T).
+
+    With log_ratio = log pi(a) - log pi_ref(a) and a sampled from pi (Schulman 2020, "Approximating
+    KL Divergence"):
+      k1 = log_ratio                      unbiased, can be negative per token
+      k3 = (r - 1) - log r, r = pi_ref/pi  unbiased, always >= 0, lower variance
+    k3 is computed as expm1(-log_ratio) + log_ratio: for a tiny log_ratio, exp(x) - 1 in float32
+    rounds to 0 or worse, while expm1 keeps full precision.
+    """
+    if logprobs.shape != ref_logprobs.shape:
+        raise ValueError(f"logprobs {tuple(logprobs.shape)} and ref_logprobs {tuple(ref_logprobs.shape)} differ")
+    log_ratio = logprobs - ref_logprobs
+    if estimator == "k1":
+        return log_ratio
+    if estimator == "k3":
+        return torch.expm1(-log_ratio) + log_ratio
+    raise ValueError(f"unknown KL estimator {estimator!r}; use 'k1' or 'k3'")
+
+
+def sequence_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
+                estimator: str = "k1") -> torch.Tensor:
+    """KL(pi || pi_ref) of each response: its tokens' estimates summed over the mask. (N, T) x 3 -> (N,) nats."""
+    return masked_sum(kl_penalty(logprobs, ref_logprobs, estimator), mask, dim=1)
+
+
+def by_group(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
+    """(N,) -> (N // G, G), with one clear error when the shapes do not fit."""
+    if rewards.dim() != 1:
+        raise ValueError(f"rewards must be flat (N,), ordered group by group; got shape {tuple(rewards.shape)}")
+    if group_size < 1 or rewards.numel() % group_size:
+        raise ValueError(f"group_size {group_size} does not divide the {rewards.numel()} rewards "
+                         "(N = prompts x group_size)")
+    return rewards.view(-1, group_size)
+
+
 # --------------------------------------------------------------------------- one batch of experience
 SAMPLE_BATCH = 32  # prompts per generate() call; batch i is seeded seed + i, so it decides which samples come out
 

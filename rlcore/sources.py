@@ -11,7 +11,7 @@ tested offline on small hand-written rows in each source's format. A row that te
 | ``Dahoas/rm-static``, ``Dahoas/full-hh-rlhf`` | ``prompt`` (the conversation so far, ending in "\\n\\nAssistant:"), ``response``, ``chosen`` / ``rejected`` responses | kept; a missing space after "Assistant:" is added |
 | ``CarperAI/openai_summarize_comparisons`` | ``prompt`` "SUBREDDIT: r/… TITLE: … POST: …" ending with the post text; ``chosen`` / ``rejected`` starting with "TL;DR: " | "\\nTL;DR:" is appended to the prompt and cut off the responses |
 
-The row formats shared with local files (``from_hh``, ``from_tldr``, :data:`rlcore.data.FORMATS`) live in
+The row formats shared with local files (``from_hh``, ``from_tldr``, :data:`rlcore.data.ROW_FORMATS`) live in
 :mod:`rlcore.data`; this module adds the hub: which dataset is in which format, and the download.
 """
 

@@ -26,13 +26,14 @@ from rlcore.checkpoint import tensor_fingerprint, weights_fingerprint
 from rlcore.config import Profile, seed_everything
 from rlcore.dpo import train_dpo
 from rlcore.evaluate import harmless_rate, kl_to_reference, win_rate
+from rlcore.data import truncation_counts
 from rlcore.labeler import AILabeler
 from rlcore.models import (load_frozen, load_reward_model, load_trainable, reference_model, reward_model_from,
                            value_model_from)
 from rlcore.grpo import GRPOTrainer
 from rlcore.ppo import PPOTrainer
 from rlcore.reinforce import ReinforceTrainer
-from rlcore.reward import train_reward_model
+from rlcore.reward import pair_rewards, preference_accuracy, train_reward_model
 from rlcore.rollout import SAMPLE_BATCH, responses_of, sample_responses, sample_rollouts
 from rlcore.sft import train_sft
 from rlcore.training import guard_memory
@@ -304,7 +305,7 @@ def sample(profile: Profile, model, tokenizer, prompts: list[str], seed: int | N
 def evaluation(profile: Profile, data, policies: dict, tokenizer, comparisons: dict[str, tuple[str, str]],
                test_pairs, splits: tuple[str, ...] | None = None, judge=None) -> tuple[dict, dict]:
     """Every number a course report gives about its policies, judged by ``data.judge()`` on held-out prompts of
-    each of ``splits`` (default: the data's, "test" first): :func:`evaluate`'s win rates, harmless rates, KL and
+    each of ``splits`` (default: the data's, "test" first): :func:`judge_policies`'s win rates, harmless rates, KL and
     lengths, plus what only this data can measure (``data.policy_checks``: the world's ceiling, gold, fluency and
     per-scenario figures) and how far its judge can be trusted (``data.judge_checks``, against ``test_pairs``).
     The first split's numbers are at the top level, the others under their name; ``judge``: one already loaded.
@@ -313,7 +314,7 @@ def evaluation(profile: Profile, data, policies: dict, tokenizer, comparisons: d
     report, responses = {}, {}
     for split in splits or data.splits:
         prompts, harmful = data.evaluation_prompts(profile.eval.prompts, split)
-        result = evaluate(profile, judge, policies, tokenizer, prompts, harmful, comparisons)
+        result = judge_policies(profile, judge, policies, tokenizer, prompts, harmful, comparisons)
         responses[split] = result.pop("responses")
         extra = data.policy_checks(prompts, responses[split], judge)
         result["win_rate"].update(extra.pop("win_rate", {}))
@@ -327,8 +328,34 @@ def evaluation(profile: Profile, data, policies: dict, tokenizer, comparisons: d
     return report, responses
 
 
+def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pairs, policy) -> dict:
+    """Each reward model's accuracy on held-out pairs (gold labels on the world, the data's own human labels
+    elsewhere), and on the world's out-of-distribution pairs (held-out parts) beside it."""
+    out = {}
+    for labels, rm in reward_models.items():
+        name = f"rm_{labels}"
+
+        def accuracy(pairs, rm=rm):
+            return preference_accuracy(*pair_rewards(rm, tokenizer, pairs, profile.lengths))
+
+        out[f"{name}_test_accuracy"] = accuracy(test_pairs)
+        out.update({f"{name}_{k}": v for k, v in data.reward_model_checks(accuracy, profile.rm.test_pairs,
+                                                                          policy).items()})
+    out.update(data.label_checks(policy))
+    return out
+
+
+def truncation(data, profile, tokenizer, human) -> dict:
+    """What the length policy cuts (rlcore.data.fit_to_length), counted on the texts each training stage reads."""
+    lengths = {"max_length": profile.lengths.max_length, "max_prompt_tokens": profile.lengths.max_prompt_tokens}
+    return {"sft": truncation_counts(tokenizer, *data.demonstrations(profile.sft.examples), **lengths),
+            "reward model, DPO": truncation_counts(tokenizer, [p["prompt"] for p in human] * 2,
+                                                  [p["chosen"] for p in human] + [p["rejected"] for p in human],
+                                                  **lengths)}
+
+
 @guard_memory("evaluation", lower=("lengths.max_new_tokens", "lengths.max_prompt_tokens"), smaller="judge_model")
-def evaluate(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
+def judge_policies(profile: Profile, judge, policies: dict, tokenizer, prompts: list[str], harmful: list[str],
              comparisons: dict[str, tuple[str, str]], reference: str = "sft") -> dict:
     """Judge ``policies`` ({name: model}) on held-out prompts: win rates (with 95% intervals) for each
     ``comparisons`` entry {key: (a, b)}, harmless rate, KL to the reference policy, mean length.

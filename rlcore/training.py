@@ -1,5 +1,6 @@
-"""What every training loop here shares: shuffled minibatches, one optimizer step, and a
-:class:`TrainingRun` that adds checkpoints / resume, numerical guards and multi-process training."""
+"""What every training loop here shares: shuffled minibatches, one optimizer step, a
+:class:`TrainingRun` that adds checkpoints / resume, numerical guards and multi-process training, and
+:class:`RLTrainer`, what the RL trainers (PPO, GRPO, REINFORCE / RLOO) share, none of it an algorithm."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Callable, Iterator
 import torch
 
 from rlcore.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from rlcore.config import env_name
+from rlcore.config import Lengths, env_name
 from rlcore.precision import grad_scaler, scaled_step
 from rlcore.progress import progress_bar
+from rlcore.rollout import Experience, collect, require_pad_token, scorer
 
 
 def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> Iterator[list[int]]:
@@ -277,3 +279,86 @@ def train_steps(trainer, prompt_batches, steps: int, desc: str, progress: bool =
             callback(stats)
     bar.close()
     return list(trainer.history)
+
+
+class RLTrainer:
+    """What every RL trainer shares, none of it the algorithm: the policy and what it trains beside it (PPO's value
+    model), each with its optimizer; the frozen reference and reward (a reward model, read as it was trained, or a
+    reward function); the seeded sampling generator; guards and checkpoints (:class:`TrainingRun`); one batch of
+    experience (:meth:`experience`); the outer loop (:meth:`train`). A subclass writes ``step(prompts) -> stats``
+    and ends it with :meth:`finish`.
+
+    ``trained``: the other models this trainer optimises, ``{name: (model, learning rate)}``; each gets an optimizer,
+    ``self.optimizers[name]``, beside the policy's (``self.optimizer``)."""
+
+    hint = "lower the learning rate or raise the KL coefficient"  # what a NaN's one-line error suggests
+
+    def __init__(self, policy, ref_policy, tokenizer, config, lengths: Lengths = Lengths(), seed: int = 0,
+                 reward_model=None, reward_fn=None, trained: dict | None = None):
+        require_pad_token(tokenizer)
+        if tokenizer.eos_token_id is None:
+            raise ValueError("the tokenizer has no EOS token; responses could never end")
+        self.policy, self.ref_policy, self.tokenizer, self.config, self.lengths = (policy, ref_policy, tokenizer,
+                                                                                  config, lengths)
+        # score(rollout) -> (B,): the reward model reads the text as it was trained (rlcore.rollout.scorer)
+        self.score = scorer(tokenizer, reward_model, reward_fn, lengths)
+        for frozen in (ref_policy, reward_model):
+            if frozen is not None:
+                frozen.eval().requires_grad_(False)
+        models = {"policy": (policy, config.lr), **(trained or {})}
+        self.optimizers = {name: make_optimizer(model, lr) for name, (model, lr) in models.items()}
+        self.optimizer = self.optimizers["policy"]
+        self.generator = torch.Generator().manual_seed(seed)
+        self.iteration, self.history, self.last_experience = 0, [], None
+        self.run = TrainingRun(self.name, {name: model for name, (model, _) in models.items()}, self.optimizers,
+                               generators={"rollout": self.generator}, extra_state=self._extra_state,
+                               load_extra=self._load_extra, distributed=False, hint=self.hint)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.removesuffix("Trainer").upper()
+
+    def experience(self, prompts: list[str], group_size: int = 1, top_k: int = 0) -> Experience:
+        """One batch of experience (rlcore.rollout.collect) from the policy in eval mode (no dropout: the same
+        forward pass for old and new log-probs), seeded from the trainer's generator: ``group_size`` samples of each
+        prompt, group by group, cut after the first EOS, their log-probs under the policy and the reference, scored."""
+        if len(prompts) != self.config.batch_size:
+            raise ValueError(f"step() got {len(prompts)} prompts; the config's batch_size is {self.config.batch_size}")
+        for model in self.run.modules.values():
+            model.eval()
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
+        return collect(self.policy, self.ref_policy, self.tokenizer, prompts, self.score, self.lengths.max_new_tokens,
+                       self.lengths.max_prompt_tokens, temperature=self.config.temperature, top_k=top_k, seed=seed,
+                       group_size=group_size)
+
+    def minibatches(self, n: int, size: int, epochs: int = 1):
+        """Indices of each minibatch of ``size`` rows: every epoch a fresh shuffle of range(n), seeded from the
+        trainer's generator (so a resumed run draws what an uninterrupted one would)."""
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, size):
+                yield order[start:start + size]
+
+    def finish(self, stats: dict, experience: Experience) -> dict:
+        """End an iteration: count it, keep its statistics (with the float16 updates skipped so far) and experience,
+        and write a checkpoint when one is due. Returns ``stats``."""
+        stats["skipped_steps"] = self.run.skipped_steps  # float16 updates that overflowed (rlcore.precision)
+        self.iteration += 1
+        self.history.append(stats)
+        self.last_experience = experience
+        self.run.end_step()
+        return stats
+
+    def _extra_state(self) -> dict:
+        return {"iteration": self.iteration, "history": list(self.history)}
+
+    def _load_extra(self, extra: dict) -> None:
+        self.iteration, self.history = extra["iteration"], list(extra["history"])
+
+    def train(self, prompt_batches, steps: int, progress: bool = True, callback=None, checkpoint_dir=None,
+              checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
+        """Up to ``steps`` iterations in all, one batch of prompts each (:func:`train_steps`). With
+        ``checkpoint_dir`` and ``checkpoint_every`` a checkpoint (the trained models, their optimizers, RNG states,
+        the history) is written every N steps; ``resume=True`` continues from the latest one."""
+        return train_steps(self, prompt_batches, steps, self.name, progress, callback, checkpoint_dir,
+                           checkpoint_every, resume)

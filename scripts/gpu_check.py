@@ -5,7 +5,8 @@
     python scripts/gpu_check.py --device cpu --toy --out DIR    # the same script at toy width and sizes
     python scripts/gpu_check.py --device cpu --toy --edition student --out DIR  # ... on the unfilled student copies (CI)
 
-Run it FIRST whenever a GPU is at hand, as one call, and put its figures in the README. It needs no hub, no
+Run it FIRST whenever a GPU is at hand, as one call, and put its figures on the measurements page
+(course/measurements.md). It needs no hub, no
 Jupyter and no ``datasets`` server: only rlcore's own dependencies (carry ``datasets`` and ``ipywidgets`` as wheels
 where the machine lacks them; TRL 0.29.1 too for the side-by-side PPO iteration).
 
@@ -121,7 +122,7 @@ def log(*args) -> None:
 def build_models(folder: str, toy: bool, device: str, policy_model: str | None, minutes: float) -> dict:
     import torch
 
-    from rlcore.models import gpt_neo_local_stand_in, qwen2_stand_in
+    from rlcore.builders import gpt_neo_local_stand_in, qwen2_stand_in
 
     os.makedirs(folder, exist_ok=True)
     models = {}

@@ -21,7 +21,8 @@ from transformers import AutoModelForCausalLM, GPTNeoConfig
 
 from rlcore import memory
 from rlcore.config import Lengths, PPOConfig, get_profile
-from rlcore.models import fuse_gelu, reference_model, reward_model_from, train_bpe_tokenizer, value_model_from
+from rlcore.builders import train_bpe_tokenizer
+from rlcore.models import fuse_gelu, reference_model, reward_model_from, value_model_from
 from rlcore.ppo import PPOTrainer
 from rlcore.precision import use_autocast
 
@@ -63,7 +64,7 @@ def main(argv=None) -> None:
     held = {"weights": sum(p.numel() * p.element_size() for m in models for p in m.parameters()),
             "gradients": sum(p.grad.numel() * p.grad.element_size() for m in models for p in m.parameters()
                              if p.grad is not None),
-            "optimizer": sum(v.numel() * v.element_size() for o in (trainer.policy_optimizer, trainer.value_optimizer)
+            "optimizer": sum(v.numel() * v.element_size() for o in trainer.optimizers.values()
                              for s in o.state.values() for k, v in s.items() if k in ("exp_avg", "exp_avg_sq"))}
     print(f"one PPO iteration, GPT-Neo-125M shape, {args.batch} prompts x ({args.prompt_tokens} + {args.new_tokens}) "
           f"tokens, float32 on the CPU")

@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from rlcore.models import train_bpe_tokenizer
+from rlcore.builders import train_bpe_tokenizer
 from rlcore.pretrain import ARCHS, SHIPPED_LR, pretrain, save_shipped
 from rlcore.config import SFTConfig
 from rlcore.sft import train_sft

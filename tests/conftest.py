@@ -9,7 +9,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 import torch
 
-from rlcore.models import tiny_gpt_neo, train_bpe_tokenizer
+from rlcore.builders import tiny_gpt_neo, train_bpe_tokenizer
 
 CORPUS = [
     "\n\nHuman: What is a cat?\n\nAssistant: A cat is a small animal that likes to sleep.",

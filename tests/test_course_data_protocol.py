@@ -13,6 +13,8 @@ from rlcore.course_data import CourseData
 from rlcore.data import PreferencePair
 from rlcore.pipeline import run_pipeline
 
+pytestmark = pytest.mark.slow  # the whole pipeline on a third kind of data
+
 ANIMALS = ("cat", "dog", "fox", "cow", "owl", "bee")
 
 
@@ -96,6 +98,9 @@ class CatData:
     def judge_checks(self, judge, test_pairs):
         return {"judge_is_labeler": False, "judge_calls": judge.calls}
 
+    def report_lines(self, report, labels):
+        return ["Cats per response: " + ", ".join(f"{labels[n]} {v:.2f}" for n, v in report["mean_cats"].items())]
+
 
 def test_a_third_kind_of_data_runs_the_pipeline_end_to_end(tmp_path):
     data = CatData()
@@ -114,3 +119,5 @@ def test_a_third_kind_of_data_runs_the_pipeline_end_to_end(tmp_path):
     assert report["rm_human_test_accuracy"] + report["rm_human_accuracy_on_reversed_pairs"] == pytest.approx(1.0)
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["mean_cats"] == report["mean_cats"] and (tmp_path / "report.md").read_text().count("cat counter")
+    # and its own lines in report.md, written by the data, not by the pipeline
+    assert f"Cats per response: SFT {report['mean_cats']['sft']:.2f}" in (tmp_path / "report.md").read_text()

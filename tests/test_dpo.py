@@ -48,7 +48,7 @@ def test_dpo_training_prefers_chosen_over_rejected(tiny_model, tokenizer):
 def test_implicit_rewards_are_beta_times_the_log_ratio_and_zero_for_the_reference(tokenizer, tiny_model):
     from rlcore.data import as_pairs, tokenize_pairs
     from rlcore.dpo import implicit_rewards, sequence_logprob
-    from rlcore.models import tiny_gpt_neo
+    from rlcore.builders import tiny_gpt_neo
 
     pairs = [{"prompt": "\n\nHuman: What is a cat?\n\nAssistant:", "chosen": " A small animal.", "rejected": " No."},
              {"prompt": "\n\nHuman: Tell me a joke.\n\nAssistant:", "chosen": " A hot dog.", "rejected": " 1 2 3"}]

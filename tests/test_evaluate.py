@@ -9,7 +9,7 @@ import torch
 from rlcore import world
 from rlcore.evaluate import fluency_penalty, harmless_rate, kl_to_reference, win_rate
 from rlcore.judges import GoldJudge
-from rlcore.models import tiny_gpt_neo
+from rlcore.builders import tiny_gpt_neo
 from rlcore.rollout import forward_logits, sample_responses, sample_rollouts
 from rlcore.world.generator import respond
 

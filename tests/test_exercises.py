@@ -183,7 +183,7 @@ def _fails_on(checker, wrong, case, capsys):
     ("check_compute_gae", "rlcore.gae.compute_gae"), ("check_masked_whiten", "rlcore.rollout.masked_whiten"),
     ("check_value_loss", "rlcore.ppo.value_loss"), ("check_policy_loss", "rlcore.ppo.policy_loss"),
     ("check_ranking_loss", "rlcore.reward.ranking_loss"), ("check_optimizer_step", "rlcore.training.optimizer_step"),
-    ("check_rloo_advantages", "rlcore.grpo.rloo_advantages"), ("check_group_advantages", "rlcore.grpo.group_advantages"),
+    ("check_rloo_advantages", "rlcore.reinforce.rloo_advantages"), ("check_group_advantages", "rlcore.grpo.group_advantages"),
 ])
 def test_every_checker_refuses_the_librarys_own_function(checker, library, capsys):
     import importlib
@@ -198,7 +198,7 @@ def _wrappers():
     the library solves: each signature is the student's."""
     import functools
 
-    from rlcore import dpo, gae, grpo, ppo, reward, rollout, sft, training
+    from rlcore import dpo, gae, grpo, ppo, reinforce, reward, rollout, sft, training
 
     held = gae.compute_gae  # a reference captured before the check: swapping a module attribute would miss it
     return {
@@ -212,9 +212,9 @@ def _wrappers():
         "check_policy_loss": lambda *a: ppo.policy_loss(*a),
         "check_ranking_loss": lambda c, r: reward.ranking_loss(c, r),
         "check_optimizer_step": lambda *a: training.optimizer_step(*a),
-        "check_rloo_advantages": lambda r, g: grpo.rloo_advantages(r, g),
+        "check_rloo_advantages": lambda r, g: reinforce.rloo_advantages(r, g),
         "check_group_advantages": lambda r, g: grpo.group_advantages(r, g),
-        "check_kl_k3": lambda lp, ref: ppo.kl_penalty(lp, ref, "k3"),
+        "check_kl_k3": lambda lp, ref: rollout.kl_penalty(lp, ref, "k3"),
         "check_per_token_rewards": lambda s, lp, ref, m, c, e: ppo.compute_rewards(s, lp, ref, m, c, e)[0],
         "check_dpo_loss": lambda *a: dpo.dpo_loss(*a)[0],
     }

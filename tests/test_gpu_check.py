@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every lesson, on the GPU profile's architectures: minutes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "notebooks", "src")) if f.endswith(".py"))
 ONLY = os.environ.get("RLCORE_NOTEBOOKS", "")

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from rlcore.grpo import group_advantages, grpo_loss, rloo_advantages
+from rlcore.grpo import group_advantages, grpo_loss
+from rlcore.reinforce import rloo_advantages
 
 
 def test_group_advantages_by_hand():
@@ -92,6 +93,7 @@ def grpo_trainer(tiny_model, tokenizer, reward_fn, **overrides):
                        reward_fn=reward_fn)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale,loss_type", [("group", "grpo"), ("none", "dr_grpo")])
 def test_grpo_raises_the_score_of_a_simple_reward(tiny_model, tokenizer, scale, loss_type):
     from test_ppo import PROMPT, count_reward
@@ -125,6 +127,7 @@ def test_grpo_settings_are_checked():
         GRPOConfig(batch_size=3, group_size=3, num_minibatches=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("baseline,group_size", [("rloo", 4), ("mean", 1)])
 def test_reinforce_and_rloo_raise_the_score_of_a_simple_reward(tiny_model, tokenizer, baseline, group_size):
     from test_ppo import PROMPT, count_reward
@@ -183,7 +186,7 @@ def test_collect_keeps_groups_in_order_and_each_row_reads_as_if_alone(tiny_model
     response up to and including its first EOS (all of it for a row that never sampled one);
     the sampling and reference log-probs of every row equal a forward pass over that row alone, without the
     padding its batch gave it; and the scorer sees the rows in the same order."""
-    from rlcore.models import tiny_gpt_neo
+    from rlcore.builders import tiny_gpt_neo
     from rlcore.rollout import collect, response_logprobs
 
     G, T = 3, 8

@@ -218,7 +218,7 @@ def test_each_model_labels_with_its_own_tokenizer_and_a_foreign_one_fails_early(
     # Two genuinely different tokenizers (the GPU profile pairs GPT-Neo-125M with a Qwen labeler):
     # the conftest one (320 tokens) and one trained on world conversations with a larger vocabulary.
     from rlcore import world
-    from rlcore.models import tiny_gpt_neo, train_bpe_tokenizer
+    from rlcore.builders import tiny_gpt_neo, train_bpe_tokenizer
 
     rng = random.Random(0)
     texts = [p.text + world.demonstration(p, rng) for p in world.sample_prompts("train", 300, 0)]
@@ -239,7 +239,7 @@ def test_each_model_labels_with_its_own_tokenizer_and_a_foreign_one_fails_early(
 
 
 def test_an_instruction_tuned_labeler_is_asked_through_its_chat_template(tokenizer):
-    from rlcore.models import chat_tokenizer
+    from rlcore.builders import chat_tokenizer
 
     chat = chat_tokenizer()  # the shipped tokenizer with ChatML's tokens and template, as Qwen2.5-Instruct has
     plain_text = formats.labeler_prompt("Be kind.", PROMPT, " a", " b") + formats.VERDICT_ENDING

@@ -21,7 +21,7 @@ LAYERS = [
     # 2. the algorithms the course teaches, and the synthetic world
     {"sft", "reward", "ppo", "grpo", "reinforce", "dpo", "labeler", "cai", "world"},
     # 3. loading models and data from disk or the hub; judging and measuring
-    {"models", "sources", "judges", "evaluate", "pretrain", "memory"},
+    {"models", "builders", "sources", "judges", "evaluate", "pretrain", "memory"},
     # 4. the course's data, its stages, and the exercise checkers that run them
     {"course_data", "stages", "exercises"},
     # 5. what a person runs: the pipeline, the command line, the notebooks' helpers
@@ -109,3 +109,16 @@ def test_a_lower_module_imports_alone_without_pulling_in_an_upper_one(module):
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     here = LAYER[top(module)]
     assert [m for m in loaded if LAYER[top(m)] > here] == []
+
+
+def test_the_three_rl_trainers_sit_side_by_side():
+    # PPO, GRPO and REINFORCE / RLOO extend one base (rlcore.training.RLTrainer) and read one batch of experience
+    # (rlcore.rollout): none imports another, and all three import from the same layers below them
+    sources = modules()
+    trainers = {"rlcore.ppo", "rlcore.grpo", "rlcore.reinforce"}
+    seen = {}
+    for module in trainers:
+        imported = {name for name, _, _ in imports(sources[module]) if name.startswith("rlcore.")}
+        assert not imported & trainers, f"{module} imports {imported & trainers}"
+        seen[module] = {LAYER[top(name)] for name in imported}
+    assert len({frozenset(layers) for layers in seen.values()}) == 1, seen

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rlcore.ppo import AdaptiveKLController, compute_rewards, kl_penalty, policy_loss, value_loss
+from rlcore.ppo import AdaptiveKLController, compute_rewards, policy_loss, value_loss
+from rlcore.rollout import kl_penalty
 from rlcore.reward import preference_accuracy, ranking_loss, soft_ranking_loss
 
 

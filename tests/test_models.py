@@ -47,6 +47,7 @@ def test_hub_id_offline_gives_one_clear_error():
         load_base("EleutherAI/gpt-neo-125m")
 
 
+@pytest.mark.slow
 def test_assets_are_package_data_in_the_wheel(tmp_path):
     """Build the wheel, install it alone into a folder, and load "tiny" from there, offline."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q",
@@ -69,6 +70,7 @@ def test_assets_are_package_data_in_the_wheel(tmp_path):
     assert out.stdout.startswith("GPTNeoForCausalLM")
 
 
+@pytest.mark.slow
 def test_the_larger_shipped_model_is_the_better_judge_and_position_bias_shows():
     """On held-out comparisons the world writes (minimal contrasts and pairs of demonstrations), the tuned
     labeler agrees with gold well above chance and clearly more often than the plain pretrained ``tiny``

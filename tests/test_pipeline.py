@@ -13,6 +13,8 @@ from rlcore import world
 from rlcore.config import get_profile
 from rlcore.pipeline import POLICIES, run_pipeline
 
+pytestmark = pytest.mark.slow  # the whole pipeline, several times at small sizes: minutes
+
 SIZES = get_profile("tiny", sft__examples=32, rm__pairs=32, ppo__steps=2, grpo__steps=2, eval__prompts=16,
                     rm__test_pairs=16, dpo__epochs=1, rm__hybrid_human_pairs=8, rm__normalisation_prompts=16)
 

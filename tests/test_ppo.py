@@ -64,7 +64,7 @@ def test_ppo_with_a_reward_model(tiny_model, tokenizer):
                          PPOConfig(batch_size=4, num_minibatches=2, epochs=1), Lengths(max_new_tokens=6),
                          reward_model=rm)
     rollout_stats = trainer.step([PROMPT, "hi", "dog", PROMPT])
-    rollout = trainer.last_rollout
+    rollout = trainer.last_experience.rollout
     assert not rollout.ended_with_eos.all(), "some responses were cut by max_new_tokens (the case that matters)"
     # The reward model reads each rollout as it was trained: prompt + response text + EOS, one at a time here.
     expected = []

@@ -68,7 +68,7 @@ def test_first_value_is_read_at_the_last_prompt_token(monkeypatch, tiny_model, t
     t = trainer_for(tiny_model, tokenizer)
     v0 = copy.deepcopy(t.value_model)
     t.step([PROMPT, "hi", "dog", PROMPT] * 2)
-    ro = t.last_rollout
+    ro = t.last_experience.rollout
     with torch.no_grad():
         expected = v0(ro.prompt_ids, ro.prompt_mask)[:, -1]  # V(s_0) = value after the whole prompt
     torch.testing.assert_close(calls[0][1][:, 0], expected, rtol=1e-4, atol=1e-5)
@@ -87,7 +87,7 @@ def test_kl_stat_is_summed_per_sequence_and_fed_to_the_controller(tiny_model, to
             p.add_(0.05 * torch.randn_like(p))  # policy != reference
     pol0, beta0 = copy.deepcopy(t.policy), t.kl_controller.value
     stats = t.step([PROMPT] * 8)
-    ro = t.last_rollout
+    ro = t.last_experience.rollout
     with torch.no_grad():
         lr = (response_logprobs(pol0, ro.input_ids, ro.attention_mask, ro.prompt_len)
               - response_logprobs(t.ref_policy, ro.input_ids, ro.attention_mask, ro.prompt_len))

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 from rlcore.pretrain import pack
 
@@ -15,6 +16,7 @@ def test_pack_concatenates_and_drops_the_tail():
     assert blocks.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
 
 
+@pytest.mark.slow
 def test_pretraining_script_is_deterministic_and_learns(tmp_path):
     digests = []
     for run in ("a", "b"):

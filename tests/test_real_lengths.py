@@ -19,6 +19,8 @@ from rlcore.config import Lengths
 from rlcore.ppo import PPOConfig, PPOTrainer
 from rlcore.data import split_hh
 
+pytestmark = pytest.mark.slow  # every stage on rows of real length
+
 N_ROWS = 30
 
 

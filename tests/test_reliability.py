@@ -12,7 +12,7 @@ import torch
 
 from rlcore.config import Lengths, Profile, SFTConfig
 from rlcore.data import PreferencePair, as_pairs, check_model_tokenizer, load_preferences
-from rlcore.models import tiny_gpt_neo
+from rlcore.builders import tiny_gpt_neo
 from rlcore.ppo import PPOConfig
 from rlcore.sft import train_sft
 from rlcore.training import NonFiniteError
@@ -316,6 +316,7 @@ torch.save({"weights": policy.state_dict(), "value": trainer.value_model.state_d
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", [SFT_SCRIPT, PPO_SCRIPT], ids=["sft", "ppo"])
 def test_sigkill_then_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, script):
     ckpt = tmp_path / "ckpt"
@@ -365,6 +366,7 @@ if int(os.environ.get("RANK", "0")) == 0:
 """
 
 
+@pytest.mark.slow
 def test_reward_model_training_on_two_processes_matches_one(tmp_path):
     one = run_script(tmp_path, RM_SCRIPT, tmp_path / "one.pt")
     assert one.returncode == 0, one.stderr[-2000:]

@@ -201,7 +201,8 @@ def test_cached_generation_matches_a_full_forward_on_the_gpu_profiles_architectu
     """The token-by-token loop with a KV cache on GPT-Neo-125M's alternating global/local attention (a window
     shorter than prompt + response, so the local layers must forget) and on Qwen2 (the labeler's architecture,
     rotary positions): the log-probs kept while sampling equal one forward pass over [prompt | response]."""
-    from rlcore.models import gpt_neo_local_stand_in, load_base, qwen2_stand_in
+    from rlcore.builders import gpt_neo_local_stand_in, qwen2_stand_in
+    from rlcore.models import load_base
 
     if architecture == "qwen2":
         model, tok = load_base(qwen2_stand_in(str(tmp_path / "q"), max_position_embeddings=256))

@@ -34,7 +34,7 @@ def test_a_stage_in_bfloat16_on_cpu_keeps_every_model_and_tensor_where_the_profi
         seen["reference"] = {p.dtype for p in trainer.ref_policy.parameters()}
         seen["devices"] = {p.device.type for m in (trainer.policy, trainer.value_model, trainer.ref_policy)
                            for p in m.parameters()}
-        r = trainer.last_rollout
+        r = trainer.last_experience.rollout
         seen["rollout"] = {(t.device.type, t.dtype) for t in (r.prompt_ids, r.response_ids, r.response_mask)}
         seen["logprobs"] = r.logprobs.dtype
         with torch.no_grad():

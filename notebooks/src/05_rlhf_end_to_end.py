@@ -85,7 +85,7 @@ policy = copy.deepcopy(sft)  # the copy PPO changes; sft stays the baseline
 trainer = PPOTrainer(policy, reference_model(policy, profile.compute_dtype), value_model_from(policy), tokenizer,
                      config, profile.lengths, profile.seed, reward_model=reward_model)
 one = trainer.step(next(data.prompt_batches(config.batch_size)))
-rollout = trainer.last_rollout
+rollout = trainer.last_experience.rollout
 scores = trainer.score(rollout)  # (B,): the reward model's score of each response
 print(f"1. {config.batch_size} prompts -> responses of {one['response_length']:.1f} tokens on average, "
       f"{one['eos_rate']:.0%} ended with EOS")

@@ -260,7 +260,7 @@ sl_cai.save_pretrained(course_path("sl_cai"))
 _ = tokenizer.save_pretrained(course_path("sl_cai"))
 
 # %%
-report = stages.evaluate(profile, judge, {"sft": sft, "sl_cai": sl_cai}, tokenizer, prompts, harmful,
+report = stages.judge_policies(profile, judge, {"sft": sft, "sl_cai": sl_cai}, tokenizer, prompts, harmful,
                          {"SL-CAI vs SFT": ("sl_cai", "sft")})
 w = report["win_rate"]["SL-CAI vs SFT"]
 print(report["judge"])

@@ -167,7 +167,7 @@ if data.is_world:  # gold's verdicts, which the text states for the world track
 #
 # On held-out prompts: win rates (ties count half) of DPO and PPO against SFT and of DPO against PPO,
 # the harmless rate, the KL to the SFT reference (nats per response), and the mean length;
-# `rlcore.stages.evaluate` computes them all. The harmless rate is measured on held-out harmful requests
+# `rlcore.stages.judge_policies` computes them all. The harmless rate is measured on held-out harmful requests
 # on the world; a dataset does not mark its harmful prompts, so elsewhere it is measured on the first half
 # of the held-out prompts (`data.evaluation_prompts`). The PPO policy is the one lesson 05 saved; if
 # lesson 05 has not run on this machine, it is trained now by the same stage (`rlcore.stages.ppo`)
@@ -183,7 +183,7 @@ ppo_policy, _ = load_frozen(course_path("policy_rlhf"), profile)
 
 prompts, harmful = data.evaluation_prompts(profile.eval.prompts)
 policies = {"SFT": reference, "DPO": policy, "PPO (lesson 05)": ppo_policy}
-results = stages.evaluate(profile, judge, policies, tokenizer, prompts, harmful, reference="SFT",
+results = stages.judge_policies(profile, judge, policies, tokenizer, prompts, harmful, reference="SFT",
                           comparisons={"DPO vs SFT": ("DPO", "SFT"), "PPO vs SFT": ("PPO (lesson 05)", "SFT"),
                                        "DPO vs PPO": ("DPO", "PPO (lesson 05)")})
 print(f"judge: {results['judge']} | {len(prompts)} prompts, {len(harmful)} for the harmless rate")

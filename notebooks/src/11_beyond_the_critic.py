@@ -79,7 +79,7 @@ for i in range(G):
 # agree (a small std: nearly all right, or nearly all wrong) weigh more than the rest, a bias of its own that Dr.
 # GRPO removes (Liu et al. 2025). A prompt that is easy gets high rewards for every sample: against the batch mean
 # all its samples look good; against their own group, only the better ones do. `rlcore.grpo.group_advantages` and
-# `rlcore.grpo.rloo_advantages` take the flat rewards `(N,)`, group by group.
+# `rlcore.reinforce.rloo_advantages` take the flat rewards `(N,)`, group by group.
 
 # %% [markdown]
 # ### Exercise: leave-one-out advantages
@@ -152,7 +152,8 @@ from rlcore.exercises import check_group_advantages
 assert check_group_advantages(my_group_advantages)
 
 # %%
-from rlcore.grpo import group_advantages, rloo_advantages
+from rlcore.grpo import group_advantages
+from rlcore.reinforce import rloo_advantages
 
 rewards = exp.scores  # (N,) = (prompts x G,)
 table = {"REINFORCE": rewards - rewards.mean(), "RLOO": rloo_advantages(rewards, G),
@@ -392,7 +393,7 @@ def held_bytes(trainer):
     models = [trainer.policy, trainer.ref_policy, getattr(trainer, "value_model", None), reward_model]
     tensors = {id(t): t for m in models if m is not None for t in list(m.parameters()) + list(m.buffers())}
     tensors.update({id(p.grad): p.grad for m in models if m is not None for p in m.parameters() if p.grad is not None})
-    optimizers = [getattr(trainer, n) for n in ("optimizer", "policy_optimizer", "value_optimizer") if hasattr(trainer, n)]
+    optimizers = list(trainer.optimizers.values())
     tensors.update({id(v): v for o in optimizers for s in o.state.values() for v in s.values() if torch.is_tensor(v)})
     return sum(t.numel() * t.element_size() for t in tensors.values())
 
@@ -430,23 +431,23 @@ noise = max(c["range"][1] - c["range"][0] for c in cost.values())  # the widest 
 say(f"Of PPO's extra {cost['ppo']['seconds'] - cost['grpo']['seconds']:.2f} s per iteration (medians), "
     f"**{passes:.2f} s** are its extra optimizer steps ({profile.ppo.epochs} epochs x {profile.ppo.num_minibatches} "
     f"minibatches against {profile.grpo.epochs} x {profile.grpo.num_minibatches}) and **{critic:.2f} s** the value "
-    f"model at equal steps; one trainer's {TIMED} timings spread by up to {noise:.2f} s, so a share smaller than that "
-    "is within the timing noise.")
+    f"model at equal steps; one trainer's {TIMED} timings spread by up to {noise:.2f} s, so the value model's share "
+    + ("**stands out of the timing noise**." if critic > noise else "**is within the timing noise** on this run."))
 
 # %% [markdown]
 # At the same number of responses, an iteration without the value model is faster and holds less memory
 # (checked below). Read the speed-up as two savings at once, not the value model's cost alone: PPO runs a second
 # network (forward, backward, optimizer), *and* it makes `profile.ppo.epochs` x `profile.ppo.num_minibatches`
 # optimizer steps over its batch where GRPO makes `profile.grpo.num_minibatches` (1 epoch). The middle row splits
-# the two: PPO at GRPO's steps still pays for its value model (checked below: its median iteration is slower than
-# GRPO's), and the reading says how the difference divides, beside the timings' own spread. Sampling, the part
-# all three share, is what remains.
+# the two: PPO at GRPO's steps still trains and holds its value model (its memory is checked below), and the reading
+# says how the time divides, beside the timings' own spread: a timing is not deterministic (another program on the
+# machine moves it), so no time is asserted but GRPO's against PPO's as configured, several times apart. Sampling,
+# the part all three share, is what remains.
 
 # %%
 assert cost["ppo"]["responses"] == cost["grpo"]["responses"]
 assert cost["grpo"]["seconds"] < cost["ppo"]["seconds"], "GRPO's iteration should be faster than PPO's"
-assert cost["grpo"]["seconds"] < cost["ppo, 1 epoch"]["seconds"], "at equal steps, the value model still costs time"
-assert cost["grpo"]["held_MiB"] < cost["ppo, 1 epoch"]["held_MiB"], "and memory"
+assert cost["grpo"]["held_MiB"] < cost["ppo, 1 epoch"]["held_MiB"], "at equal steps, the value model still holds memory"
 assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold less memory than PPO"
 
 # %% [markdown]
@@ -454,7 +455,7 @@ assert cost["grpo"]["held_MiB"] < cost["ppo"]["held_MiB"], "GRPO should hold les
 #
 # GRPO above saw `grpo.steps x grpo.batch_size x grpo.group_size` sampled responses; lesson 05's PPO policy saw
 # `ppo.steps x ppo.batch_size`. On held-out prompts the course's judge compares both with SFT and with each
-# other (`rlcore.stages.evaluate`: win rates with 95% intervals, harmless rate, KL to SFT). If lesson 05 has not
+# other (`rlcore.stages.judge_policies`: win rates with 95% intervals, harmless rate, KL to SFT). If lesson 05 has not
 # run on this machine its PPO policy is trained now, by the same stage.
 
 # %%
@@ -469,7 +470,7 @@ samples = {"PPO": profile.ppo.steps * profile.ppo.batch_size,
            "GRPO": STEPS * profile.grpo.batch_size * profile.grpo.group_size}
 eval_prompts, harmful = data.evaluation_prompts(max(1, profile.eval.prompts * 2 // 3))  # 200 on the tiny profile
 policies = {"SFT": sft, "PPO": ppo_policy, "GRPO": runs["grpo"].policy.eval()}
-results = stages.evaluate(profile, judge, policies, tokenizer, eval_prompts, harmful, reference="SFT",
+results = stages.judge_policies(profile, judge, policies, tokenizer, eval_prompts, harmful, reference="SFT",
                           comparisons={"PPO vs SFT": ("PPO", "SFT"), "GRPO vs SFT": ("GRPO", "SFT"),
                                        "GRPO vs PPO": ("GRPO", "PPO")})
 print(f"judge: {results['judge']} | {len(eval_prompts)} prompts | responses sampled in training: {samples}")
@@ -557,7 +558,7 @@ if gold is not None:
         "the reward-model run's, on the training stream both shared (not held-out prompts).")
     say(across_seeds(spread, "win_rate.rlvr_vs_grpo", "the pipeline's held-out head to head of the same two rows "
                                                          "(gold reward vs reward model, at the profile's budget)"))
-    held_out = stages.evaluate(profile, judge, {"SFT": sft, "reward model": runs["grpo"].policy.eval(),
+    held_out = stages.judge_policies(profile, judge, {"SFT": sft, "reward model": runs["grpo"].policy.eval(),
                                                 "gold": runs["rlvr"].policy.eval()}, tokenizer, eval_prompts, harmful,
                                reference="SFT", comparisons={"gold vs reward model": ("gold", "reward model")})
     true_vs_proxy = held_out["win_rate"]["gold vs reward model"]

@@ -168,7 +168,7 @@ def _per_token_rewards(scores, logprobs, ref_logprobs, mask, kl_coef, estimator)
 
 def check_per_token_rewards(student_fn, seed: int = 0) -> bool:
     """student_fn(scores (B,), logprobs (B, T), ref_logprobs (B, T), mask (B, T), kl_coef, estimator) -> (B, T):
-    -kl_coef * KL_t on every response token (estimator "k1" or "k3", :func:`rlcore.ppo.kl_penalty`), plus the score
+    -kl_coef * KL_t on every response token (estimator "k1" or "k3", :func:`rlcore.rollout.kl_penalty`), plus the score
     on the last response token; 0 on padding. Swapped in for PPO's rewards (rlcore.ppo.compute_rewards)."""
     g = _random(seed)
 
@@ -192,7 +192,7 @@ def check_per_token_rewards(student_fn, seed: int = 0) -> bool:
                             missing_eos_penalty=None):
             if missing_eos_penalty is not None:
                 scores = scores - missing_eos_penalty * (~ended_with_eos.bool()).to(scores.dtype)
-            return f(scores, lp, ref, mask, kl_coef, estimator), ppo.kl_penalty(lp, ref, estimator) * mask
+            return f(scores, lp, ref, mask, kl_coef, estimator), rollout.kl_penalty(lp, ref, estimator) * mask
         return compute_rewards
 
     in_ppo = swapped_in(ppo, "compute_rewards", ppo_run, PPO_STATS, "PPOTrainer (2 steps)", adapt=adapt)
@@ -284,7 +284,7 @@ def check_value_loss(student_fn, seed: int = 0) -> bool:
 
 
 def _k3(logprobs, ref_logprobs):
-    return ppo.kl_penalty(logprobs, ref_logprobs, "k3")
+    return rollout.kl_penalty(logprobs, ref_logprobs, "k3")
 
 
 def check_kl_k3(student_fn, seed: int = 0) -> bool:
@@ -304,7 +304,7 @@ def check_kl_k3(student_fn, seed: int = 0) -> bool:
     # GRPO's loss holds beta * k3 (rlcore.grpo.grpo_loss); its logged KL is k1, left to the library
     in_grpo = swapped_in(grpo, "kl_penalty", grpo_run, ("loss", "score", "kl"), "GRPOTrainer's KL term (2 steps)",
                          adapt=lambda f: lambda a, b, estimator="k1": f(a, b) if estimator == "k3" else a - b)
-    return check("kl_k3", student_fn, _k3, cases, ("kl",), in_grpo, library=(ppo.kl_penalty,))
+    return check("kl_k3", student_fn, _k3, cases, ("kl",), in_grpo, library=(rollout.kl_penalty,))
 
 
 # --------------------------------------------------------------------------- the optimizer step (every trainer)
@@ -433,7 +433,7 @@ def check_rloo_advantages(student_fn, seed: int = 0) -> bool:
                          "ReinforceTrainer with the RLOO baseline (2 steps)",
                          adapt=lambda f: lambda rewards, group_size: torch.as_tensor(f(rewards, group_size),
                                                                                      dtype=torch.float32))
-    return check("rloo_advantages", student_fn, grpo.rloo_advantages, cases, ("advantages",), in_rloo)
+    return check("rloo_advantages", student_fn, reinforce.rloo_advantages, cases, ("advantages",), in_rloo)
 
 
 # --------------------------------------------------------------------------- a student copy's "Run All"
@@ -443,7 +443,7 @@ FALLBACKS = {"optimal_policy": _optimal_policy, "token_logprobs": _masked_token_
              "per_token_rewards": _per_token_rewards, "compute_gae": gae.compute_gae,
              "masked_whiten": rollout.masked_whiten, "policy_loss": ppo.policy_loss, "value_loss": ppo.value_loss,
              "kl_k3": _k3, "optimizer_step": _optimizer_step, "swap_label": _reference_swap_label,
-             "dpo_loss": _dpo_loss, "group_advantages": grpo.group_advantages, "rloo_advantages": grpo.rloo_advantages}
+             "dpo_loss": _dpo_loss, "group_advantages": grpo.group_advantages, "rloo_advantages": reinforce.rloo_advantages}
 
 
 def yours_or_rlcores(student_fn, checker):
