@@ -87,6 +87,7 @@ class _Stages:
         return os.path.join(self.out, name)
 
     def timed(self, name: str, fn):
+        self.log(f"[pipeline] {name}")  # what the run is doing now, between the stages' own bars
         t = time.time()
         result = fn()
         self.times[name] = time.time() - t

@@ -6,8 +6,9 @@ redraw stays in the log as one more line; there the bar is drawn at the start, t
 ``LOG_INTERVAL_S`` seconds, and once at the end.
 
 Every long piece of work shows a bar (training, sampling, labelling, judging), so that nobody watches a silent
-run for more than ``LOG_INTERVAL_S`` seconds; a bar appears only once its work has lasted ``DELAY_S`` seconds
-(a quick call stays quiet), and a bar inside another bar's work is not drawn (the outer one already moves).
+run for more than about 10 seconds. On a screen a bar appears only once its work has lasted ``DELAY_S`` seconds (a
+quick call stays quiet); in a log it is written when it starts and when it ends, so that many short pieces of work
+still say what the run is doing. A bar inside another bar's work is not drawn (the outer one already moves).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import sys
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
-LOG_INTERVAL_S = 10.0  # seconds between two redraws of a bar written to a file
-DELAY_S = 2.0  # a bar is drawn once its work has lasted this long
+LOG_INTERVAL_S = 5.0  # seconds between two redraws of a bar written to a file
+DELAY_S = 2.0  # on a screen, a bar is drawn once its work has lasted this long (in a log, at once)
 
 
 def writes_to_log(file=None) -> bool:
@@ -41,7 +42,8 @@ def progress_bar(iterable=None, **kwargs) -> tqdm:
         for name in ("mininterval", "maxinterval"):  # maxinterval too: tqdm's monitor would redraw every 10 s
             if f"TQDM_{name.upper()}" not in os.environ:
                 kwargs.setdefault(name, LOG_INTERVAL_S)
-    kwargs.setdefault("delay", DELAY_S)
+    else:
+        kwargs.setdefault("delay", DELAY_S)
     if any(not bar.disable for bar in list(getattr(tqdm, "_instances", ()))):  # inside another bar's work
         kwargs["disable"] = True
     return tqdm(iterable, **kwargs)

@@ -34,7 +34,7 @@ def redraws(stream: io.StringIO) -> int:
 def test_a_bar_in_a_log_is_drawn_a_few_times_not_once_per_item(slow_clock):
     log = io.StringIO()
     assert sum(1 for _ in progress_bar(range(N), file=log, desc="train")) == N
-    assert redraws(log) <= 2 + (N * 0.05) // LOG_INTERVAL_S + 1  # start, every 30 s, end
+    assert redraws(log) <= 2 + (N * 0.05) // LOG_INTERVAL_S + 1  # start, every LOG_INTERVAL_S, end
     assert f"{N}/{N}" in log.getvalue().split("\r")[-1], "the last line shows the finished bar"
 
 
