@@ -143,7 +143,7 @@ def test_the_reports_ood_accuracy_is_the_saved_reward_models_on_held_out_parts(f
     rm, tokenizer = RewardModel.from_pretrained(out / "rm_human").eval(), load_tokenizer(str(out / "sft"))
     expected = preference_accuracy(*pair_rewards(rm, tokenizer, pairs))
     assert report["rm_human_gold_accuracy_ood"] == pytest.approx(expected, abs=1e-6)
-    assert "On held-out parts (out of distribution)" in (out / "report.md").read_text()
+    assert "Reward models on held-out parts (out of distribution): human labels" in (out / "report.md").read_text()
 
 
 def test_stopping_script_says_which_stage_is_missing(tmp_path):
