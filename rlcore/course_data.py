@@ -37,6 +37,8 @@ from rlcore.readings import percent, with_interval
 from rlcore.rollout import SAMPLER, sample_responses
 
 TEST_SHARE = 10  # one prompt in TEST_SHARE goes to the test split of a preference file
+# The labels a reward model can learn from, as the report names them (its models: rm_human, rm_ai, rm_hybrid)
+LABEL_KINDS = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
 
 
 @runtime_checkable
@@ -198,12 +200,11 @@ class WorldData:
                   "| --- | --- |" + " --- |" * len(others)]
         lines += [f"| {family} | {row['n']} | " + " | ".join(percent(row[f"{n}_vs_sft"]) for n in others) + " |"
                   for family, row in report["per_scenario"].items()]
-        kinds = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
-        ood = [k for k in kinds if f"rm_{k}_gold_accuracy_ood" in report]
+        ood = [k for k in LABEL_KINDS if f"rm_{k}_gold_accuracy_ood" in report]
         lines += ["", f"Bayes limit of the human labels (how often they agree with gold) "
                       f"{percent(report['human_label_bayes_limit'])}."
                   + (" Reward models on held-out parts (out of distribution): " + ", ".join(
-                      f"{kinds[k]} {percent(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else "")]
+                      f"{LABEL_KINDS[k]} {percent(report[f'rm_{k}_gold_accuracy_ood'])}" for k in ood) + "." if ood else "")]
         return lines
 
     def human_temperature(self, policy=None) -> float:

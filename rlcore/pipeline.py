@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rlcore import memory, plots, precision, stages
 from rlcore.config import Profile, get_profile, seed_everything
-from rlcore.course_data import course_data
+from rlcore.course_data import LABEL_KINDS, course_data
 from rlcore.data import describe_truncation
 from rlcore.models import load_frozen
 from rlcore.readings import SPREAD_SDS, is_share, percent, summarise, with_interval
@@ -238,9 +238,8 @@ def write_report_md(report: dict, histories: dict, out: str, data) -> None:
     if report.get("judge_is_labeler"):
         lines += ["**Warning: the judge is the model that labelled RLAIF's data; RLAIF's win rates are flattered.**", ""]
     lines += _win_rate_lines(report, runs, labels) + [""] + _policy_lines(report, labels) + [""]
-    names = {"human": "human labels", "ai": "AI labels", "hybrid": "hybrid"}
     lines.append(f"Reward models, accuracy on held-out pairs ({data.test_labels}): " + ", ".join(
-        f"{names[k]} {percent(report[f'rm_{k}_test_accuracy'])}" for k in names if f"rm_{k}_test_accuracy" in report)
+        f"{LABEL_KINDS[k]} {percent(report[f'rm_{k}_test_accuracy'])}" for k in LABEL_KINDS if f"rm_{k}_test_accuracy" in report)
         + ".")
     for split in (s for s in data.splits[1:] if s in report):  # the other held-out splits, by the same judge
         o = report[split]
@@ -283,7 +282,7 @@ def _policy_lines(report: dict, labels: dict) -> list[str]:
 
 
 def _trained_on(run: dict, report: dict) -> str:
-    what = {"human": "human labels", "ai": "AI labels", "gold": "the gold score (verifiable reward)",
+    what = {**LABEL_KINDS, "gold": "the gold score (verifiable reward)",
             "hybrid": f"{report['sizes']['rm.hybrid_human_pairs']} human + AI labels"}[run["labels"]]
     if run["algorithm"] == "dpo":
         return f"DPO on the {what} (no reward model)"

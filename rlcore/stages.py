@@ -260,11 +260,12 @@ def rl(profile: Profile, data, sft_path: str, path: str | None, algorithm: str =
             _save(path, trainer.policy, trainer.tokenizer, history, key)
         return trainer.policy, history
 
+    if path is None:  # trained, not saved: nothing to key (fingerprinting a reward model costs a pass over it)
+        return train(profile)
     key = stage_key(profile, {algorithm: rl_config(profile, algorithm), "lengths": profile.lengths},
                     sft=_weights(sft_path), data=data.name, steps=steps or rl_config(profile, algorithm).steps,
-                    reward_model=reward_model,
-                    reward_fn=getattr(reward_fn, "__qualname__", None))
-    if path is not None and _reusing(path, reuse, say, key):
+                    reward_model=reward_model, reward_fn=getattr(reward_fn, "__qualname__", None))
+    if _reusing(path, reuse, say, key):
         return load_frozen(path, profile)[0], training_log(path)
     return train(profile)
 
@@ -280,8 +281,8 @@ def dpo(profile: Profile, pairs: list[dict], sft_path: str, path: str | None, re
         progress: bool = True, say=print, **checkpoints):
     """DPO (Rafailov et al. 2023) from the SFT checkpoint on ``pairs``: no reward model, no sampling.
     Returns the policy. ``path=None`` trains without saving."""
-    key = stage_key(profile, {"dpo": profile.dpo, "lengths": profile.lengths}, sft=_weights(sft_path),
-                    pairs=list(pairs))
+    key = None if path is None else stage_key(profile, {"dpo": profile.dpo, "lengths": profile.lengths},
+                                              sft=_weights(sft_path), pairs=list(pairs))
     if path is not None and _reusing(path, reuse, say, key):
         return load_frozen(path, profile)[0]
     seed_everything(profile.seed)
