@@ -33,6 +33,7 @@ from rlcore.models import (load_frozen, load_reward_model, load_trainable, refer
 from rlcore.grpo import GRPOTrainer
 from rlcore.ppo import PPOTrainer
 from rlcore.reinforce import ReinforceTrainer
+from rlcore.progress import progress_bar
 from rlcore.reward import pair_rewards, preference_accuracy, train_reward_model
 from rlcore.rollout import SAMPLE_BATCH, responses_of, sample_responses, sample_rollouts
 from rlcore.sft import train_sft
@@ -333,7 +334,7 @@ def reward_model_accuracy(data, profile, reward_models: dict, tokenizer, test_pa
     """Each reward model's accuracy on held-out pairs (gold labels on the world, the data's own human labels
     elsewhere), and on the world's out-of-distribution pairs (held-out parts) beside it."""
     out = {}
-    for labels, rm in reward_models.items():
+    for labels, rm in progress_bar(reward_models.items(), desc="reward-model accuracy", total=len(reward_models)):
         name = f"rm_{labels}"
 
         def accuracy(pairs, rm=rm):
@@ -369,12 +370,13 @@ def judge_policies(profile: Profile, judge, policies: dict, tokenizer, prompts: 
     ref = policies[reference]
     # KL on the first batches of the very samples judged above: profile.eval.kl_prompts of them, in whole batches
     kl_batches = -(-profile.eval.kl_prompts // SAMPLE_BATCH)
+    kl = {n: kl_to_reference(m, ref, tokenizer, prompts, rollouts=rollouts[n][:kl_batches])
+          for n, m in progress_bar(policies.items(), desc="KL to " + reference, total=len(policies))}
     return {
         "judge": judge.name,
         "win_rate": {key: win_rate(prompts, responses[a], responses[b], judge) for key, (a, b) in comparisons.items()},
         "harmless_rate": {n: harmless_rate(harmful, harmful_responses[n], judge) for n in policies},
-        "kl_to_" + reference: {n: kl_to_reference(m, ref, tokenizer, prompts, rollouts=rollouts[n][:kl_batches])
-                               for n, m in policies.items()},
+        "kl_to_" + reference: kl,
         "mean_words": {n: sum(len(r.split()) for r in rs) / len(rs) for n, rs in responses.items()},
         "responses": responses,
     }
